@@ -1,0 +1,80 @@
+/**
+ * Where an organization's files live in the bucket, and how its SFTP user sees them.
+ *
+ * Each organization owns one prefix under each top-level area. The SFTP user's logical home shows exactly three
+ * folders and nothing above them; the same mapping is given to AWS Transfer Family (HomeDirectoryMappings) and to
+ * the local SFTP server, so isolation is defined once.
+ *
+ * The areas are top-level (inbound/<org>/ rather than <org>/inbound/) so one S3 notification filter (prefix
+ * `inbound/`) sends the import handler uploads and nothing else: archives and outcome files never trigger it.
+ */
+export const AREAS = ['inbound', 'archive', 'outbound'] as const;
+export type Area = (typeof AREAS)[number];
+
+const ORG_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+export function isValidOrgId(org: string): boolean {
+  return ORG_ID.test(org);
+}
+
+export function assertOrgId(org: string): string {
+  if (!isValidOrgId(org)) {
+    throw new Error(`invalid organization id "${org}": use 2-63 lower-case letters, digits and dashes`);
+  }
+  return org;
+}
+
+export function areaPrefix(area: Area, org: string): string {
+  return `${area}/${assertOrgId(org)}/`;
+}
+
+export interface LogicalDirectory {
+  /** What the SFTP user sees, e.g. `/inbound`. */
+  entry: string;
+  /** Where it lives in the bucket, without the bucket: `inbound/acme`. */
+  target: string;
+}
+
+/** The SFTP user's view: `/inbound`, `/archive`, `/outbound`, each mapped to the organization's own prefix. */
+export function logicalDirectories(org: string): LogicalDirectory[] {
+  return AREAS.map((area) => ({ entry: `/${area}`, target: areaPrefix(area, org).slice(0, -1) }));
+}
+
+export interface ParsedKey {
+  area: Area;
+  org: string;
+  /** Path below the organization's prefix, e.g. `fn_profile_import_20261124.csv` or `sub/x.csv`. */
+  path: string;
+}
+
+/** Splits an object key into area, organization and path; undefined for keys outside the layout. */
+export function parseObjectKey(key: string): ParsedKey | undefined {
+  const [area, org, ...rest] = key.split('/');
+  if (!area || !org || rest.length === 0) return undefined;
+  if (!(AREAS as readonly string[]).includes(area) || !isValidOrgId(org)) return undefined;
+  const path = rest.join('/');
+  if (path === '' || path.endsWith('/')) return undefined;
+  return { area: area as Area, org, path };
+}
+
+/** Names clients use while an upload is still in progress; such objects are never imported. */
+const TEMPORARY_NAME = /(\.filepart|\.part|\.partial|\.tmp|\.temp|\.crdownload|~)$|^\.|\/\./i;
+
+export function isTemporaryName(path: string): boolean {
+  return TEMPORARY_NAME.test(path);
+}
+
+/** Archive key for a processed original: dated folder, prefixed by run id so a fixed daily name never collides. */
+export function archiveKey(org: string, runId: string, fileName: string, at: Date): string {
+  const day = at.toISOString().slice(0, 10);
+  return `${areaPrefix('archive', org)}${day}/${runId}_${baseName(fileName)}`;
+}
+
+/** The customer's outcome file (failed rows with their errors), stored next to the archived original. */
+export function outcomeKey(archivedKey: string): string {
+  return archivedKey.replace(/\.csv$/i, '') + '.errors.csv';
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}

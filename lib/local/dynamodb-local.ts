@@ -1,0 +1,134 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { TableDefinition } from '../../schemas/tables.ts';
+import { freePort, waitForPort } from './ports.ts';
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  region: string;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  /** Folder for the database file; omit for an in-memory database (tests, benchmarks). */
+  dbPath?: string;
+  port?: number;
+}
+
+/** The jar ships inside the npm package amplify-dynamodb-simulator (folder emulator/). */
+function emulatorDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
+}
+
+/**
+ * Starts AWS's DynamoDB Local. `-sharedDb` makes every access key and region see the same tables, as every
+ * handler and test must.
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const port = options.port ?? (await freePort());
+  const dir = emulatorDir();
+  const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
+  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  const child: ChildProcess = spawn(
+    'java',
+    [
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(dir, 'DynamoDBLocal.jar'),
+      '-sharedDb',
+      ...storage,
+      '-port',
+      String(port),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('error', (err) =>
+      reject(new Error(`DynamoDB Local could not start (is Java installed?): ${err.message}`)),
+    );
+    child.once('exit', (code) => reject(new Error(`DynamoDB Local exited with code ${code}: ${stderr}`)));
+  });
+  exited.catch(() => {});
+  await Promise.race([waitForPort(port, 30_000), exited]);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Creates the tables that do not exist yet (idempotent, so a restarted twin keeps its data). */
+export async function ensureTables(
+  client: DynamoDBClient,
+  definitions: readonly TableDefinition[],
+  nameOf: (table: TableDefinition) => string,
+): Promise<void> {
+  for (const table of definitions) {
+    const TableName = nameOf(table);
+    const keys = [table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])];
+    const indexKeys = (table.globalIndexes ?? []).flatMap((i) => [i.partitionKey, ...(i.sortKey ? [i.sortKey] : [])]);
+    const attributes = new Map([...keys, ...indexKeys].map((k) => [k.name, k.type]));
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+            AttributeName,
+            AttributeType,
+          })),
+          KeySchema: [
+            { AttributeName: table.partitionKey.name, KeyType: 'HASH' },
+            ...(table.sortKey ? [{ AttributeName: table.sortKey.name, KeyType: 'RANGE' as const }] : []),
+          ],
+          GlobalSecondaryIndexes: table.globalIndexes?.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: [
+              { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+              ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          })),
+        }),
+      );
+      if (table.timeToLiveAttribute) {
+        await client.send(
+          new UpdateTimeToLiveCommand({
+            TableName,
+            TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true },
+          }),
+        );
+      }
+    } catch (err) {
+      if (!(err instanceof ResourceInUseException)) throw err;
+    }
+    await client.send(new DescribeTableCommand({ TableName }));
+  }
+}
+
+export function localDynamoDbClient(endpoint: string, region = 'us-east-1'): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}

@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { freePort } from './ports.ts';
+
+const require = createRequire(import.meta.url);
+// s3rver is CommonJS and untyped; only the surface used here is declared.
+interface S3rverInstance {
+  run(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+  on(event: 'event', listener: (event: { Records: S3rverRecord[] }) => void): void;
+}
+interface S3rverRecord {
+  eventName: string;
+  eventTime: string;
+  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
+}
+const S3rver = require('@20minutes/s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
+
+export interface LocalS3 {
+  endpoint: string;
+  bucket: string;
+  /** Called with AWS-shaped S3 notifications for every object change in the bucket. */
+  onEvent(listener: (event: S3Event) => void): void;
+  stop(): Promise<void>;
+}
+
+export interface LocalS3Options {
+  directory: string;
+  bucket: string;
+  port?: number;
+}
+
+/** s3rver's credentials are fixed; clients must use them and path-style addressing. */
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/**
+ * Starts an S3-compatible server on loopback (s3rver) holding one bucket.
+ * Its events differ from AWS in two ways that are corrected here, so the handler never special-cases the twin:
+ * keys arrive URL-decoded (AWS encodes them, `+` for a space) and multipart completion is named `Post`.
+ */
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  mkdirSync(options.directory, { recursive: true });
+  const port = options.port ?? (await freePort());
+  const server = new S3rver({
+    port,
+    address: '127.0.0.1',
+    directory: options.directory,
+    silent: true,
+    configureBuckets: [{ name: options.bucket }],
+  });
+  await server.run();
+  const listeners: ((event: S3Event) => void)[] = [];
+  let sequence = 0;
+  server.on('event', (event) => {
+    const records = event.Records.filter((r) => r.s3.bucket.name === options.bucket).map((r) =>
+      toAwsRecord(r, ++sequence),
+    );
+    if (records.length === 0) return;
+    for (const listener of listeners) listener({ Records: records });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket: options.bucket,
+    onEvent: (listener) => listeners.push(listener),
+    stop: () => server.close(),
+  };
+}
+
+/**
+ * S3 encodes keys in notifications like an HTML form (Java's URLEncoder): letters, digits, `.-*_` and `/` stay,
+ * a space becomes `+`, every other byte of the UTF-8 encoding becomes %XX.
+ */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key)
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+')
+    .replace(/%2F/g, '/');
+}
+
+function toAwsRecord(record: S3rverRecord, sequence: number): S3EventRecord {
+  const kind = record.eventName.replace(/^ObjectCreated:Post$/, 'ObjectCreated:CompleteMultipartUpload');
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: 'us-east-1',
+    eventTime: record.eventTime,
+    eventName: kind,
+    userIdentity: { principalId: 'local' },
+    requestParameters: { sourceIPAddress: '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': `local-${sequence}`, 'x-amz-id-2': 'local' },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'local',
+      bucket: {
+        name: record.s3.bucket.name,
+        ownerIdentity: { principalId: 'local' },
+        arn: `arn:aws:s3:::${record.s3.bucket.name}`,
+      },
+      object: {
+        key: encodeEventKey(record.s3.object.key),
+        size: record.s3.object.size ?? 0,
+        eTag: record.s3.object.eTag ?? '',
+        // S3 sequencers are hex strings that order a key's events; a zero-padded counter has the same property.
+        sequencer: sequence.toString(16).toUpperCase().padStart(16, '0'),
+      },
+    },
+  } as S3EventRecord;
+}

@@ -1,0 +1,97 @@
+/**
+ * The DynamoDB tables, defined once. The CDK storage construct and the local twin both build their tables from this
+ * list, so a key or index added here exists in AWS and on a developer's machine alike.
+ *
+ * Every key starts with the organization id: tenant isolation is part of the key design, not a filter applied later.
+ */
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  name: string;
+  type: AttributeType;
+}
+
+export interface IndexDefinition {
+  indexName: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Logical id: the CDK construct id and the local table name. */
+  id: TableId;
+  description: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  globalIndexes?: IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry, for items that age out (idempotency claims). */
+  timeToLiveAttribute?: string;
+  /** Customer data lives here: deletion protection on, retained when the stack is deleted. */
+  holdsCustomerData: boolean;
+}
+
+export type TableId = 'Organizations' | 'Jobs' | 'Runs' | 'RunErrors' | 'Files' | 'Records';
+
+export const tables: readonly TableDefinition[] = [
+  {
+    id: 'Organizations',
+    description: 'One item per organization: name, allowed record limit, integration contacts.',
+    partitionKey: { name: 'org', type: 'S' },
+    holdsCustomerData: true,
+  },
+  {
+    id: 'Jobs',
+    description: 'Import and export jobs of an organization: template, mapping, options, draft or launched.',
+    partitionKey: { name: 'org', type: 'S' },
+    sortKey: { name: 'jobId', type: 'S' },
+    holdsCustomerData: true,
+  },
+  {
+    id: 'Runs',
+    description: 'One item per run of a job: status, start and end, counts, file. runId sorts by start time.',
+    partitionKey: { name: 'org', type: 'S' },
+    sortKey: { name: 'runId', type: 'S' },
+    holdsCustomerData: true,
+  },
+  {
+    id: 'RunErrors',
+    description:
+      'Per-record errors of a run, one item per failed row, so every failed record can be found and retried.',
+    partitionKey: { name: 'orgRun', type: 'S' },
+    sortKey: { name: 'seq', type: 'S' },
+    holdsCustomerData: true,
+  },
+  {
+    id: 'Files',
+    description:
+      'The arrival ledger: one item per received object version; claims make event redelivery harmless and record each outcome.',
+    partitionKey: { name: 'org', type: 'S' },
+    sortKey: { name: 'fileId', type: 'S' },
+    holdsCustomerData: true,
+  },
+  {
+    id: 'Records',
+    description:
+      'Imported records. The partition key spreads one organization over many partitions (org#entity#key), the index lists them per organization and entity.',
+    partitionKey: { name: 'pk', type: 'S' },
+    globalIndexes: [
+      {
+        indexName: 'byOrgEntity',
+        partitionKey: { name: 'orgEntity', type: 'S' },
+        sortKey: { name: 'recordKey', type: 'S' },
+      },
+    ],
+    holdsCustomerData: true,
+  },
+];
+
+export function tableDefinition(id: TableId): TableDefinition {
+  const table = tables.find((t) => t.id === id);
+  if (!table) throw new Error(`unknown table ${id}`);
+  return table;
+}
+
+/** Environment variable through which a handler learns a table's physical name (set by CDK and by the twin). */
+export function tableEnvName(id: TableId): string {
+  return `TABLE_${id.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
