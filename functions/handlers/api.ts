@@ -1,0 +1,23 @@
+import type { Context } from 'hono';
+import type { LambdaEvent } from 'hono/aws-lambda';
+import { handle } from 'hono/aws-lambda';
+import { dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
+import { dynamoDbRunReports } from '../adapters/dynamodb-reports.ts';
+import { createApi } from '../api/app.ts';
+
+/** The organization claim the user pool puts in every token (a custom attribute). */
+export const ORG_CLAIM = 'custom:org';
+
+/** API Gateway's JWT authorizer has verified the token before the request gets here; read its claims. */
+function orgFromAuthorizer(c: Context<{ Bindings: { event: LambdaEvent } }>): string | undefined {
+  const context = c.env?.event?.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } };
+  const org = context?.authorizer?.jwt?.claims?.[ORG_CLAIM];
+  return typeof org === 'string' && org !== '' ? org : undefined;
+}
+
+const app = createApi({
+  reports: dynamoDbRunReports(dynamoDbDocumentClient()),
+  authenticate: (c) => orgFromAuthorizer(c as unknown as Context<{ Bindings: { event: LambdaEvent } }>),
+});
+
+export const handler = handle(app);

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+/**
+ * The twin's stand-in for an SQS queue with a Lambda event source: messages wait `delayMs` (the queue's
+ * DeliveryDelay), are handed to the handler in batches shaped like SQS events, and a message the handler reports in
+ * batchItemFailures (or every message, when it throws) is retried until `maxReceiveCount`, then moved to the
+ * dead-letter list. The handler is the very function the Lambda runs.
+ */
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+
+export interface LocalQueueOptions {
+  name: string;
+  handler: SqsHandler;
+  delayMs: number;
+  retryDelayMs?: number;
+  maxReceiveCount?: number;
+  batchSize?: number;
+  onError?: (err: unknown, messageIds: string[]) => void;
+}
+
+interface Message {
+  messageId: string;
+  body: string;
+  receiveCount: number;
+  sentAt: number;
+}
+
+export class LocalQueue {
+  readonly deadLetters: { messageId: string; body: string }[] = [];
+  private readonly waiting: Message[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(private readonly options: LocalQueueOptions) {}
+
+  send(body: string): string {
+    const message: Message = { messageId: randomUUID(), body, receiveCount: 0, sentAt: Date.now() };
+    this.schedule(message, this.options.delayMs);
+    return message.messageId;
+  }
+
+  /** Resolves when no message is waiting or being handled: tests use it instead of sleeping. */
+  async drained(): Promise<void> {
+    if (this.isIdle()) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private isIdle(): boolean {
+    return this.inFlight === 0 && this.timers.size === 0 && this.waiting.length === 0;
+  }
+
+  private schedule(message: Message, delay: number): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.waiting.push(message);
+      void this.deliver();
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  private async deliver(): Promise<void> {
+    const batch = this.waiting.splice(0, this.options.batchSize ?? 1);
+    if (batch.length === 0) return;
+    this.inFlight++;
+    for (const m of batch) m.receiveCount++;
+    let failed: Set<string>;
+    try {
+      const response = await this.options.handler({ Records: batch.map((m) => this.toRecord(m)) });
+      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (err) {
+      this.options.onError?.(
+        err,
+        batch.map((m) => m.messageId),
+      );
+      failed = new Set(batch.map((m) => m.messageId));
+    }
+    for (const m of batch.filter((b) => failed.has(b.messageId))) {
+      if (m.receiveCount >= (this.options.maxReceiveCount ?? 3)) {
+        this.deadLetters.push({ messageId: m.messageId, body: m.body });
+      } else {
+        this.schedule(m, this.options.retryDelayMs ?? 1000);
+      }
+    }
+    this.inFlight--;
+    if (this.waiting.length > 0) void this.deliver();
+    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private toRecord(m: Message): SQSRecord {
+    return {
+      messageId: m.messageId,
+      receiptHandle: `local-${m.messageId}-${m.receiveCount}`,
+      body: m.body,
+      attributes: {
+        ApproximateReceiveCount: String(m.receiveCount),
+        SentTimestamp: String(m.sentAt),
+        SenderId: 'local',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${this.options.name}`,
+      awsRegion: 'us-east-1',
+    };
+  }
+}
