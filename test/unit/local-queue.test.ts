@@ -53,6 +53,7 @@ test('a handler that throws fails the whole batch, and a later success stops the
     handler: async () => {
       calls++;
       if (calls === 1) throw new Error('transient');
+      return undefined;
     },
   });
   queue.send('x');
