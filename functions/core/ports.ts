@@ -3,8 +3,151 @@
  * DynamoDB and S3 (the same code in AWS and in the twin); tests may implement them in memory.
  * Each port is small and named after what the core asks of it.
  */
+import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
+import type { ImportJob } from './transfer/jobs.ts';
+import type { RowError, Run } from './transfer/runs.ts';
+
 export interface Clock {
   now(): Date;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** Randomness the core may use (run id suffixes). */
+export interface Random {
+  /** `length` characters of [a-z0-9]. */
+  token(length: number): string;
+}
+
+/** A file's bytes, streamed. */
+export type ByteSource = AsyncIterable<Uint8Array>;
+
+/** The streaming CSV reader (functions/core/transfer/csv/read-csv.ts): decode, parse, header checks. */
+export type OpenCsv = (source: ByteSource, options: CsvReadOptions) => Promise<OpenedCsv>;
+
+/** One version of one object. */
+export interface ObjectRef {
+  key: string;
+  /** Set in a versioned bucket: reads, copies and deletes then address exactly this version. */
+  versionId?: string;
+  /** The version's ETag: a read or delete fails when the key now holds other bytes. */
+  etag?: string;
+}
+
+export interface ObjectInfo {
+  key: string;
+  versionId?: string;
+  etag: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** The data bucket. */
+export interface FileStore {
+  /** The object's metadata; undefined when it (or that version) no longer exists. */
+  head(key: string, versionId?: string): Promise<ObjectInfo | undefined>;
+  tags(ref: ObjectRef): Promise<Record<string, string>>;
+  /** The bytes of exactly that version; fails if it changed or vanished. */
+  read(ref: ObjectRef): Promise<ByteSource>;
+  /** Writes a new object from a stream of text (UTF-8), without holding it in memory. */
+  write(key: string, body: AsyncIterable<string>, contentType: string): Promise<void>;
+  /** Server-side copy of exactly that version; false (nothing copied) when that version is gone or was replaced. */
+  copy(from: ObjectRef, toKey: string): Promise<boolean>;
+  /**
+   * Deletes exactly that version. In an unversioned bucket it first checks that the key still holds the same bytes
+   * (ETag) and returns false, deleting nothing, when a newer upload replaced it meanwhile.
+   */
+  remove(ref: ObjectRef): Promise<boolean>;
+}
+
+/** The stored state of a record, as far as imports care. */
+export interface StoredRecordState {
+  /** Content hash of the mapped fields the last import wrote. */
+  hash?: string;
+}
+
+export type WriteCondition = 'none' | 'must_exist' | 'must_not_exist';
+
+/** One upsert: only the fields the mapping writes (plus bookkeeping); other attributes of the item stay as they are. */
+export interface RecordWrite {
+  org: string;
+  entity: string;
+  /** The sync key's value, normalized. */
+  recordKey: string;
+  /** Fields to set, our field ids -> values. */
+  set: Readonly<Record<string, string>>;
+  /** Mapped fields the row left empty: removed from the record. */
+  remove: readonly string[];
+  hash: string;
+  condition: WriteCondition;
+  templateId: string;
+  runId: string;
+  row: number;
+  at: string;
+}
+
+export type WriteResult = 'written' | 'condition_failed';
+
+export interface RecordStore {
+  /** Stored states by record key; a key with no record is absent from the map. */
+  current(org: string, entity: string, recordKeys: readonly string[]): Promise<Map<string, StoredRecordState>>;
+  /** Applies the writes (concurrently, bounded); results in the same order. */
+  apply(writes: readonly RecordWrite[]): Promise<WriteResult[]>;
+}
+
+export interface JobStore {
+  importJobs(org: string): Promise<ImportJob[]>;
+}
+
+/** Runs and their per-row errors. */
+export interface RunLog {
+  /** Creates or updates the run's attributes (attributes other parts own, such as comments, are kept). */
+  save(run: Run): Promise<void>;
+  get(org: string, runId: string): Promise<Run | undefined>;
+  addErrors(org: string, runId: string, errors: readonly RowError[]): Promise<void>;
+  /** The run's errors in row order, paged: constant memory however many. */
+  errors(org: string, runId: string): AsyncIterable<RowError>;
+}
+
+/** The organization's allowed record limit (Billing: allowed, used, unused). */
+export interface Billing {
+  /** Reserves up to `wanted` records; returns how many were granted (0 when the limit is reached). */
+  reserve(org: string, wanted: number): Promise<number>;
+  /** Gives back reserved records that were not written. */
+  release(org: string, count: number): Promise<void>;
+}
+
+export type FileStatus = 'processing' | 'done' | 'partial' | 'refused';
+
+/** The arrival ledger: one entry per received object version. */
+export interface FileEntry {
+  org: string;
+  /** `${key}#${versionId ?? etag + '@' + lastModified}`. */
+  fileId: string;
+  key: string;
+  versionId?: string;
+  etag: string;
+  size: number;
+  status: FileStatus;
+  /** Epoch ms until which the current claim is held; a `processing` entry past it may be retaken (crash recovery). */
+  leaseUntil: number;
+  receivedAt: string;
+  updatedAt: string;
+  runId?: string;
+  /** How often the entry was claimed (redeliveries, resumptions). */
+  claims: number;
+}
+
+export type ClaimResult =
+  | { claimed: true; entry: FileEntry; previous?: FileEntry }
+  | { claimed: false; current: FileEntry };
+
+export interface FileLedger {
+  /**
+   * Claims the entry with a conditional write: succeeds when it does not exist yet, or when it is `processing` and its
+   * lease expired (the previous holder crashed or paused). Exactly one concurrent caller wins.
+   */
+  claim(entry: FileEntry, now: number): Promise<ClaimResult>;
+  /** Updates the entry the caller holds. */
+  update(entry: FileEntry): Promise<void>;
+}

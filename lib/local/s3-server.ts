@@ -6,9 +6,24 @@ import { freePort } from './ports.ts';
 const require = createRequire(import.meta.url);
 // s3rver is CommonJS and untyped; only the surface used here is declared.
 interface S3rverInstance {
+  store: S3rverStore;
   run(): Promise<{ address: string; port: number }>;
   close(): Promise<void>;
   on(event: 'event', listener: (event: { Records: S3rverRecord[] }) => void): void;
+}
+interface S3rverStore {
+  putObject(object: { bucket: string; key: string }): Promise<unknown>;
+  deleteObject(bucket: string, key: string): Promise<unknown>;
+  copyObject(
+    srcBucket: string,
+    srcKey: string,
+    destBucket: string,
+    destKey: string,
+    ...rest: unknown[]
+  ): Promise<unknown>;
+  getSubresource(bucket: string, key: string, type: 'tagging'): Promise<unknown>;
+  putSubresource(bucket: string, key: string, resource: unknown): Promise<void>;
+  deleteSubresource(bucket: string, key: string, type: 'tagging'): Promise<void>;
 }
 interface S3rverRecord {
   eventName: string;
@@ -48,7 +63,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     directory: options.directory,
     silent: true,
     configureBuckets: [{ name: options.bucket }],
+    // s3rver signs `/bucket` where the SDK signs `/bucket/` for a listing, failing every ListObjectsV2; the twin is
+    // loopback-only and not a place to test signatures.
+    allowMismatchedSignatures: true,
   });
+  tagsFollowObjects(server.store);
   await server.run();
   const listeners: ((event: S3Event) => void)[] = [];
   let sequence = 0;
@@ -106,4 +125,31 @@ function toAwsRecord(record: S3rverRecord, sequence: number): S3EventRecord {
       },
     },
   } as S3EventRecord;
+}
+
+/**
+ * s3rver keeps an object's tags when the key is overwritten or deleted, and drops them on copy. In S3 tags belong to
+ * the object: a new upload has none, a copy carries the source's. Without this a fixed daily file name stays tagged
+ * `partial` forever after one dropped upload, so put, delete and copy are corrected here (multipart completion goes
+ * through putObject too).
+ */
+function tagsFollowObjects(store: S3rverStore): void {
+  const put = store.putObject.bind(store);
+  const remove = store.deleteObject.bind(store);
+  const copy = store.copyObject.bind(store);
+  store.putObject = async (object) => {
+    await store.deleteSubresource(object.bucket, object.key, 'tagging');
+    return put(object);
+  };
+  store.deleteObject = async (bucket, key) => {
+    await store.deleteSubresource(bucket, key, 'tagging');
+    return remove(bucket, key);
+  };
+  store.copyObject = async (srcBucket, srcKey, destBucket, destKey, ...rest) => {
+    const tags = await store.getSubresource(srcBucket, srcKey, 'tagging');
+    const result = await copy(srcBucket, srcKey, destBucket, destKey, ...rest);
+    if (srcBucket !== destBucket || srcKey !== destKey) await store.deleteSubresource(destBucket, destKey, 'tagging');
+    if (tags) await store.putSubresource(destBucket, destKey, tags);
+    return result;
+  };
 }

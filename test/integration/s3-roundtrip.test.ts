@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Event } from 'aws-lambda';
 import { s3Client } from '../../functions/adapters/aws-clients.ts';
@@ -50,4 +57,29 @@ test('object events reach listeners in the AWS shape, with the key URL-encoded',
   assert.ok(record, 'an ObjectCreated event was emitted');
   assert.equal(record.s3.object.key, 'inbound/acme/Payroll+Q1+%281%29.csv');
   assert.equal(record.s3.bucket.name, parts.bucket);
+});
+
+// Tags belong to an object version in S3. The local server kept them across overwrite and delete, which would leave a
+// fixed daily file name tagged as a partial upload forever.
+test('a new upload under the same key has no tags; a copy keeps the source tags', async () => {
+  const s3 = s3Client(parts.config);
+  const Bucket = parts.bucket;
+  const tagsOf = async (Key: string) =>
+    (await s3.send(new GetObjectTaggingCommand({ Bucket, Key }))).TagSet?.map((t) => `${t.Key}=${t.Value}`) ?? [];
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'inbound/acme/daily.csv', Body: 'part' }));
+  await s3.send(
+    new PutObjectTaggingCommand({
+      Bucket,
+      Key: 'inbound/acme/daily.csv',
+      Tagging: { TagSet: [{ Key: 'integrator-upload', Value: 'partial' }] },
+    }),
+  );
+  await s3.send(
+    new CopyObjectCommand({ Bucket, Key: 'inbound/acme/copy.csv', CopySource: `${Bucket}/inbound/acme/daily.csv` }),
+  );
+  assert.deepEqual(await tagsOf('inbound/acme/copy.csv'), ['integrator-upload=partial']);
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'inbound/acme/daily.csv', Body: 'complete' }));
+  assert.deepEqual(await tagsOf('inbound/acme/daily.csv'), []);
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'inbound/acme/' }));
+  assert.ok((listed.KeyCount ?? 0) >= 2, 'listing works against the local server');
 });

@@ -1,0 +1,174 @@
+/**
+ * Smart-mapping benchmark: runs `suggestMapping` over the labelled HR header sets in
+ * test/fixtures/hr-headers.json and reports precision and recall, overall and per source family.
+ *
+ *   precision = correct assignments / assignments made
+ *   recall    = correct assignments / columns that have a label
+ *
+ * Standalone: `npx tsx bench/smart-mapping.ts` (add `--errors` to list every wrong or missed column).
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { type MappableField, suggestMapping } from '../functions/core/transfer/smart-mapping.ts';
+
+export interface LabelledHeaderSet {
+  source: string;
+  reference: string;
+  headers: string[];
+  labels: Record<string, string | null>;
+}
+
+export interface LabelledHeaderFixture {
+  note: string;
+  fields: MappableField[];
+  entries: LabelledHeaderSet[];
+}
+
+export interface MappingCounts {
+  /** Header sets (files). */
+  headers: number;
+  /** Columns over all header sets. */
+  columns: number;
+  /** Columns whose label is a field. */
+  labelled: number;
+  /** Columns the mapper gave a field. */
+  assigned: number;
+  /** Columns the mapper gave the labelled field. */
+  correct: number;
+  precision: number;
+  recall: number;
+}
+
+export interface MappingError {
+  source: string;
+  column: string;
+  expected: string | null;
+  got: string | null;
+  confidence: number;
+  reason: string;
+}
+
+export interface SmartMappingMeasurement extends MappingCounts {
+  threshold: number;
+  /** Keyed by source family: the part of `source` before the first colon ("Workday", "SAP SuccessFactors"). */
+  perSource: Record<string, MappingCounts>;
+  errors: MappingError[];
+}
+
+export const FIXTURE_URL = new URL('../test/fixtures/hr-headers.json', import.meta.url);
+
+export function loadHeaderFixture(url: URL = FIXTURE_URL): LabelledHeaderFixture {
+  const fixture = JSON.parse(readFileSync(url, 'utf8')) as LabelledHeaderFixture;
+  const ids = new Set(fixture.fields.map((f) => f.id));
+  for (const entry of fixture.entries) {
+    const headers = new Set(entry.headers);
+    if (headers.size !== entry.headers.length) throw new Error(`${entry.source}: duplicate header`);
+    for (const header of entry.headers) {
+      if (!Object.hasOwn(entry.labels, header)) throw new Error(`${entry.source}: no label for "${header}"`);
+    }
+    for (const [header, label] of Object.entries(entry.labels)) {
+      if (!headers.has(header)) throw new Error(`${entry.source}: label for unknown header "${header}"`);
+      if (label !== null && !ids.has(label)) throw new Error(`${entry.source}: unknown field "${label}"`);
+    }
+  }
+  return fixture;
+}
+
+export function sourceFamily(source: string): string {
+  const i = source.indexOf(':');
+  return (i < 0 ? source : source.slice(0, i)).trim();
+}
+
+function emptyCounts(): MappingCounts {
+  return { headers: 0, columns: 0, labelled: 0, assigned: 0, correct: 0, precision: 1, recall: 1 };
+}
+
+function finish(c: MappingCounts): MappingCounts {
+  c.precision = c.assigned === 0 ? 1 : c.correct / c.assigned;
+  c.recall = c.labelled === 0 ? 1 : c.correct / c.labelled;
+  return c;
+}
+
+export function measureSmartMapping(
+  options: { fixture?: LabelledHeaderFixture; threshold?: number } = {},
+): SmartMappingMeasurement {
+  const fixture = options.fixture ?? loadHeaderFixture();
+  const total = emptyCounts();
+  const perSource: Record<string, MappingCounts> = {};
+  const errors: MappingError[] = [];
+  const threshold = options.threshold;
+  for (const entry of fixture.entries) {
+    const family = sourceFamily(entry.source);
+    perSource[family] ??= emptyCounts();
+    const counts = [total, perSource[family]!];
+    for (const c of counts) c.headers++;
+    const suggestions = suggestMapping(entry.headers, fixture.fields, threshold === undefined ? {} : { threshold });
+    suggestions.forEach((s, i) => {
+      const expected = entry.labels[entry.headers[i]!] ?? null;
+      const got = s.field ?? null;
+      for (const c of counts) {
+        c.columns++;
+        if (expected !== null) c.labelled++;
+        if (got !== null) c.assigned++;
+        if (got !== null && got === expected) c.correct++;
+      }
+      if (got !== expected) {
+        errors.push({
+          source: entry.source,
+          column: s.column,
+          expected,
+          got,
+          confidence: s.confidence,
+          reason: s.reason,
+        });
+      }
+    });
+  }
+  for (const c of Object.values(perSource)) finish(c);
+  finish(total);
+  return { ...total, threshold: threshold ?? 0.6, perSource, errors };
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+export function formatSmartMappingReport(m: SmartMappingMeasurement, options: { errors?: boolean } = {}): string {
+  const rows: string[][] = [
+    ['source family', 'sets', 'columns', 'labelled', 'assigned', 'correct', 'precision', 'recall'],
+  ];
+  const row = (name: string, c: MappingCounts) => [
+    name,
+    String(c.headers),
+    String(c.columns),
+    String(c.labelled),
+    String(c.assigned),
+    String(c.correct),
+    pct(c.precision),
+    pct(c.recall),
+  ];
+  for (const name of Object.keys(m.perSource).sort()) rows.push(row(name, m.perSource[name]!));
+  rows.push(row('ALL', m));
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const out = [`smart mapping (threshold ${m.threshold})`, line(rows[0]!)];
+  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows.slice(1, -1)) out.push(line(r));
+  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  out.push(line(rows.at(-1)!));
+  if (options.errors) {
+    out.push('', `${m.errors.length} columns differ from their label:`);
+    for (const e of m.errors) {
+      const kind = e.got === null ? 'missed' : e.expected === null ? 'false positive' : 'wrong field';
+      out.push(
+        `  [${kind}] ${e.source} | "${e.column}": expected ${e.expected ?? '-'}, got ${e.got ?? '-'} (${e.confidence.toFixed(2)}; ${e.reason})`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(formatSmartMappingReport(measureSmartMapping(), { errors: process.argv.includes('--errors') }));
+}

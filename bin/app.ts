@@ -1,0 +1,24 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IntegratorStack } from '../lib/aws/integrator-stack.ts';
+import { type IntegratorSettings, readSettings } from '../lib/aws/settings.ts';
+
+const app = new App();
+
+let settings: IntegratorSettings;
+try {
+  settings = readSettings(app.node);
+} catch (error) {
+  console.error(`Integrator: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+new IntegratorStack(app, settings.stackName, {
+  description: 'Integrator: SFTP/CSV data transfer and its HTTP API',
+  organizations: settings.organizations,
+  ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+});
+
+// cdk-nag's AWS Solutions pack runs at synth: any finding not acknowledged (with a reason, next to the construct
+// that causes it) fails `cdk synth` and `cdk deploy`.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,0 +1,54 @@
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ClaimResult, FileEntry, FileLedger } from '../core/ports.ts';
+import { tableName } from './aws-clients.ts';
+import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
+
+/**
+ * The arrival ledger (Files table: org, fileId = key#version). A claim is one conditional UpdateItem: it succeeds for
+ * a new object version, or for a `processing` entry whose lease ran out (crash recovery, a paused run); every other
+ * delivery of the same event fails the condition and is dropped. No idempotency library needed.
+ */
+export function dynamoDbFileLedger(
+  db: DynamoDBDocumentClient,
+  options: { env?: NodeJS.ProcessEnv; table?: string } = {},
+): FileLedger {
+  const table = options.table ?? tableName('Files', options.env);
+  return {
+    async claim(entry, now): Promise<ClaimResult> {
+      const { org, fileId, leaseUntil, updatedAt, status, claims: _claims, ...first } = entry;
+      const parts = updateParts({ status, leaseUntil, updatedAt }, { ifNotExists: first, add: { claims: 1 } });
+      try {
+        const out = await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org, fileId },
+            ...parts,
+            ConditionExpression: 'attribute_not_exists(#fileId) OR (#st = :processing AND #lease < :now)',
+            ExpressionAttributeNames: {
+              ...parts.ExpressionAttributeNames,
+              '#fileId': 'fileId',
+              '#st': 'status',
+              '#lease': 'leaseUntil',
+            },
+            ExpressionAttributeValues: { ...parts.ExpressionAttributeValues, ':processing': 'processing', ':now': now },
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        const previous = out.Attributes as FileEntry | undefined;
+        const claimed: FileEntry = previous
+          ? { ...previous, status, leaseUntil, updatedAt, claims: (previous.claims ?? 0) + 1 }
+          : { ...entry, claims: 1 };
+        return previous ? { claimed: true, entry: claimed, previous } : { claimed: true, entry: claimed };
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+        const out = await db.send(new GetCommand({ TableName: table, Key: { org, fileId }, ConsistentRead: true }));
+        return { claimed: false, current: (out.Item as FileEntry | undefined) ?? entry };
+      }
+    },
+
+    async update(entry) {
+      const { org, fileId, ...attributes } = entry;
+      await db.send(new UpdateCommand({ TableName: table, Key: { org, fileId }, ...updateParts(attributes) }));
+    },
+  };
+}

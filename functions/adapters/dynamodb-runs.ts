@@ -1,0 +1,114 @@
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { RunLog } from '../core/ports.ts';
+import { errorSeq, type RowError, type Run } from '../core/transfer/runs.ts';
+import { tableName } from './aws-clients.ts';
+import { backoff, chunks, MAX_BATCH_ATTEMPTS, updateParts } from './dynamodb-expressions.ts';
+
+export interface DynamoDbRunLogOptions {
+  env?: NodeJS.ProcessEnv;
+  runsTable?: string;
+  errorsTable?: string;
+}
+
+/** Run attributes that disappear when a run no longer has them (a finished run has no checkpoint). */
+const CLEARED_WHEN_ABSENT = ['checkpoint'];
+
+/** Cells of a row error beyond this size (bytes of JSON) are not stored: DynamoDB items are limited to 400 KB. */
+const MAX_VALUES_JSON = 300_000;
+
+/**
+ * Runs (org, runId) and their per-row errors in RunErrors (orgRun = org#runId, seq = zero-padded row number, so a
+ * query lists them in file order). A run is written with UpdateItem so attributes other parts add (a comment, an
+ * acknowledgement from the Need Attention report) survive the run's own updates.
+ */
+export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunLogOptions = {}): RunLog {
+  const runs = options.runsTable ?? tableName('Runs', options.env);
+  const errors = options.errorsTable ?? tableName('RunErrors', options.env);
+  return {
+    async save(run) {
+      const { org, runId, ...attributes } = run;
+      await db.send(
+        new UpdateCommand({
+          TableName: runs,
+          Key: { org, runId },
+          ...updateParts(attributes as Record<string, unknown>, { remove: CLEARED_WHEN_ABSENT }),
+        }),
+      );
+    },
+
+    async get(org, runId) {
+      const out = await db.send(new GetCommand({ TableName: runs, Key: { org, runId }, ConsistentRead: true }));
+      return out.Item as Run | undefined;
+    },
+
+    async addErrors(org, runId, rowErrors) {
+      const orgRun = `${org}#${runId}`;
+      // One item per row: a later error for the same row (a note on a kept row) must not collide in one batch.
+      const byRow = new Map<number, RowError>();
+      for (const e of rowErrors) byRow.set(e.row, e);
+      for (const part of chunks([...byRow.values()], 25)) {
+        let requests: Record<string, unknown>[] = part.map((e) => ({
+          PutRequest: { Item: errorItem(org, runId, orgRun, e) },
+        }));
+        for (let attempt = 0; requests.length > 0; attempt++) {
+          if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`RunErrors: ${requests.length} items stayed unprocessed`);
+          if (attempt > 0) await backoff(attempt);
+          const out = await db.send(new BatchWriteCommand({ RequestItems: { [errors]: requests as never } }));
+          requests = (out.UnprocessedItems?.[errors] as Record<string, unknown>[] | undefined) ?? [];
+        }
+      }
+    },
+
+    async *errors(org, runId) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await db.send(
+          new QueryCommand({
+            TableName: errors,
+            KeyConditionExpression: 'orgRun = :k',
+            ExpressionAttributeValues: { ':k': `${org}#${runId}` },
+            ExclusiveStartKey: start,
+            Limit: 500,
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          yield {
+            row: item.row as number,
+            problems: item.problems as RowError['problems'],
+            ...(item.values ? { values: item.values as string[] } : {}),
+            ...(item.kept ? { kept: true } : {}),
+          };
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+    },
+  };
+}
+
+function errorItem(org: string, runId: string, orgRun: string, e: RowError): Record<string, unknown> {
+  const first = e.problems[0];
+  const fits = e.values === undefined || JSON.stringify(e.values).length <= MAX_VALUES_JSON;
+  return {
+    orgRun,
+    seq: errorSeq(e.row),
+    org,
+    runId,
+    row: e.row,
+    // The first problem's fields at the top, for listing; all of them in `problems`.
+    code: first?.code,
+    message: first?.message,
+    column: first?.column,
+    value: first?.value,
+    rule: first?.rule,
+    problems: e.problems,
+    ...(e.values && fits ? { values: e.values } : {}),
+    ...(e.values && !fits ? { valuesTooLarge: true } : {}),
+    ...(e.kept ? { kept: true } : {}),
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Runs: one per file an import handles (or refuses), as the Need Attention and Completed Runs reports show them.
+ * A run starts `running` and ends `completed` (every row applied or unchanged), `incomplete` (some rows failed or were
+ * not applied; the others were) or `interrupted` (nothing was written: the file as a whole could not be used).
+ */
+
+import type { Random } from '../ports.ts';
+import type { Problem } from '../problems.ts';
+
+export type RunStatus = 'running' | 'completed' | 'incomplete' | 'interrupted';
+
+export interface RunCounts {
+  /** Data rows read (the header is not a row). */
+  rows: number;
+  created: number;
+  updated: number;
+  /** Rows identical to the stored record: no write. */
+  unchanged: number;
+  /** Rows the job's preference left alone (create only: record exists; update only: record missing). */
+  skipped: number;
+  /** Rows with an error (validation, duplicate key, unreadable row): not applied. */
+  failed: number;
+  /** Valid rows not applied because the organization's allowed record limit was reached. */
+  overLimit: number;
+}
+
+export interface RunFile {
+  key: string;
+  /** The name the customer gave it. */
+  name: string;
+  size: number;
+  etag: string;
+  versionId?: string;
+}
+
+/** Where a paused run continues: every row up to and including `row` is fully applied and its errors recorded. */
+export interface Checkpoint {
+  row: number;
+  /** When it was taken (ISO). */
+  at: string;
+}
+
+export interface Run {
+  org: string;
+  runId: string;
+  jobId?: string;
+  jobName?: string;
+  templateId?: string;
+  file: RunFile;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  counts: RunCounts;
+  warnings: Problem[];
+  /** One sentence for the reports. */
+  message?: string;
+  /** Why the run was interrupted. */
+  problem?: Problem;
+  /** The file's header as received (the outcome file repeats it). */
+  header?: string[];
+  encoding?: string;
+  /** Where the original went once the run was recorded. */
+  archivedKey?: string;
+  /** The failed rows with their errors, for the customer, next to the archived original. */
+  outcomeKey?: string;
+  checkpoint?: Checkpoint;
+  /** How many invocations worked on it (> 1 when it was resumed). */
+  invocations?: number;
+}
+
+/** One failed (or noted) row of a run: enough to show it and to retry it. */
+export interface RowError {
+  row: number;
+  problems: Problem[];
+  /** The row's cells as received, sensitive ones masked; absent for a note on a row that was kept. */
+  values?: string[];
+  /** True for a note on a row that was applied (the first of two rows with one key). */
+  kept?: boolean;
+}
+
+export function emptyCounts(): RunCounts {
+  return { rows: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, overLimit: 0 };
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `20261124T070102123Z-k3x9qa`: sorts by start time; the suffix separates runs started in the same millisecond. */
+export function newRunId(now: Date, random: Random): string {
+  const stamp = now.toISOString().replace(/[-:.]/g, '');
+  const suffix = random.token(6);
+  if (!/^[a-z0-9]{6}$/.test(suffix)) throw new Error('random token must be 6 of [a-z0-9]');
+  return `${stamp}-${suffix}`;
+}
+
+export function randomToken(length: number, bytes: (n: number) => Uint8Array): string {
+  return [...bytes(length)].map((b) => ALPHABET[b % ALPHABET.length]).join('');
+}
+
+export function startRun(input: {
+  org: string;
+  runId: string;
+  file: RunFile;
+  now: Date;
+  jobId?: string;
+  jobName?: string;
+  templateId?: string;
+}): Run {
+  return {
+    org: input.org,
+    runId: input.runId,
+    ...(input.jobId ? { jobId: input.jobId } : {}),
+    ...(input.jobName ? { jobName: input.jobName } : {}),
+    ...(input.templateId ? { templateId: input.templateId } : {}),
+    file: input.file,
+    status: 'running',
+    startedAt: input.now.toISOString(),
+    counts: emptyCounts(),
+    warnings: [],
+    invocations: 1,
+  };
+}
+
+export function interruptRun(run: Run, problem: Problem, now: Date): Run {
+  return { ...run, status: 'interrupted', problem, message: problem.message, endedAt: now.toISOString() };
+}
+
+/** Ends a run that read its file: incomplete when any row was not applied for a reason the customer must see. */
+export function finishRun(run: Run, now: Date): Run {
+  const c = run.counts;
+  const status: RunStatus = c.failed > 0 || c.overLimit > 0 ? 'incomplete' : 'completed';
+  const { checkpoint: _done, ...rest } = run;
+  return { ...rest, status, message: summarize(c), endedAt: now.toISOString() };
+}
+
+export function summarize(c: RunCounts): string {
+  const parts = [
+    `${c.created} created`,
+    `${c.updated} updated`,
+    `${c.unchanged} unchanged`,
+    ...(c.skipped ? [`${c.skipped} skipped`] : []),
+    `${c.failed} failed`,
+    ...(c.overLimit ? [`${c.overLimit} not applied (record limit reached)`] : []),
+  ];
+  return `${c.rows} ${c.rows === 1 ? 'row' : 'rows'}: ${parts.join(', ')}`;
+}
+
+/** RunErrors sort key: the row number, zero-padded so rows list in file order. */
+export function errorSeq(row: number): string {
+  return String(row).padStart(10, '0');
+}

@@ -1,0 +1,61 @@
+/**
+ * S3 object notifications as the import queue delivers them: an SQS message body holding `{ Records: [...] }`
+ * (directly, or wrapped in an SNS notification). Keys arrive URL-encoded the way S3 encodes them (a space as `+`);
+ * they are decoded here, once, so everything downstream sees the real key.
+ */
+import type { Arrival } from './receive-file.ts';
+
+export type ParsedMessage =
+  | { kind: 'arrivals'; arrivals: Arrival[] }
+  /** The s3:TestEvent S3 sends when a notification is configured. */
+  | { kind: 'test_event' }
+  | { kind: 'unreadable'; reason: string };
+
+/** `Payroll+Q1+%281%29.csv` -> `Payroll Q1 (1).csv`. Throws URIError on a malformed escape. */
+export function decodeEventKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+interface RawRecord {
+  eventName?: unknown;
+  responseElements?: { 'x-amz-request-id'?: unknown };
+  s3?: { object?: { key?: unknown; versionId?: unknown; eTag?: unknown; size?: unknown; sequencer?: unknown } };
+}
+
+export function parseNotification(body: string): ParsedMessage {
+  let message: unknown;
+  try {
+    message = JSON.parse(body);
+  } catch {
+    return { kind: 'unreadable', reason: 'the message body is not JSON' };
+  }
+  const outer = message as { Type?: unknown; Message?: unknown; Event?: unknown; Records?: unknown };
+  if (outer?.Type === 'Notification' && typeof outer.Message === 'string') return parseNotification(outer.Message);
+  if (outer?.Event === 's3:TestEvent') return { kind: 'test_event' };
+  if (!Array.isArray(outer?.Records)) return { kind: 'unreadable', reason: 'the message has no Records' };
+  const arrivals: Arrival[] = [];
+  for (const record of outer.Records as RawRecord[]) {
+    const object = record?.s3?.object;
+    if (typeof record?.eventName !== 'string' || typeof object?.key !== 'string') {
+      return { kind: 'unreadable', reason: 'a record has no eventName or object key' };
+    }
+    let key: string;
+    try {
+      key = decodeEventKey(object.key);
+    } catch {
+      return { kind: 'unreadable', reason: `the object key ${object.key} is not validly URL-encoded` };
+    }
+    arrivals.push({
+      eventName: record.eventName,
+      key,
+      ...(typeof object.versionId === 'string' && object.versionId !== '' ? { versionId: object.versionId } : {}),
+      ...(typeof object.eTag === 'string' && object.eTag !== '' ? { etag: object.eTag } : {}),
+      ...(typeof object.size === 'number' ? { size: object.size } : {}),
+      ...(typeof record.responseElements?.['x-amz-request-id'] === 'string'
+        ? { requestId: record.responseElements['x-amz-request-id'] }
+        : {}),
+      ...(typeof object.sequencer === 'string' && object.sequencer !== '' ? { sequencer: object.sequencer } : {}),
+    });
+  }
+  return { kind: 'arrivals', arrivals };
+}

@@ -1,0 +1,105 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { HANDLER_FILES, integratorFunction } from './function.ts';
+import type { Storage } from './storage.ts';
+
+/** The longest an import may run; the queue's visibility timeout follows from it. */
+export const IMPORT_TIMEOUT = Duration.minutes(15);
+
+/**
+ * Upload -> S3 event -> queue -> import function.
+ *
+ * Why a queue between S3 and the function: it holds each event back for 30 seconds, long enough for Transfer
+ * Family's OnPartialUpload workflow (sftp.ts) to tag an interrupted upload before the handler looks at it; a message
+ * the handler reports as failed (or pauses) comes back once its visibility timeout has passed; and after five
+ * receives it is parked in the dead-letter queue (an alarm watches it) instead of being lost after Lambda's two
+ * asynchronous retries.
+ */
+export class ImportPipeline extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: { storage: Storage; handlersDir?: string }) {
+    super(scope, id);
+    const { storage } = props;
+
+    // Not the data key: S3 may only use a queue's key for this bucket (aws:SourceArn), and that condition on the
+    // data key, which encrypts the bucket itself, would make key and bucket depend on each other.
+    const key = new kms.Key(this, 'QueueKey', {
+      description: 'Integrator: import queue (object keys are customer file names)',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      // Longer than the source queue's retention: a message keeps its first enqueue time when it is moved here.
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Arrivals', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      deliveryDelay: Duration.seconds(30),
+      // AWS's guidance for Lambda consumers: six times the function timeout, so a retry never overlaps a live run.
+      visibilityTimeout: Duration.seconds(IMPORT_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+    });
+
+    // Put, Post, Copy (a client's rename) and CompleteMultipartUpload: an import must never miss a way to arrive.
+    storage.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new SqsDestination(this.queue), {
+      prefix: 'inbound/',
+    });
+    acknowledgeNotificationsHandler(Stack.of(this));
+
+    this.function = integratorFunction(this, 'ImportFile', {
+      handlerFile: HANDLER_FILES.importFile,
+      ...(props.handlersDir ? { handlersDir: props.handlersDir } : {}),
+      serviceName: 'import-file',
+      description: 'Imports a file that arrived under inbound/<org>/',
+      timeout: IMPORT_TIMEOUT,
+      memorySize: 1024,
+    });
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        // One file per invocation: an import may take minutes, and a batch would share one 15-minute timeout.
+        batchSize: 1,
+        // The handler answers with batchItemFailures, so a larger batch later only retries the files that failed.
+        reportBatchItemFailures: true,
+      }),
+    );
+    storage.grantTables(this.function);
+    storage.grantAreas(this.function, {
+      read: ['inbound', 'archive', 'outbound'],
+      write: ['inbound', 'archive', 'outbound'],
+      delete: ['inbound', 'archive', 'outbound'],
+      // Once archived, the original is removed by its exact version (s3-file-store's remove): a newer upload under
+      // the same name is never touched. The archived copy is the record.
+      deleteVersions: ['inbound'],
+    });
+  }
+}
+
+/**
+ * CDK configures bucket notifications through its own custom-resource function (one per stack), whose role carries
+ * AWSLambdaBasicExecutionRole. Acknowledged on that construct only, so a managed policy anywhere else still fails.
+ */
+function acknowledgeNotificationsHandler(stack: Stack): void {
+  const handler = stack.node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
+  if (!handler)
+    throw new Error('the bucket notifications handler CDK creates was not found: check the acknowledgement');
+  Validations.of(handler).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason: "CDK's bucket-notification custom resource (runs at deploy time only); its role is not configurable.",
+  });
+}

@@ -1,0 +1,48 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { OrganizationConfig } from '../../functions/core/organizations.ts';
+import { Api } from './api.ts';
+import { ImportPipeline } from './import-pipeline.ts';
+import { Monitoring } from './monitoring.ts';
+import { Sftp } from './sftp.ts';
+import { Storage } from './storage.ts';
+
+export interface IntegratorStackProps extends StackProps {
+  organizations: readonly OrganizationConfig[];
+  alarmEmail?: string;
+  /** Where the Lambda handler files are; tests point it at stubs (bundling is skipped there). */
+  handlersDir?: string;
+}
+
+/** The whole hub in one stack: storage, the SFTP front door, the import pipeline, the API and their alarms. */
+export class IntegratorStack extends Stack {
+  readonly storage: Storage;
+  readonly sftp: Sftp;
+  readonly importPipeline: ImportPipeline;
+  readonly api: Api;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: IntegratorStackProps) {
+    super(scope, id, props);
+    this.storage = new Storage(this, 'Storage');
+    this.sftp = new Sftp(this, 'Sftp', { storage: this.storage, organizations: props.organizations });
+    const handlers = props.handlersDir ? { handlersDir: props.handlersDir } : {};
+    this.importPipeline = new ImportPipeline(this, 'Import', { storage: this.storage, ...handlers });
+    this.api = new Api(this, 'Api', { storage: this.storage, ...handlers });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      importFunction: this.importPipeline.function,
+      importQueue: this.importPipeline.queue,
+      importDeadLetterQueue: this.importPipeline.deadLetterQueue,
+      httpApi: this.api.httpApi,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
+
+    new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
+    new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });
+    new CfnOutput(this, 'SftpEndpoint', { value: this.sftp.endpoint });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url });
+    new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+  }
+}

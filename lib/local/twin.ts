@@ -1,0 +1,201 @@
+/**
+ * The local twin: the whole system on one machine, on real local parts, driving the very handlers the Lambdas run.
+ *
+ *   DynamoDB Local (-sharedDb)  <- tables from schemas/tables.ts, the same list CDK deploys
+ *   s3rver (one bucket)         <- SFTP server writes through the S3 API, as Transfer Family does
+ *   S3 events (prefix inbound/) -> local queue (DeliveryDelay, retries, dead letters) -> import handler
+ *   Node HTTP server            -> the API app (local tokens stand in for Cognito + the JWT authorizer)
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { serve } from '@hono/node-server';
+import type { S3Event } from 'aws-lambda';
+import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
+import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
+import { tableEnvName, tables } from '../../schemas/tables.ts';
+import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
+import { generateKeyPair } from './keys.ts';
+import { localIssuer } from './local-auth.ts';
+import { freePort } from './ports.ts';
+import { LocalQueue, type SqsHandler } from './queue.ts';
+import { startLocalS3 } from './s3-server.ts';
+import { seedOrganization } from './seed.ts';
+import { startSftpServer } from './sftp-server.ts';
+
+export interface TwinOptions {
+  /** Where state persists across restarts (.local/ by default). */
+  stateDir: string;
+  /** Ports; 0 picks a free one. Defaults come from the environment or the values below. */
+  ports?: Partial<Record<'sftp' | 'api' | 'dynamodb' | 's3', number>>;
+  /** How long an upload's event waits before the import looks at it (the queue's DeliveryDelay in AWS). */
+  settleMs?: number;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface StackInfo {
+  sftp: { host: string; port: number; users: { org: string; username: string; privateKeyPath: string }[] };
+  api: { url: string; tokens: Record<string, string> };
+  dynamodb: { endpoint: string; region: string };
+  s3: { endpoint: string; bucket: string };
+}
+
+export interface Twin {
+  info: StackInfo;
+  importQueue: LocalQueue;
+  clientConfig: ClientConfig;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_PORTS = { sftp: 2222, api: 3000, dynamodb: 8000, s3: 4569 } as const;
+export const LOCAL_BUCKET = 'integrator-local';
+export const DEMO_ORG = 'demo';
+
+function organizationsFile(stateDir: string): string {
+  return join(stateDir, 'organizations.json');
+}
+
+/** Reads the twin's organizations; on first start creates the demo organization with a fresh ed25519 key pair. */
+async function loadOrganizations(stateDir: string): Promise<{ orgs: OrganizationConfig[]; keys: Map<string, string> }> {
+  const file = organizationsFile(stateDir);
+  const keysDir = join(stateDir, 'keys');
+  if (!existsSync(file)) {
+    mkdirSync(keysDir, { recursive: true });
+    const pair = await generateKeyPair(keysDir, DEMO_ORG);
+    const demo: OrganizationConfig = {
+      id: DEMO_ORG,
+      name: 'Demo Immigration Firm',
+      sshPublicKeys: [pair.publicKey],
+      allowedRecords: 100_000,
+    };
+    writeFileSync(file, `${JSON.stringify([demo], null, 2)}\n`);
+  }
+  const orgs = parseOrganizations(JSON.parse(readFileSync(file, 'utf8')), file);
+  const keys = new Map(orgs.map((o) => [o.id, resolve(keysDir, o.id)]));
+  return { orgs, keys };
+}
+
+function readOrCreateSecret(file: string): string {
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+async function port(name: keyof typeof DEFAULT_PORTS, options: TwinOptions): Promise<number> {
+  const wanted =
+    options.ports?.[name] ?? Number(process.env[`INTEGRATOR_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
+  return wanted === 0 ? freePort() : wanted;
+}
+
+export async function startTwin(options: TwinOptions): Promise<Twin> {
+  const log = options.log ?? (() => {});
+  const stateDir = resolve(options.stateDir);
+  mkdirSync(stateDir, { recursive: true });
+  const stoppers: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => {});
+  };
+
+  try {
+    const db = await startDynamoDbLocal({ dbPath: join(stateDir, 'dynamodb'), port: await port('dynamodb', options) });
+    stoppers.push(db.stop);
+    await ensureTables(localDynamoDbClient(db.endpoint, db.region), tables, (t) => t.id);
+
+    const s3 = await startLocalS3({
+      directory: join(stateDir, 's3'),
+      bucket: LOCAL_BUCKET,
+      port: await port('s3', options),
+    });
+    stoppers.push(s3.stop);
+
+    // The handlers read their configuration from the environment, exactly as CDK sets it for the Lambdas.
+    process.env.AWS_REGION = db.region;
+    process.env.INTEGRATOR_DYNAMODB_ENDPOINT = db.endpoint;
+    process.env.INTEGRATOR_S3_ENDPOINT = s3.endpoint;
+    process.env.INTEGRATOR_BUCKET = LOCAL_BUCKET;
+    for (const t of tables) process.env[tableEnvName(t.id)] = t.id;
+    process.env.POWERTOOLS_SERVICE_NAME ??= 'integrator-local';
+    process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'Integrator';
+    const clientConfig: ClientConfig = { region: db.region, dynamodbEndpoint: db.endpoint, s3Endpoint: s3.endpoint };
+
+    const { orgs, keys } = await loadOrganizations(stateDir);
+    const documents = dynamoDbDocumentClient(clientConfig);
+    for (const org of orgs) await seedOrganization(documents, org);
+
+    const importHandler = (await import('../../functions/handlers/import-file.ts')).handler as SqsHandler;
+    const importQueue = new LocalQueue({
+      name: 'import-queue',
+      handler: importHandler,
+      delayMs: options.settleMs ?? Number(process.env.INTEGRATOR_SETTLE_MS ?? 2000),
+      maxReceiveCount: 5,
+      onError: (err, ids) => log({ level: 'ERROR', message: 'import handler failed', error: String(err), ids }),
+    });
+    stoppers.push(() => importQueue.close());
+    // The bucket's notification configuration in AWS: object-created events under inbound/ go to the import queue.
+    s3.onEvent((event: S3Event) => {
+      for (const record of event.Records) {
+        if (record.eventName.startsWith('ObjectCreated:') && record.s3.object.key.startsWith('inbound/')) {
+          importQueue.send(JSON.stringify({ Records: [record] }));
+        }
+      }
+    });
+
+    const sftp = await startSftpServer({
+      host: '127.0.0.1',
+      port: await port('sftp', options),
+      hostKeyPath: join(stateDir, 'keys', 'ssh_host_ed25519_key'),
+      users: () =>
+        loadOrganizationsSync(stateDir).map((o) => ({
+          username: sftpUserName(o.id),
+          org: o.id,
+          publicKeys: o.sshPublicKeys,
+        })),
+      s3: s3Client(clientConfig),
+      bucket: LOCAL_BUCKET,
+      log,
+    });
+    stoppers.push(sftp.stop);
+
+    const issuer = localIssuer(readOrCreateSecret(join(stateDir, 'api-secret')));
+    const { createApi } = await import('../../functions/api/app.ts');
+    const { dynamoDbRunReports } = await import('../../functions/adapters/dynamodb-reports.ts');
+    const app = createApi({
+      reports: dynamoDbRunReports(documents),
+      authenticate: (c) => {
+        const token = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+        const org = token ? issuer.verify(token)?.['custom:org'] : undefined;
+        return typeof org === 'string' ? org : undefined;
+      },
+    });
+    const apiPort = await port('api', options);
+    const server = await new Promise<ReturnType<typeof serve>>((ready) => {
+      const s = serve({ fetch: app.fetch, port: apiPort, hostname: '127.0.0.1' }, () => ready(s));
+    });
+    stoppers.push(() => new Promise((done) => server.close(() => done(undefined))));
+    const address = server.address();
+    const boundApiPort = typeof address === 'object' && address ? address.port : apiPort;
+
+    const info: StackInfo = {
+      sftp: {
+        host: sftp.host,
+        port: sftp.port,
+        users: orgs.map((o) => ({ org: o.id, username: sftpUserName(o.id), privateKeyPath: keys.get(o.id) ?? '' })),
+      },
+      api: {
+        url: `http://127.0.0.1:${boundApiPort}`,
+        tokens: Object.fromEntries(orgs.map((o) => [o.id, issuer.issue(o.id)])),
+      },
+      dynamodb: { endpoint: db.endpoint, region: db.region },
+      s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
+    };
+    writeFileSync(join(stateDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    return { info, importQueue, clientConfig, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function loadOrganizationsSync(stateDir: string): OrganizationConfig[] {
+  const file = organizationsFile(stateDir);
+  return parseOrganizations(JSON.parse(readFileSync(file, 'utf8')), file);
+}

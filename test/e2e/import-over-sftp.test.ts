@@ -1,0 +1,173 @@
+/**
+ * The twin driven as users drive it: `npm start`'s entry point in a child process, a customer uploading with
+ * OpenSSH's sftp, a firm admin reading runs over HTTP. Two organizations share the stack; neither sees the other.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
+import { generateKeyPair } from '../../lib/local/keys.ts';
+import { runSftpBatch } from '../support/sftp-client.ts';
+import { startTwinProcess, type TwinProcess } from '../support/twin-process.ts';
+
+const FILE = 'fn_profile_import_20261124.csv';
+let stateDir: string;
+let twin: TwinProcess;
+
+before(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'integrator-e2e-'));
+  const keysDir = join(stateDir, 'keys');
+  mkdirSync(keysDir, { recursive: true });
+  const orgs = [];
+  for (const id of ['acme', 'globex']) {
+    const pair = await generateKeyPair(keysDir, id);
+    orgs.push({ id, name: id, sshPublicKeys: [pair.publicKey], allowedRecords: 1000 });
+  }
+  writeFileSync(join(stateDir, 'organizations.json'), JSON.stringify(orgs));
+  twin = await startTwinProcess(stateDir);
+});
+
+after(async () => {
+  await twin?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+function sftpAs(org: string, commands: string[]) {
+  const user = twin.info.sftp.users.find((u) => u.org === org);
+  assert.ok(user, `stack.json lists an SFTP user for ${org}`);
+  return runSftpBatch({
+    host: twin.info.sftp.host,
+    port: twin.info.sftp.port,
+    username: user.username,
+    privateKeyPath: user.privateKeyPath,
+    commands,
+  });
+}
+
+async function api(org: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${twin.info.api.url}${path}`, {
+    headers: { authorization: `Bearer ${twin.info.api.tokens[org]}` },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+type Run = Record<string, unknown> & { runId: string; status: string };
+
+async function finishedRuns(org: string, count: number): Promise<Run[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { body } = await api(org, '/v1/runs');
+    const runs = (body.runs as Run[]).filter((r) => r.status !== 'running');
+    if (runs.length >= count) return runs;
+    if (Date.now() > deadline) assert.fail(`no finished run for ${org} after 30 s:\n${twin.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('a CSV uploaded with OpenSSH sftp is imported, reported, and archived with its failed rows', async () => {
+  const upload = await sftpAs('acme', [`put examples/fn_profile_import.csv /inbound/${FILE}`]);
+  assert.equal(upload.code, 0, upload.stderr);
+
+  const [run] = await finishedRuns('acme', 1);
+  assert.ok(run);
+  assert.equal(run.status, 'incomplete');
+  assert.deepEqual(
+    { created: (run.counts as Record<string, number>).created, failed: (run.counts as Record<string, number>).failed },
+    { created: 3, failed: 2 },
+  );
+
+  const { body } = await api('acme', `/v1/runs/${run.runId}/errors`);
+  const errors = body.errors as { row: number; problems: { column?: string; value?: string; message: string }[] }[];
+  assert.deepEqual(
+    errors.map((e) => [e.row, e.problems[0]?.column, e.problems[0]?.value]),
+    [
+      [5, 'Email', 'not-an-email'],
+      [6, 'Hire Date', '15/02/2021'],
+    ],
+  );
+  assert.match(errors[0]?.problems[0]?.message ?? '', /fn_profile_import_20261124\.csv/);
+
+  const db = dynamoDbDocumentClient({
+    region: twin.info.dynamodb.region,
+    dynamodbEndpoint: twin.info.dynamodb.endpoint,
+  });
+  const records = await db.send(
+    new QueryCommand({
+      TableName: 'Records',
+      IndexName: 'byOrgEntity',
+      KeyConditionExpression: 'orgEntity = :k',
+      ExpressionAttributeValues: { ':k': 'acme#foreignNational' },
+    }),
+  );
+  assert.deepEqual(records.Items?.map((r) => r.recordKey).sort(), ['E1001', 'E1002', 'E1003']);
+  const jose = records.Items?.find((r) => r.recordKey === 'E1002');
+  assert.equal(jose?.firstName, 'José');
+  assert.equal(jose?.lastName, 'Müller');
+
+  // The customer finds the original and its failed rows in their archive folder; nothing is left in inbound.
+  const archivedKey = String(run.archivedKey);
+  const archiveDay = archivedKey.replace(/^archive\/acme\//, '/archive/').replace(/\/[^/]+$/, '');
+  const inbound = await sftpAs('acme', ['ls -1 /inbound']);
+  assert.equal(inbound.code, 0, inbound.stderr);
+  assert.deepEqual(output(inbound.stdout), []);
+  const archive = await sftpAs('acme', [`ls -1 ${archiveDay}`]);
+  assert.equal(archive.code, 0, archive.stderr);
+  const names = output(archive.stdout).map((line) => line.slice(line.lastIndexOf('/') + 1));
+  assert.deepEqual(names.sort(), [
+    `${run.runId}_fn_profile_import_20261124.csv`,
+    `${run.runId}_fn_profile_import_20261124.errors.csv`,
+  ]);
+});
+
+test('another organization sees none of it, over HTTP or SFTP', async () => {
+  const { body } = await api('globex', '/v1/runs');
+  assert.deepEqual(body.runs, []);
+  const [acmeRun] = await finishedRuns('acme', 1);
+  assert.equal((await api('globex', `/v1/runs/${acmeRun?.runId}`)).status, 404);
+
+  const probe = await sftpAs('globex', [
+    '-ls -1R /archive',
+    '-get /../../archive/acme/x /dev/null',
+    `-put examples/fn_profile_import.csv /inbound/../../inbound/acme/${FILE}`,
+  ]);
+  assert.deepEqual(
+    output(probe.stdout).filter((line) => line.includes('fn_profile_import')),
+    [],
+    'globex lists nothing of acme',
+  );
+  const acmeInbound = await sftpAs('acme', ['ls -1 /inbound']);
+  assert.deepEqual(output(acmeInbound.stdout), [], "nothing was written into acme's inbound");
+});
+
+test('state persists across a restart, and Ctrl-C stops every process', async () => {
+  const ports = [twin.info.sftp.port, new URL(twin.info.dynamodb.endpoint).port, new URL(twin.info.s3.endpoint).port];
+  assert.equal(await twin.stop(), 0);
+  for (const port of ports) assert.equal(await isListening(Number(port)), false, `port ${port} is closed`);
+
+  twin = await startTwinProcess(stateDir);
+  const runs = await finishedRuns('acme', 1);
+  assert.equal(runs.length, 1);
+});
+
+/** What the sftp client printed, without its echo of the batch commands (`sftp> …`). */
+function output(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('sftp>'));
+}
+
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,590 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { OrganizationConfig } from '../../functions/core/organizations.ts';
+import { AREAS } from '../../functions/core/transfer/layout.ts';
+import { HANDLER_FILES } from '../../lib/aws/function.ts';
+import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
+import { repoPath } from '../../lib/aws/paths.ts';
+import { tableEnvName, tables } from '../../schemas/tables.ts';
+
+/**
+ * What the synthesized template must guarantee. Feature flags come from cdk.json (as under `cdk synth`); bundling is
+ * skipped, so the handler entries can be stubs (only their existence is checked). Three organizations, two of which
+ * share a name prefix (acme, acme-corp): the classic way a prefix-based isolation leaks.
+ */
+const flags = Object.fromEntries(
+  Object.entries(JSON.parse(readFileSync(repoPath('cdk.json'), 'utf8')).context as Record<string, unknown>).filter(
+    ([key]) => key.startsWith('@aws-cdk'),
+  ),
+);
+// Inside the project (NodejsFunction wants entries under the project root), in the git-ignored cdk.out.
+mkdirSync(repoPath('cdk.out'), { recursive: true });
+const handlersDir = mkdtempSync(repoPath('cdk.out/test-handlers-'));
+for (const file of Object.values(HANDLER_FILES)) writeFileSync(join(handlersDir, file), 'export const handler = 1;\n');
+after(() => rmSync(handlersDir, { recursive: true, force: true }));
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK+NtynIufFPrWfWK1RD9ncB3sS29RFcFnqrH6XHUkSx test';
+const organizations: OrganizationConfig[] = [
+  { id: 'acme', name: 'Acme', sshPublicKeys: [KEY], allowedRecords: 10 },
+  { id: 'acme-corp', name: 'Acme Corp', sshPublicKeys: [KEY], allowedRecords: 10 },
+  { id: 'globex', name: 'Globex', sshPublicKeys: [], allowedRecords: 10 },
+];
+
+// CloudFormation's own template rules cost ~10 s on first use; nag.test.ts runs them once over the same stack.
+const app = new App({ context: { ...flags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+const stack = new IntegratorStack(app, 'Test', { organizations, alarmEmail: 'ops@example.com', handlersDir });
+const template = Template.fromStack(stack);
+const json = template.toJSON() as { Resources: Record<string, CfnResourceJson>; Outputs: Record<string, unknown> };
+
+interface CfnResourceJson {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
+
+const id = (element: unknown) => stack.resolve(stack.getLogicalId(element as CfnElement)) as string;
+const bucketId = id(stack.storage.bucket.node.defaultChild);
+const dataKeyId = id(stack.storage.key.node.defaultChild);
+
+describe('data bucket', () => {
+  const bucket = json.Resources[bucketId]!;
+
+  test('SSE-KMS with the data key, versioned, all public access blocked, access logs to the log bucket', () => {
+    assert.deepEqual(bucket.Properties.BucketEncryption, {
+      ServerSideEncryptionConfiguration: [
+        {
+          BucketKeyEnabled: true,
+          ServerSideEncryptionByDefault: {
+            SSEAlgorithm: 'aws:kms',
+            KMSMasterKeyID: { 'Fn::GetAtt': [dataKeyId, 'Arn'] },
+          },
+        },
+      ],
+    });
+    assert.deepEqual(bucket.Properties.VersioningConfiguration, { Status: 'Enabled' });
+    assert.deepEqual(bucket.Properties.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    assert.deepEqual(bucket.Properties.LoggingConfiguration, {
+      DestinationBucketName: { Ref: id(stack.storage.accessLogBucket.node.defaultChild) },
+      LogFilePrefix: 'data-bucket/',
+    });
+    assert.equal(bucket.DeletionPolicy, 'Retain');
+  });
+
+  test('denies every request without TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('lifecycle: old versions 90 days, stale multipart uploads 7 days, archive/ ages then expires', () => {
+    const rules = (bucket.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    assert.deepEqual(
+      rules.find((r) => r.Id === 'versions-and-uploads'),
+      {
+        Id: 'versions-and-uploads',
+        Status: 'Enabled',
+        NoncurrentVersionExpiration: { NoncurrentDays: 90 },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+        ExpiredObjectDeleteMarker: true,
+      },
+    );
+    const archive = rules.find((r) => r.Id === 'archive-ageing')!;
+    assert.equal(archive.Prefix, 'archive/');
+    assert.equal(archive.ExpirationInDays, 400);
+    assert.deepEqual(archive.Transitions, [{ StorageClass: 'GLACIER_IR', TransitionInDays: 30 }]);
+  });
+
+  test('the data key rotates and is retained', () => {
+    const key = json.Resources[dataKeyId]!;
+    assert.equal(key.Properties.EnableKeyRotation, true);
+    assert.equal(key.DeletionPolicy, 'Retain');
+  });
+});
+
+describe('tables', () => {
+  const tableResources = Object.values(json.Resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+
+  test('exactly the tables of schemas/tables.ts', () => {
+    assert.equal(tableResources.length, tables.length);
+  });
+
+  for (const definition of tables) {
+    test(`${definition.id}: keys, indexes, on-demand, PITR, KMS, protection`, () => {
+      const logicalId = id(stack.storage.tables.get(definition.id)!.node.defaultChild);
+      const table = json.Resources[logicalId]!;
+      const keySchema = (pk: { name: string }, sk?: { name: string }) => [
+        { AttributeName: pk.name, KeyType: 'HASH' },
+        ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' }] : []),
+      ];
+      assert.deepEqual(table.Properties.KeySchema, keySchema(definition.partitionKey, definition.sortKey));
+      const attributes = [
+        definition.partitionKey,
+        definition.sortKey,
+        ...(definition.globalIndexes ?? []).flatMap((i) => [i.partitionKey, i.sortKey]),
+      ]
+        .filter((a) => a !== undefined)
+        .map((a) => ({ AttributeName: a.name, AttributeType: a.type }));
+      assert.deepEqual(
+        new Set((table.Properties.AttributeDefinitions as unknown[]).map((a) => JSON.stringify(a))),
+        new Set(attributes.map((a) => JSON.stringify(a))),
+      );
+      assert.deepEqual(
+        table.Properties.GlobalSecondaryIndexes,
+        definition.globalIndexes?.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: keySchema(index.partitionKey, index.sortKey),
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      );
+      assert.equal(table.Properties.BillingMode, 'PAY_PER_REQUEST');
+      assert.deepEqual(table.Properties.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+      assert.deepEqual(table.Properties.SSESpecification, {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [dataKeyId, 'Arn'] },
+      });
+      assert.deepEqual(
+        table.Properties.TimeToLiveSpecification,
+        definition.timeToLiveAttribute ? { AttributeName: definition.timeToLiveAttribute, Enabled: true } : undefined,
+      );
+      assert.equal(table.Properties.DeletionProtectionEnabled, definition.holdsCustomerData);
+      assert.equal(table.DeletionPolicy, definition.holdsCustomerData ? 'Retain' : 'Delete');
+    });
+  }
+});
+
+describe('functions', () => {
+  const functions = {
+    'import-file': stack.importPipeline.function,
+    api: stack.api.function,
+  };
+
+  for (const [name, fn] of Object.entries(functions)) {
+    test(`${name}: Node 22 on arm64, traced, its own log group, the environment the handlers read`, () => {
+      const resource = json.Resources[id(fn.node.defaultChild)]!;
+      assert.equal(resource.Properties.Runtime, 'nodejs22.x');
+      assert.deepEqual(resource.Properties.Architectures, ['arm64']);
+      assert.equal(resource.Properties.Handler, 'index.handler');
+      assert.deepEqual(resource.Properties.TracingConfig, { Mode: 'Active' });
+      assert.ok((resource.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
+      const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      assert.deepEqual(
+        Object.keys(variables).sort(),
+        [
+          'INTEGRATOR_BUCKET',
+          'LOG_LEVEL',
+          'NODE_OPTIONS',
+          'POWERTOOLS_METRICS_NAMESPACE',
+          'POWERTOOLS_SERVICE_NAME',
+          ...tables.map((t) => tableEnvName(t.id)),
+        ].sort(),
+      );
+      for (const definition of tables) {
+        assert.deepEqual(variables[tableEnvName(definition.id)], {
+          Ref: id(stack.storage.tables.get(definition.id)!.node.defaultChild),
+        });
+      }
+      assert.deepEqual(variables.INTEGRATOR_BUCKET, { Ref: bucketId });
+      assert.equal(variables.NODE_OPTIONS, '--enable-source-maps');
+      assert.equal(variables.POWERTOOLS_SERVICE_NAME, name);
+      assert.equal(variables.POWERTOOLS_METRICS_NAMESPACE, 'Integrator');
+    });
+  }
+
+  test('import function: 15 minutes, 1 GB', () => {
+    const resource = json.Resources[id(stack.importPipeline.function.node.defaultChild)]!;
+    assert.equal(resource.Properties.Timeout, 900);
+    assert.equal(resource.Properties.MemorySize, 1024);
+  });
+
+  test('no function role carries an AWS managed policy (CDK’s deploy-time notification handler aside)', () => {
+    for (const fn of Object.values(functions)) {
+      const role = json.Resources[id(fn.role!.node.defaultChild)]!;
+      assert.equal(role.Properties.ManagedPolicyArns, undefined);
+    }
+  });
+});
+
+describe('import pipeline', () => {
+  const queueId = id(stack.importPipeline.queue.node.defaultChild);
+  const dlqId = id(stack.importPipeline.deadLetterQueue.node.defaultChild);
+
+  test('every kind of object creation under inbound/ is sent to the queue, nothing else', () => {
+    template.resourceCountIs('Custom::S3BucketNotifications', 1);
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: bucketId },
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'inbound/' }] } },
+            QueueArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+          },
+        ],
+      },
+    });
+  });
+
+  test('the queue: KMS, 30 s delay, visibility 6x the timeout, dead letters after 5 receives', () => {
+    const queue = json.Resources[queueId]!.Properties;
+    assert.ok(queue.KmsMasterKeyId);
+    assert.equal(queue.DelaySeconds, 30);
+    assert.equal(queue.VisibilityTimeout, 6 * 900);
+    assert.deepEqual(queue.RedrivePolicy, {
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const dlq = json.Resources[dlqId]!.Properties;
+    assert.ok(dlq.KmsMasterKeyId);
+    assert.ok((dlq.MessageRetentionPeriod as number) > ((queue.MessageRetentionPeriod as number) ?? 345_600));
+  });
+
+  test('both queues refuse requests without TLS', () => {
+    for (const queue of [queueId, dlqId]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('the import function consumes it one file at a time and reports failures per item', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: id(stack.importPipeline.function.node.defaultChild) },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  test('the import function reads tags and versions, writes every area, erases versions only in inbound', () => {
+    const policy = rolePolicy(stack.importPipeline.function.role!.node.defaultChild);
+    for (const area of AREAS) {
+      for (const action of [
+        's3:GetObject',
+        's3:GetObjectVersion',
+        's3:GetObjectTagging',
+        's3:PutObject',
+        's3:DeleteObject',
+      ]) {
+        assert.ok(allows(policy, action, `${bucketArn}/${area}/acme/x.csv`), `${action} on ${area}`);
+      }
+    }
+    // The original is removed by version once archived; archived copies and exports stay recoverable.
+    assert.ok(allows(policy, 's3:DeleteObjectVersion', `${bucketArn}/inbound/acme/x.csv`));
+    assert.ok(!allows(policy, 's3:DeleteObjectVersion', `${bucketArn}/archive/acme/x.csv`));
+    assert.ok(!allows(policy, 's3:DeleteObjectVersion', `${bucketArn}/outbound/acme/x.csv`));
+    assert.ok(!allows(policy, 's3:GetObject', `${bucketArn}/elsewhere/x.csv`));
+    assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': '' }));
+  });
+
+  test('the API function reads objects but cannot change them', () => {
+    const policy = rolePolicy(stack.api.function.role!.node.defaultChild);
+    assert.ok(allows(policy, 's3:GetObject', `${bucketArn}/archive/acme/x.errors.csv`));
+    for (const action of ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion']) {
+      assert.ok(!allows(policy, action, `${bucketArn}/inbound/acme/x.csv`), action);
+    }
+  });
+});
+
+describe('SFTP', () => {
+  const serverId = id(stack.sftp.server);
+  const workflowId = id(stack.sftp.workflow);
+
+  test('a service-managed, public SFTP server with a current security policy and structured logs', () => {
+    const server = json.Resources[serverId]!.Properties;
+    assert.deepEqual(server.Protocols, ['SFTP']);
+    assert.equal(server.IdentityProviderType, 'SERVICE_MANAGED');
+    assert.equal(server.EndpointType, 'PUBLIC');
+    assert.match(server.SecurityPolicyName as string, /^TransferSecurityPolicy-20(2[4-9]|[3-9]\d)-/);
+    assert.deepEqual(server.StructuredLogDestinations, [
+      { 'Fn::GetAtt': [id(stack.sftp.logGroup.node.defaultChild), 'Arn'] },
+    ]);
+    assert.ok(server.LoggingRole);
+  });
+
+  test('interrupted uploads run the workflow that tags them partial', () => {
+    const server = json.Resources[serverId]!.Properties;
+    assert.deepEqual((server.WorkflowDetails as { OnPartialUpload: unknown }).OnPartialUpload, [
+      {
+        WorkflowId: { 'Fn::GetAtt': [workflowId, 'WorkflowId'] },
+        ExecutionRole: { 'Fn::GetAtt': [id(stack.sftp.workflowRole.node.defaultChild), 'Arn'] },
+      },
+    ]);
+    assert.deepEqual(json.Resources[workflowId]!.Properties.Steps, [
+      {
+        Type: 'TAG',
+        TagStepDetails: {
+          Name: 'tag-partial-upload',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: Transfer Family's placeholder, not JavaScript.
+          SourceFileLocation: '${original.file}',
+          Tags: [{ Key: 'integrator-upload', Value: 'partial' }],
+        },
+      },
+    ]);
+  });
+
+  test('one user per organization, named after it, with its keys', () => {
+    template.resourceCountIs('AWS::Transfer::User', organizations.length);
+    for (const org of organizations) {
+      const user = json.Resources[id(stack.sftp.users.get(org.id))]!.Properties;
+      assert.equal(user.UserName, `org-${org.id}`);
+      assert.deepEqual(user.ServerId, { 'Fn::GetAtt': [serverId, 'ServerId'] });
+      assert.deepEqual(user.SshPublicKeys, org.sshPublicKeys.length ? org.sshPublicKeys : undefined);
+      assert.deepEqual(user.Role, { 'Fn::GetAtt': [id(stack.sftp.userRoles.get(org.id)!.node.defaultChild), 'Arn'] });
+    }
+  });
+
+  test("each user's logical home maps /inbound, /archive, /outbound to its own prefixes and nothing else", () => {
+    for (const org of organizations) {
+      const user = json.Resources[id(stack.sftp.users.get(org.id))]!.Properties;
+      assert.equal(user.HomeDirectoryType, 'LOGICAL');
+      assert.equal(user.HomeDirectory, undefined);
+      assert.deepEqual(
+        user.HomeDirectoryMappings,
+        AREAS.map((area) => ({
+          Entry: `/${area}`,
+          Target: { 'Fn::Join': ['', ['/', { Ref: bucketId }, `/${area}/${org.id}`]] },
+          Type: 'DIRECTORY',
+        })),
+      );
+    }
+  });
+
+  test("a user's role reaches its own organization's objects and no other's (acme vs acme-corp included)", () => {
+    for (const org of organizations) {
+      const policy = rolePolicy(stack.sftp.userRoles.get(org.id)!.node.defaultChild);
+      assert.ok(allows(policy, 's3:PutObject', `${bucketArn}/inbound/${org.id}/upload.csv`));
+      assert.ok(allows(policy, 's3:GetObject', `${bucketArn}/outbound/${org.id}/export.csv`));
+      assert.ok(allows(policy, 's3:GetObject', `${bucketArn}/archive/${org.id}/2026-01-01/r1_upload.csv`));
+      assert.ok(allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': `inbound/${org.id}/` }));
+      for (const other of organizations.filter((o) => o.id !== org.id)) {
+        for (const area of AREAS) {
+          for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
+            assert.ok(
+              !allows(policy, action, `${bucketArn}/${area}/${other.id}/x.csv`),
+              `${org.id}: ${action} ${other.id}`,
+            );
+          }
+          assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': `${area}/${other.id}/` }));
+        }
+      }
+      for (const prefix of ['', 'inbound/', `inbound/${org.id}`, `inbound/${org.id}-corp/`, 'archive/']) {
+        assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': prefix }), `list "${prefix}"`);
+      }
+      // Only the data bucket and the data key are named anywhere in the policy.
+      for (const statement of policy) {
+        for (const resource of statement.resources) {
+          assert.ok(resource.startsWith(bucketArn) || resource === `<${dataKeyId}.Arn>`, resource);
+        }
+      }
+    }
+  });
+
+  test('archive is read-only for customers; uploads only land in inbound', () => {
+    const policy = rolePolicy(stack.sftp.userRoles.get('acme')!.node.defaultChild);
+    assert.ok(!allows(policy, 's3:PutObject', `${bucketArn}/archive/acme/x.csv`));
+    assert.ok(!allows(policy, 's3:DeleteObject', `${bucketArn}/archive/acme/x.csv`));
+    assert.ok(!allows(policy, 's3:PutObject', `${bucketArn}/outbound/acme/x.csv`));
+  });
+
+  test('only Transfer Family of this account can assume the user roles', () => {
+    for (const role of stack.sftp.userRoles.values()) {
+      assert.deepEqual(json.Resources[id(role.node.defaultChild)]!.Properties.AssumeRolePolicyDocument, {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { Service: 'transfer.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      });
+    }
+  });
+});
+
+describe('API', () => {
+  test('every route but GET /health needs a Cognito JWT', () => {
+    const routes = Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), ['$default', 'GET /health']);
+    for (const route of routes) {
+      const open = route.Properties.RouteKey === 'GET /health';
+      assert.equal(route.Properties.AuthorizationType, open ? 'NONE' : 'JWT', String(route.Properties.RouteKey));
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Audience: [{ Ref: id(stack.api.userPoolClient.node.defaultChild) }] },
+    });
+  });
+
+  test('the stage throttles and writes access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  test('users carry custom:org, which they cannot change themselves; MFA is required', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      Schema: Match.arrayWith([Match.objectLike({ Name: 'org', AttributeDataType: 'String' })]),
+      MfaConfiguration: 'ON',
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+    const client = json.Resources[id(stack.api.userPoolClient.node.defaultChild)]!.Properties;
+    assert.ok((client.ReadAttributes as string[]).includes('custom:org'));
+    assert.ok(!(client.WriteAttributes as string[]).includes('custom:org'));
+    assert.equal(client.AllowedOAuthFlows, undefined, 'no implicit flow, no placeholder callback');
+  });
+});
+
+describe('monitoring', () => {
+  test('the alarm topic is KMS-encrypted, TLS-only, and mails the alarm address', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  const topicRef = () => ({ Ref: id(stack.monitoring.topic.node.defaultChild) });
+  const expected: [string, string, string, number][] = [
+    ['dead letters', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 1],
+    ['import errors', 'AWS/Lambda', 'Errors', 1],
+    ['import throttles', 'AWS/Lambda', 'Throttles', 1],
+    ['import backlog older than an hour', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 3600],
+    ['API 5xx', 'AWS/ApiGateway', '5xx', 1],
+  ];
+  for (const [what, namespace, metric, threshold] of expected) {
+    test(`alarm: ${what}, sent to the topic`, () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: namespace,
+        MetricName: metric,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [topicRef()],
+      });
+    });
+  }
+
+  test('the dead-letter alarm watches the dead-letter queue, the backlog alarm the arrivals queue', () => {
+    const dimension = (queue: unknown) => [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(queue), 'QueueName'] } }];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: dimension(stack.importPipeline.deadLetterQueue.node.defaultChild),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: dimension(stack.importPipeline.queue.node.defaultChild),
+    });
+  });
+});
+
+test('outputs: bucket, SFTP server and endpoint, API URL, user pool', () => {
+  for (const output of ['BucketName', 'SftpServerId', 'SftpEndpoint', 'ApiUrl', 'UserPoolId', 'UserPoolClientId']) {
+    assert.ok(json.Outputs[output], output);
+  }
+});
+
+/* A small evaluator of the Allow statements of a role's policy, enough to ask "may this role do X on Y". */
+
+const bucketArn = `<${bucketId}.Arn>`;
+
+interface Statement {
+  actions: string[];
+  resources: string[];
+  prefixes?: string[];
+}
+
+/** The statements of the role's default policy, with CloudFormation references flattened to `<LogicalId.Attr>`. */
+function rolePolicy(role: unknown): Statement[] {
+  const roleId = id(role);
+  const policy = Object.values(json.Resources).find(
+    (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+  );
+  assert.ok(policy, `no policy for ${roleId}`);
+  const document = policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] };
+  return document.Statement.map((s) => {
+    assert.equal(s.Effect, 'Allow');
+    const conditions = s.Condition as Record<string, Record<string, unknown>> | undefined;
+    if (conditions) assert.deepEqual(Object.keys(conditions), ['StringLike']);
+    const prefixes = conditions?.StringLike?.['s3:prefix'];
+    return {
+      actions: list(s.Action as string | string[]),
+      resources: list(s.Resource).map(flatten),
+      ...(prefixes ? { prefixes: list(prefixes as string | string[]) } : {}),
+    };
+  });
+}
+
+function allows(
+  policy: Statement[],
+  action: string,
+  resource: string,
+  context: { 's3:prefix'?: string } = {},
+): boolean {
+  return policy.some(
+    (s) =>
+      s.actions.some((a) => glob(a).test(action)) &&
+      s.resources.some((r) => glob(r).test(resource)) &&
+      (!s.prefixes ||
+        (context['s3:prefix'] !== undefined && s.prefixes.some((p) => glob(p).test(context['s3:prefix']!)))),
+  );
+}
+
+function list<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+  if (v.Ref) return `<${v.Ref as string}>`;
+  if (v['Fn::Join']) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(flatten).join(separator);
+  }
+  throw new Error(`cannot flatten ${JSON.stringify(value)}`);
+}
+
+function glob(pattern: string): RegExp {
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+}

@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
+import { dynamoDbFileLedger } from '../../functions/adapters/dynamodb-files.ts';
+import { dynamoDbJobs, putJob, putOrganization } from '../../functions/adapters/dynamodb-jobs.ts';
+import { dynamoDbBilling } from '../../functions/adapters/dynamodb-organizations.ts';
+import { dynamoDbRecords, type RecordStoreStats } from '../../functions/adapters/dynamodb-records.ts';
+import { dynamoDbRunLog } from '../../functions/adapters/dynamodb-runs.ts';
+import { s3FileStore } from '../../functions/adapters/s3-file-store.ts';
+import { type FileEntry, type RecordWrite, systemClock } from '../../functions/core/ports.ts';
+import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
+import { importFile } from '../../functions/core/transfer/import-file.ts';
+import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
+import { recordPk } from '../../functions/core/transfer/records.ts';
+import { startRun } from '../../functions/core/transfer/runs.ts';
+import { templates } from '../../functions/core/transfer/templates.ts';
+import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
+
+let parts: LocalParts;
+let db: DynamoDBDocumentClient;
+before(async () => {
+  parts = await startLocalParts();
+  db = dynamoDbDocumentClient(parts.config);
+});
+after(() => parts.stop());
+
+function write(key: string, set: Record<string, string>, extra: Partial<RecordWrite> = {}): RecordWrite {
+  return {
+    org: 'acme',
+    entity: 'foreignNational',
+    recordKey: key,
+    set,
+    remove: [],
+    hash: `h-${JSON.stringify(set)}`,
+    condition: 'none',
+    templateId: 'fn_profile_import',
+    runId: 'run-1',
+    row: 2,
+    at: '2026-11-24T07:00:00.000Z',
+    ...extra,
+  };
+}
+
+test('records: upserts touch only the mapped fields; other attributes survive; preferences are conditions', async () => {
+  const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
+  const records = dynamoDbRecords(db, { env: parts.env, stats });
+  assert.deepEqual(await records.apply([write('E1', { firstName: 'Ana', preferredName: 'Annie' })]), ['written']);
+  // Another part of the system owns caseManager on the same item.
+  await db.send(
+    new UpdateCommand({
+      TableName: 'Records',
+      Key: { pk: recordPk('acme', 'foreignNational', 'E1') },
+      UpdateExpression: 'SET caseManager = :m',
+      ExpressionAttributeValues: { ':m': 'maria' },
+    }),
+  );
+  await records.apply([
+    write('E1', { firstName: 'Ann' }, { remove: ['preferredName'], at: '2026-11-25T07:00:00.000Z' }),
+  ]);
+  const item = (
+    await db.send(new GetCommand({ TableName: 'Records', Key: { pk: recordPk('acme', 'foreignNational', 'E1') } }))
+  ).Item!;
+  assert.equal(item.firstName, 'Ann');
+  assert.equal(item.caseManager, 'maria');
+  assert.equal('preferredName' in item, false);
+  assert.equal(item.createdAt, '2026-11-24T07:00:00.000Z');
+  assert.equal(item.updatedAt, '2026-11-25T07:00:00.000Z');
+  assert.equal(item.orgEntity, 'acme#foreignNational');
+  assert.equal(item.recordKey, 'E1');
+
+  const state = await records.current('acme', 'foreignNational', ['E1', 'nobody']);
+  assert.deepEqual([...state.keys()], ['E1']);
+  assert.equal(state.get('E1')?.hash, `h-${JSON.stringify({ firstName: 'Ann' })}`);
+
+  const results = await records.apply([
+    write('E1', { firstName: 'X' }, { condition: 'must_not_exist' }),
+    write('E9', { firstName: 'Y' }, { condition: 'must_exist' }),
+    write('E2', { firstName: 'Z' }, { condition: 'must_not_exist' }),
+  ]);
+  assert.deepEqual(results, ['condition_failed', 'condition_failed', 'written']);
+  assert.equal(stats.conditionFailures, 2);
+});
+
+test('records: current() reads 250 keys in 100-key batches', async () => {
+  const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
+  const records = dynamoDbRecords(db, { env: parts.env, stats });
+  const keys = Array.from({ length: 250 }, (_, i) => `B${i}`);
+  await records.apply(keys.map((k) => write(k, { firstName: k })));
+  assert.equal(stats.updates, 250);
+  const found = await records.current('acme', 'foreignNational', keys);
+  assert.equal(found.size, 250);
+  assert.equal(stats.batchGets, 3);
+});
+
+test('file ledger: one claim per object version; a lapsed processing claim is retaken', async () => {
+  const ledger = dynamoDbFileLedger(db, { env: parts.env });
+  const entry: FileEntry = {
+    org: 'acme',
+    fileId: 'inbound/acme/a.csv#v1',
+    key: 'inbound/acme/a.csv',
+    etag: '"e"',
+    size: 10,
+    status: 'processing',
+    leaseUntil: 1_000,
+    receivedAt: 't0',
+    updatedAt: 't0',
+    claims: 1,
+  };
+  const results = await Promise.all([ledger.claim(entry, 500), ledger.claim(entry, 500), ledger.claim(entry, 500)]);
+  assert.equal(results.filter((r) => r.claimed).length, 1);
+  const lost = results.find((r) => !r.claimed);
+  assert.equal(lost && !lost.claimed && lost.current.status, 'processing');
+  // Within the lease: refused. After it: retaken, with what the previous holder recorded.
+  await ledger.update({ ...entry, runId: 'run-7' });
+  assert.equal((await ledger.claim({ ...entry, leaseUntil: 9_000 }, 900)).claimed, false);
+  const retaken = await ledger.claim({ ...entry, leaseUntil: 9_000, updatedAt: 't1' }, 1_001);
+  assert.ok(retaken.claimed);
+  assert.equal(retaken.previous?.runId, 'run-7');
+  assert.equal(retaken.entry.claims, 2);
+  assert.equal(retaken.entry.runId, 'run-7');
+  await ledger.update({ ...retaken.entry, status: 'done', leaseUntil: 0 });
+  assert.equal((await ledger.claim({ ...entry, leaseUntil: 99_000 }, 50_000)).claimed, false);
+});
+
+test('billing: reservations never exceed the limit, also concurrently; releases give back', async () => {
+  await putOrganization(db, { id: 'acme', name: 'Acme', allowedRecords: 100 }, { env: parts.env });
+  const billing = dynamoDbBilling(db, { env: parts.env });
+  const granted = await Promise.all(Array.from({ length: 8 }, () => billing.reserve('acme', 30)));
+  assert.equal(
+    granted.reduce((a, b) => a + b, 0),
+    100,
+  );
+  assert.equal(await billing.reserve('acme', 1), 0);
+  await billing.release('acme', 5);
+  assert.equal(await billing.reserve('acme', 10), 5);
+  await putOrganization(db, { id: 'acme', name: 'Acme', allowedRecords: 120 }, { env: parts.env });
+  assert.equal(await billing.reserve('acme', 50), 20);
+  assert.equal(await billing.reserve('no-item-org', 50), 50);
+});
+
+test('run log: saves keep attributes added by others; errors list in row order, paged', async () => {
+  const log = dynamoDbRunLog(db, { env: parts.env });
+  const run = startRun({
+    org: 'acme',
+    runId: '20261124T070102123Z-abcdef',
+    now: new Date('2026-11-24T07:01:02.123Z'),
+    file: { key: 'inbound/acme/f.csv', name: 'f.csv', size: 1, etag: '"e"' },
+  });
+  await log.save({ ...run, checkpoint: { row: 100, at: 'x' } });
+  await db.send(
+    new UpdateCommand({
+      TableName: 'Runs',
+      Key: { org: 'acme', runId: run.runId },
+      UpdateExpression: 'SET #c = :c',
+      ExpressionAttributeNames: { '#c': 'comment' },
+      ExpressionAttributeValues: { ':c': 'looked at it' },
+    }),
+  );
+  await log.save({ ...run, status: 'completed' });
+  const stored = (await db.send(new GetCommand({ TableName: 'Runs', Key: { org: 'acme', runId: run.runId } }))).Item!;
+  assert.equal(stored.comment, 'looked at it');
+  assert.equal(stored.status, 'completed');
+  assert.equal('checkpoint' in stored, false);
+  assert.deepEqual((await log.get('acme', run.runId))?.counts, run.counts);
+
+  const errors = Array.from({ length: 1203 }, (_, i) => ({
+    row: 1204 - i,
+    problems: [{ code: 'required', message: `row ${1204 - i}` }],
+    values: ['a', 'b'],
+  }));
+  await log.addErrors('acme', run.runId, errors);
+  const rows: number[] = [];
+  for await (const e of log.errors('acme', run.runId)) rows.push(e.row);
+  assert.equal(rows.length, 1203);
+  assert.deepEqual(rows.slice(0, 3), [2, 3, 4]);
+  assert.equal(rows.at(-1), 1204);
+});
+
+test('jobs: put and list launched import jobs', async () => {
+  const job = defaultImportJob('acme', 'fn_profile_import', 'job-1');
+  await putJob(db, job, { env: parts.env });
+  await db.send(new PutCommand({ TableName: 'Jobs', Item: { org: 'acme', jobId: 'exp-1', direction: 'export' } }));
+  const jobs = await dynamoDbJobs(db, { env: parts.env }).importJobs('acme');
+  assert.deepEqual(
+    jobs.map((j) => [j.jobId, j.status, j.mapping.length]),
+    [['job-1', 'launched', 12]],
+  );
+});
+
+test('file store: exact-version reads, streamed writes, guarded copies and deletes, keys with spaces', async () => {
+  const s3 = s3Client(parts.config);
+  const files = s3FileStore(s3, { env: parts.env });
+  const key = 'inbound/acme/Payroll Q1 (1).csv';
+  await s3.send(new PutObjectCommand({ Bucket: parts.bucket, Key: key, Body: 'a,b\r\n1,2\r\n' }));
+  // s3rver ignores the x-amz-tagging header of PutObject; PutObjectTagging works in both.
+  await s3.send(
+    new PutObjectTaggingCommand({
+      Bucket: parts.bucket,
+      Key: key,
+      Tagging: { TagSet: [{ Key: 'integrator-upload', Value: 'partial' }] },
+    }),
+  );
+  const info = await files.head(key);
+  assert.ok(info);
+  assert.equal(info.size, 10);
+  assert.deepEqual(await files.tags(info), { 'integrator-upload': 'partial' });
+  let text = '';
+  for await (const chunk of await files.read(info)) text += Buffer.from(chunk).toString('utf8');
+  assert.equal(text, 'a,b\r\n1,2\r\n');
+  assert.equal(await files.copy(info, 'archive/acme/2026-11-24/r_Payroll Q1 (1).csv'), true);
+  assert.ok(await files.head('archive/acme/2026-11-24/r_Payroll Q1 (1).csv'));
+  // A newer upload under the same key: the old version's copy and delete refuse, the new upload stays.
+  await s3.send(new PutObjectCommand({ Bucket: parts.bucket, Key: key, Body: 'a,b\r\n3,4\r\n' }));
+  assert.equal(await files.copy(info, 'archive/acme/x.csv'), false);
+  assert.equal(await files.remove(info), false);
+  assert.ok(await files.head(key));
+  const current = (await files.head(key))!;
+  assert.equal(await files.remove(current), true);
+  assert.equal(await files.head(key), undefined);
+  await files.write(
+    'archive/acme/out.errors.csv',
+    (async function* () {
+      yield 'x,y\r\n';
+      yield 'ü,1\r\n';
+    })(),
+    'text/csv; charset=utf-8',
+  );
+  let out = '';
+  for await (const chunk of await files.read({ key: 'archive/acme/out.errors.csv' }))
+    out += Buffer.from(chunk).toString();
+  assert.equal(out, 'x,y\r\nü,1\r\n');
+});
+
+test('engine on DynamoDB Local: a daily snapshot with 1% of rows changed costs 1% of the writes', async () => {
+  const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
+  const deps = {
+    openCsv,
+    records: dynamoDbRecords(db, { env: parts.env, stats }),
+    runLog: dynamoDbRunLog(db, { env: parts.env }),
+    clock: systemClock,
+  };
+  const job = defaultImportJob('snap', 'fn_profile_import', 'job-1');
+  const template = templates.byId('fn_profile_import')!;
+  const header = 'Employee ID,First Name,Last Name,Email,Department';
+  const file = (changed: Set<number>) =>
+    `${header}\r\n${Array.from({ length: 2000 }, (_, i) => `S${i},Ana,Silva,s${i}@example.com,${changed.has(i) ? 'Legal' : 'R&D'}`).join('\r\n')}\r\n`;
+  const once = async (text: string, runId: string) =>
+    (
+      await importFile(deps, {
+        run: startRun({
+          org: 'snap',
+          runId,
+          now: new Date(),
+          file: { key: 'inbound/snap/f.csv', name: 'f.csv', size: text.length, etag: '"e"' },
+        }),
+        job,
+        template,
+        source: (async function* () {
+          yield Buffer.from(text);
+        })(),
+        fileName: 'fn_profile_import_20261124.csv',
+      })
+    ).run;
+  const first = await once(file(new Set()), 'r1');
+  assert.equal(first.counts.created, 2000);
+  assert.equal(stats.updates, 2000);
+  stats.updates = 0;
+  stats.batchGets = 0;
+  const changed = new Set(Array.from({ length: 20 }, (_, i) => i * 97));
+  const second = await once(file(changed), 'r2');
+  assert.equal(second.counts.updated, 20);
+  assert.equal(second.counts.unchanged, 1980);
+  assert.equal(stats.updates, 20);
+  assert.equal(stats.batchGets, 20);
+});

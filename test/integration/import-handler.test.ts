@@ -1,0 +1,327 @@
+/**
+ * The import handler end to end on the real local parts: a CSV put into the local S3 server under inbound/<org>/,
+ * the S3 notification it emits (AWS-shaped, key URL-encoded) wrapped in an SQS event, the handler invoked as the
+ * Lambda is. Asserts records, runs, row errors, outcome file, archive and the ledger.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
+import { putJob, putOrganization } from '../../functions/adapters/dynamodb-jobs.ts';
+import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
+import { recordPk } from '../../functions/core/transfer/records.ts';
+import type { Run } from '../../functions/core/transfer/runs.ts';
+import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
+
+type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+let parts: LocalParts;
+let db: DynamoDBDocumentClient;
+let s3: S3Client;
+let handler: Handler;
+let createImportHandler: typeof import('../../functions/handlers/import-file.ts').createImportHandler;
+const events: S3EventRecord[] = [];
+
+const HEADER =
+  'Employee ID,First Name,Last Name,Nick Name,Email,Department,Job Title,Hire Date,Work Location,Manager Email,Country of Citizenship,Status';
+const row = (id: string, email = `${id.toLowerCase()}@example.com`, first = 'Ana') =>
+  `${id},${first},Silva,,${email},R&D,Engineer,2024-02-29,Berlin,boss@example.com,BR,Active`;
+const csv = (...rows: string[]) => `${[HEADER, ...rows].join('\r\n')}\r\n`;
+
+before(async () => {
+  parts = await startLocalParts();
+  Object.assign(process.env, parts.env, {
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
+  });
+  ({ createImportHandler } = await import('../../functions/handlers/import-file.ts'));
+  handler = (await import('../../functions/handlers/import-file.ts')).handler;
+  db = dynamoDbDocumentClient(parts.config);
+  s3 = s3Client(parts.config);
+  parts.s3.onEvent((e) => events.push(...e.Records));
+  await putOrganization(db, { id: 'acme', name: 'Acme', allowedRecords: 10_000 });
+  await putJob(db, defaultImportJob('acme', 'fn_profile_import', 'job-profile'));
+});
+after(() => parts.stop());
+
+/** Uploads an object and returns the SQS event that carries its S3 notification, as the import queue delivers it. */
+async function upload(key: string, body: string, tags?: Record<string, string>): Promise<SQSEvent> {
+  const before = events.length;
+  await s3.send(new PutObjectCommand({ Bucket: parts.bucket, Key: key, Body: body }));
+  if (tags) {
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: parts.bucket,
+        Key: key,
+        Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+      }),
+    );
+  }
+  for (let i = 0; i < 50 && events.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+  const record = events.slice(before).find((r) => r.eventName.startsWith('ObjectCreated:'));
+  assert.ok(record, `an ObjectCreated event for ${key}`);
+  return sqsEvent(JSON.stringify({ Records: [record] }));
+}
+
+function sqsEvent(...bodies: string[]): SQSEvent {
+  return {
+    Records: bodies.map((body) => ({
+      messageId: randomUUID(),
+      receiptHandle: 'local',
+      body,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'local',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:import-queue',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+async function runsOf(org: string): Promise<Run[]> {
+  const out = await db.send(
+    new QueryCommand({
+      TableName: 'Runs',
+      KeyConditionExpression: 'org = :o',
+      ExpressionAttributeValues: { ':o': org },
+    }),
+  );
+  return (out.Items ?? []) as Run[];
+}
+
+async function runFor(org: string, key: string): Promise<Run[]> {
+  return (await runsOf(org)).filter((r) => r.file.key === key);
+}
+
+async function record(org: string, key: string) {
+  return (await db.send(new GetCommand({ TableName: 'Records', Key: { pk: recordPk(org, 'foreignNational', key) } })))
+    .Item;
+}
+
+async function exists(key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: parts.bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NotFound') return false;
+    throw err;
+  }
+}
+
+async function text(key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: parts.bucket, Key: key }));
+  return out.Body!.transformToString('utf-8');
+}
+
+async function runErrors(org: string, runId: string) {
+  const out = await db.send(
+    new QueryCommand({
+      TableName: 'RunErrors',
+      KeyConditionExpression: 'orgRun = :k',
+      ExpressionAttributeValues: { ':k': `${org}#${runId}` },
+    }),
+  );
+  return out.Items ?? [];
+}
+
+test('a good file is imported, its run recorded, the original archived and gone from inbound', async () => {
+  const key = 'inbound/acme/fn_profile_import_20261124.csv';
+  const event = await upload(key, csv(row('E1'), row('E2'), row('E3')));
+  assert.deepEqual(await handler(event), { batchItemFailures: [] });
+  const [run] = await runFor('acme', key);
+  assert.ok(run);
+  assert.equal(run.status, 'completed');
+  assert.deepEqual(run.counts, { rows: 3, created: 3, updated: 0, unchanged: 0, skipped: 0, failed: 0, overLimit: 0 });
+  assert.equal(run.jobId, 'job-profile');
+  assert.match(run.runId, /^\d{8}T\d{9}Z-[a-z0-9]{6}$/);
+  assert.ok(run.startedAt <= run.endedAt!);
+  assert.equal((await record('acme', 'E2'))?.email, 'e2@example.com');
+  assert.equal(await exists(key), false);
+  assert.ok(run.archivedKey?.startsWith('archive/acme/'));
+  assert.equal(await text(run.archivedKey!), csv(row('E1'), row('E2'), row('E3')));
+  assert.equal(run.outcomeKey, undefined);
+
+  // The same event again (at-least-once delivery): processed once.
+  assert.deepEqual(await handler(event), { batchItemFailures: [] });
+  assert.equal((await runFor('acme', key)).length, 1);
+
+  // Day two, same fixed name, one row changed: one update, the rest unchanged.
+  const day2 = await upload(key, csv(row('E1'), row('E2', 'e2@example.com', 'Anna'), row('E3')));
+  await handler(day2);
+  const runs = await runFor('acme', key);
+  assert.equal(runs.length, 2);
+  const second = runs.find((r) => r.runId !== run.runId)!;
+  assert.equal(second.counts.updated, 1);
+  assert.equal(second.counts.unchanged, 2);
+  assert.equal((await record('acme', 'E2'))?.firstName, 'Anna');
+});
+
+test('a bad row: Incomplete, the error names row, column, value and rule; outcome file next to the archive', async () => {
+  const key = 'inbound/acme/fn_profile_import_20261125.csv';
+  await handler(await upload(key, csv(row('F1'), row('F2', '=HYPERLINK("x")'), row('F3'))));
+  const [run] = await runFor('acme', key);
+  assert.equal(run?.status, 'incomplete');
+  assert.equal(run.counts.created, 2);
+  assert.equal(run.counts.failed, 1);
+  const [error] = await runErrors('acme', run.runId);
+  assert.equal(error?.row, 3);
+  assert.equal(error?.seq, '0000000003');
+  assert.equal(error?.column, 'Email');
+  assert.equal(error?.value, '=HYPERLINK("x")');
+  assert.equal(error?.code, 'invalid_email');
+  assert.match(String(error?.rule), /e-mail address/);
+  assert.equal((error?.values as string[] | undefined)?.[0], 'F2');
+  assert.equal(await record('acme', 'F2'), undefined);
+  assert.equal(run.outcomeKey, run.archivedKey!.replace(/\.csv$/, '.errors.csv'));
+  const outcome = await text(run.outcomeKey!);
+  const lines = outcome.replace(/^\uFEFF/, '').split('\r\n');
+  assert.equal(lines[0], `${HEADER},Error`);
+  assert.match(lines[1]!, /^F2,Ana,Silva,,"'=HYPERLINK\(""x""\)",/);
+  assert.match(lines[1]!, /fn_profile_import_20261125\.csv row 3: ""Email"" value/);
+  assert.equal(lines.length, 3);
+  assert.equal(await exists(key), false);
+});
+
+test('a missing required column: Interrupted before any write, the message names the column', async () => {
+  const key = 'inbound/acme/fn_profile_import_20261126.csv';
+  await handler(await upload(key, 'Employee ID,First Name,Email\r\nG1,Ana,g1@example.com\r\n'));
+  const [run] = await runFor('acme', key);
+  assert.equal(run?.status, 'interrupted');
+  assert.equal(run.problem?.code, 'missing_required_column');
+  assert.match(run.message!, /"Last Name"/);
+  assert.equal(await record('acme', 'G1'), undefined);
+  assert.equal(await exists(key), false);
+  assert.ok(await exists(run.archivedKey!));
+});
+
+test('a partial upload is never imported: one Interrupted run, the object stays', async () => {
+  const key = 'inbound/acme/fn_profile_import_20261127.csv';
+  const event = await upload(key, csv(row('H1')), { 'integrator-upload': 'partial' });
+  await handler(event);
+  await handler(event);
+  const runs = await runFor('acme', key);
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]?.status, 'interrupted');
+  assert.equal(runs[0]?.problem?.code, 'partial_upload');
+  assert.match(runs[0]!.message!, /partial upload/);
+  assert.equal(await record('acme', 'H1'), undefined);
+  assert.equal(await exists(key), true);
+});
+
+test('keys with spaces and parentheses work (URL-encoded in the event)', async () => {
+  const key = 'inbound/acme/HR exports (EU)/fn_profile_import_20261128.csv';
+  const event = await upload(key, csv(row('I1')));
+  assert.match(event.Records[0]!.body, /HR\+exports\+%28EU%29/);
+  await handler(event);
+  const [run] = await runFor('acme', key);
+  assert.equal(run?.status, 'completed');
+  assert.ok(await record('acme', 'I1'));
+  assert.equal(await exists(key), false);
+
+  const odd = 'inbound/acme/Payroll Q1 (1).csv';
+  await handler(await upload(odd, csv(row('I2'))));
+  const [refused] = await runFor('acme', odd);
+  assert.equal(refused?.status, 'interrupted');
+  assert.equal(refused.problem?.code, 'no_template');
+  assert.equal(await exists(odd), false);
+  assert.ok(await exists(refused.archivedKey!));
+});
+
+test('no launched job: Interrupted with the reason, file archived; temporary names and test events are ignored', async () => {
+  const key = 'inbound/beta/fn_profile_import_20261124.csv';
+  await handler(await upload(key, csv(row('J1'))));
+  const [run] = await runFor('beta', key);
+  assert.equal(run?.status, 'interrupted');
+  assert.equal(run.problem?.code, 'no_launched_job');
+  assert.equal(await exists(key), false);
+
+  const temp = 'inbound/acme/fn_profile_import_20261124.csv.filepart';
+  assert.deepEqual(await handler(await upload(temp, csv(row('J2')))), { batchItemFailures: [] });
+  assert.equal((await runFor('acme', temp)).length, 0);
+  assert.equal(await exists(temp), true);
+  assert.deepEqual(await handler(sqsEvent(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }))), {
+    batchItemFailures: [],
+  });
+});
+
+test('a file too big for one invocation pauses and continues on redelivery: nothing lost, nothing twice', async () => {
+  const paused = createImportHandler({ pauseEveryBatches: 2 });
+  const key = 'inbound/acme/fn_profile_import_20261201.csv';
+  const rows = Array.from({ length: 950 }, (_, i) => row(`K${i}`));
+  rows[700] = row('K3'); // a duplicate of row 5, far past the first checkpoint
+  const event = await upload(key, csv(...rows));
+  let deliveries = 0;
+  for (;;) {
+    deliveries++;
+    const response = await paused(event);
+    if (response.batchItemFailures.length === 0) break;
+    assert.equal(response.batchItemFailures[0]?.itemIdentifier, event.Records[0]!.messageId);
+    assert.ok(deliveries < 20);
+  }
+  assert.ok(deliveries >= 4, `took ${deliveries} deliveries`);
+  const runs = await runFor('acme', key);
+  assert.equal(runs.length, 1);
+  const [run] = runs;
+  assert.equal(run?.status, 'incomplete');
+  assert.equal(run.invocations, deliveries);
+  assert.deepEqual(run.counts, {
+    rows: 950,
+    created: 949,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 1,
+    overLimit: 0,
+  });
+  const errors = await runErrors('acme', run.runId);
+  assert.deepEqual(
+    errors.map((e) => [e.row, e.code, e.kept ?? false]),
+    [
+      [5, 'duplicate_key', true],
+      [702, 'duplicate_key', false],
+    ],
+  );
+  assert.equal(await exists(key), false);
+});
+
+test('the allowed record limit: rows beyond it are not applied and reported; after raising it, a re-upload applies them', async () => {
+  await putOrganization(db, { id: 'lim', name: 'Limited', allowedRecords: 3 });
+  await putJob(db, defaultImportJob('lim', 'fn_profile_import', 'job-profile'));
+  const body = csv(row('L1'), row('L2'), row('L3'), row('L4'), row('L5'));
+  const key = 'inbound/lim/fn_profile_import_20261124.csv';
+  await handler(await upload(key, body));
+  const [first] = await runFor('lim', key);
+  assert.equal(first?.status, 'incomplete');
+  assert.equal(first.counts.created, 3);
+  assert.equal(first.counts.overLimit, 2);
+  assert.match(first.message!, /2 not applied \(record limit reached\)/);
+  assert.deepEqual(
+    (await runErrors('lim', first.runId)).map((e) => [e.row, e.code]),
+    [
+      [5, 'over_limit'],
+      [6, 'over_limit'],
+    ],
+  );
+  assert.equal((await text(first.outcomeKey!)).split('\r\n').length, 4);
+  assert.equal(await record('lim', 'L4'), undefined);
+
+  await putOrganization(db, { id: 'lim', name: 'Limited', allowedRecords: 10 });
+  await handler(await upload(key, body));
+  const second = (await runFor('lim', key)).find((r) => r.runId !== first.runId)!;
+  assert.equal(second.status, 'completed');
+  assert.equal(second.counts.created, 2);
+  assert.equal(second.counts.unchanged, 3);
+  assert.ok(await record('lim', 'L5'));
+  const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'lim' } }))).Item;
+  assert.equal(org?.usedRecords, 5);
+});

@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
+import { type ImportDeps, importFile } from '../../functions/core/transfer/import-file.ts';
+import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
+import { recordPk } from '../../functions/core/transfer/records.ts';
+import { type Run, startRun } from '../../functions/core/transfer/runs.ts';
+import { createCatalog, type Template, templates } from '../../functions/core/transfer/templates.ts';
+import fnProfileImport from '../../schemas/templates/fn_profile_import.json' with { type: 'json' };
+import { bytes, fixedClock, MemoryBilling, MemoryRecords, MemoryRunLog } from '../fixtures/memory-ports.ts';
+
+const template = templates.byId('fn_profile_import')!;
+const HEADER =
+  'Employee ID,First Name,Last Name,Nick Name,Email,Department,Job Title,Hire Date,Work Location,Manager Email,Country of Citizenship,Status';
+
+function row(id: string, overrides: Partial<Record<string, string>> = {}): string {
+  const v = {
+    first: 'Ana',
+    last: 'Silva',
+    nick: '',
+    email: `${id.toLowerCase()}@example.com`,
+    dept: 'R&D',
+    title: 'Engineer',
+    hire: '2024-02-29',
+    loc: 'Berlin',
+    mgr: 'boss@example.com',
+    cit: 'BR',
+    status: 'Active',
+    ...overrides,
+  };
+  return [id, v.first, v.last, v.nick, v.email, v.dept, v.title, v.hire, v.loc, v.mgr, v.cit, v.status].join(',');
+}
+
+function csv(...rows: string[]): string {
+  return `${[HEADER, ...rows].join('\r\n')}\r\n`;
+}
+
+function setup(options: { job?: Partial<ImportJob>; billing?: MemoryBilling; t?: Template } = {}) {
+  const t = options.t ?? template;
+  const records = new MemoryRecords();
+  const runLog = new MemoryRunLog();
+  const clock = fixedClock();
+  const job = { ...defaultImportJob('acme', 'fn_profile_import', 'job-1'), ...options.job };
+  const deps: ImportDeps = {
+    openCsv,
+    records,
+    runLog,
+    clock,
+    batchSize: 3,
+    ...(options.billing ? { billing: options.billing } : {}),
+  };
+  let n = 0;
+  const run = async (text: string, extra: Partial<ImportDeps> = {}, resumeFrom?: Run) => {
+    const base =
+      resumeFrom ??
+      startRun({
+        org: 'acme',
+        runId: `run-${++n}`,
+        now: clock.now(),
+        file: { key: 'inbound/acme/f.csv', name: 'fn_profile_import_20261124.csv', size: text.length, etag: 'e' },
+      });
+    return importFile(
+      { ...deps, ...extra },
+      {
+        run: base,
+        job,
+        template: t,
+        source: bytes(text),
+        fileName: 'fn_profile_import_20261124.csv',
+      },
+    );
+  };
+  return { records, runLog, run, job };
+}
+
+test('valid rows are created with only the mapped fields; the run completes with counts', async () => {
+  const { records, run } = setup();
+  const { run: done } = await run(csv(row('E1'), row('E2', { nick: 'Bee' }), row('E3')));
+  assert.equal(done.status, 'completed');
+  assert.deepEqual(done.counts, { rows: 3, created: 3, updated: 0, unchanged: 0, skipped: 0, failed: 0, overLimit: 0 });
+  const e2 = records.items.get(recordPk('acme', 'foreignNational', 'E2'))!;
+  assert.equal(e2.preferredName, 'Bee');
+  assert.equal(e2.firstName, 'Ana');
+  assert.equal(records.items.get(recordPk('acme', 'foreignNational', 'E1'))!.preferredName, undefined);
+  assert.equal(done.encoding, 'utf-8');
+  assert.deepEqual(done.warnings, []);
+});
+
+test('the same file again costs no write; a changed row costs one; an emptied cell removes the field', async () => {
+  const { records, run } = setup();
+  const rows = Array.from({ length: 10 }, (_, i) => row(`E${i}`, { nick: `N${i}` }));
+  await run(csv(...rows));
+  assert.equal(records.writes, 10);
+  const again = await run(csv(...rows));
+  assert.equal(records.writes, 10);
+  assert.equal(again.run.counts.unchanged, 10);
+  rows[4] = row('E4', { nick: '' });
+  const changed = await run(csv(...rows));
+  assert.equal(records.writes, 11);
+  assert.equal(changed.run.counts.updated, 1);
+  assert.equal(changed.run.counts.unchanged, 9);
+  assert.equal('preferredName' in records.items.get(recordPk('acme', 'foreignNational', 'E4'))!, false);
+});
+
+test('a bad row is reported with row, column, value and rule; the other rows proceed; the run is Incomplete', async () => {
+  const { records, runLog, run } = setup();
+  const { run: done } = await run(csv(row('E1'), row('E2', { email: 'not-an-email', hire: '2026-02-30' }), row('E3')));
+  assert.equal(done.status, 'incomplete');
+  assert.equal(done.counts.created, 2);
+  assert.equal(done.counts.failed, 1);
+  assert.equal(records.items.has(recordPk('acme', 'foreignNational', 'E2')), false);
+  const [error] = runLog.errorList('acme', done.runId);
+  assert.equal(error?.row, 3);
+  assert.deepEqual(
+    error?.problems.map((p) => [p.code, p.row, p.column, p.value]),
+    [
+      ['invalid_email', 3, 'Email', 'not-an-email'],
+      ['invalid_date', 3, 'Hire Date', '2026-02-30'],
+    ],
+  );
+  assert.match(
+    error!.problems[0]!.message,
+    /^fn_profile_import_20261124\.csv row 3: "Email" value "not-an-email" must be an e-mail address/,
+  );
+  assert.equal(error?.values?.[0], 'E2');
+  assert.match(done.message!, /2 created.*1 failed/);
+});
+
+test('a missing required column stops the run before any write and names the column', async () => {
+  const { records, run } = setup();
+  const text = 'Employee ID,First Name,Email\r\nE1,Ana,a@example.com\r\n';
+  const { run: done } = await run(text);
+  assert.equal(done.status, 'interrupted');
+  assert.equal(done.problem?.code, 'missing_required_column');
+  assert.match(done.message!, /"Last Name"/);
+  assert.equal(records.writes, 0);
+});
+
+test('unknown and missing optional columns are warnings; matching ignores case and spaces', async () => {
+  const { records, run } = setup();
+  const text = ' employee id ,FIRST NAME,last name,Email,Shoe Size\r\nE1,Ana,Silva,a@example.com,42\r\n';
+  const { run: done } = await run(text);
+  assert.equal(done.status, 'completed');
+  assert.equal(done.counts.created, 1);
+  const codes = done.warnings.map((w) => w.code);
+  assert.equal(codes.filter((c) => c === 'missing_optional_column').length, 8);
+  assert.deepEqual(
+    done.warnings.filter((w) => w.code === 'unknown_column').map((w) => w.column),
+    ['Shoe Size'],
+  );
+  assert.equal(records.items.get(recordPk('acme', 'foreignNational', 'E1'))!.firstName, 'Ana');
+});
+
+test('a key twice in one file: the later row is rejected, naming the first, which is noted; a third too', async () => {
+  const { records, runLog, run } = setup();
+  const { run: done } = await run(
+    csv(row('E1'), row('E2'), row('E1', { first: 'Other' }), row('E3'), row('E1', { first: 'Third' })),
+  );
+  assert.equal(done.status, 'incomplete');
+  assert.equal(done.counts.created, 3);
+  assert.equal(done.counts.failed, 2);
+  assert.equal(records.items.get(recordPk('acme', 'foreignNational', 'E1'))!.firstName, 'Ana');
+  const errors = runLog.errorList('acme', done.runId);
+  assert.deepEqual(
+    errors.map((e) => [e.row, e.kept ?? false, e.problems[0]!.code]),
+    [
+      [2, true, 'duplicate_key'],
+      [4, false, 'duplicate_key'],
+      [6, false, 'duplicate_key'],
+    ],
+  );
+  assert.match(errors[1]!.problems[0]!.message, /already appears on row 2/);
+  assert.match(errors[0]!.problems[0]!.message, /appears again on row 4/);
+});
+
+test('when the first row of a key fails, no row of that key is applied', async () => {
+  const { records, run } = setup();
+  const { run: done } = await run(csv(row('E1', { email: 'bad' }), row('E1')));
+  assert.equal(done.counts.failed, 2);
+  assert.equal(records.items.size, 0);
+});
+
+test('e-mail as the sync key compares case-insensitively', async () => {
+  const { records, run } = setup({ job: { syncKey: 'email' } });
+  const { run: done } = await run(
+    csv(row('E1', { email: 'Ana@Example.com' }), row('E2', { email: 'ana@example.COM' })),
+  );
+  assert.equal(done.counts.created, 1);
+  assert.equal(done.counts.failed, 1);
+  assert.ok(records.items.has(recordPk('acme', 'foreignNational', 'ana@example.com')));
+});
+
+test('create only leaves existing records alone; update only never creates', async () => {
+  const createOnly = setup({ job: { preference: 'create_only' } });
+  await createOnly.run(csv(row('E1')));
+  const second = await createOnly.run(csv(row('E1', { first: 'Changed' }), row('E2')));
+  assert.equal(second.run.counts.skipped, 1);
+  assert.equal(second.run.counts.created, 1);
+  assert.equal(createOnly.records.items.get(recordPk('acme', 'foreignNational', 'E1'))!.firstName, 'Ana');
+
+  const updateOnly = setup({ job: { preference: 'update_only' } });
+  const first = await updateOnly.run(csv(row('E1')));
+  assert.equal(first.run.counts.skipped, 1);
+  assert.equal(updateOnly.records.items.size, 0);
+  assert.equal(first.run.status, 'completed');
+});
+
+test('rows beyond the allowed record limit are not applied and reported; after raising it, a re-run applies them', async () => {
+  const billing = new MemoryBilling(4);
+  const { records, runLog, run } = setup({ billing });
+  const rows = Array.from({ length: 7 }, (_, i) => row(`E${i}`));
+  const first = await run(csv(...rows));
+  assert.equal(first.run.status, 'incomplete');
+  assert.equal(first.run.counts.created, 4);
+  assert.equal(first.run.counts.overLimit, 3);
+  assert.equal(records.items.size, 4);
+  assert.deepEqual(
+    runLog.errorList('acme', first.run.runId).map((e) => [e.row, e.problems[0]!.code]),
+    [
+      [6, 'over_limit'],
+      [7, 'over_limit'],
+      [8, 'over_limit'],
+    ],
+  );
+  billing.allowed = 10;
+  const second = await run(csv(...rows));
+  assert.equal(second.run.status, 'completed');
+  assert.equal(second.run.counts.created, 3);
+  assert.equal(second.run.counts.unchanged, 4);
+  assert.equal(billing.used, 7);
+});
+
+test('a paused run resumes from its checkpoint: no row lost, none applied twice, duplicates still caught', async () => {
+  const rows = Array.from({ length: 20 }, (_, i) => row(`E${i}`, { nick: `N${i}` }));
+  rows[15] = row('E3', { nick: 'dup' });
+  rows[7] = row('E7', { email: 'bad' });
+  const text = csv(...rows);
+
+  const straight = setup();
+  const reference = await straight.run(text);
+
+  const paused = setup();
+  let pauses = 0;
+  let result = await paused.run(text, { shouldPause: () => true });
+  const saved: Run[] = [];
+  while (result.paused) {
+    pauses++;
+    assert.ok(result.run.checkpoint);
+    assert.equal(result.run.status, 'running');
+    const stored = (await paused.runLog.get('acme', result.run.runId))!;
+    saved.push(stored);
+    result = await paused.run(text, { shouldPause: () => true }, stored);
+  }
+  assert.ok(pauses >= 5, `paused ${pauses} times`);
+  assert.deepEqual(result.run.counts, reference.run.counts);
+  assert.equal(paused.records.writes, straight.records.writes);
+  assert.deepEqual(
+    paused.runLog.errorList('acme', result.run.runId).map((e) => [e.row, e.problems[0]!.code, e.kept ?? false]),
+    straight.runLog.errorList('acme', reference.run.runId).map((e) => [e.row, e.problems[0]!.code, e.kept ?? false]),
+  );
+  assert.equal(result.run.status, 'incomplete');
+  assert.equal(result.run.checkpoint, undefined);
+  assert.deepEqual(result.run.warnings, reference.run.warnings);
+});
+
+test('sensitive values are masked in row errors', async () => {
+  // biome-ignore lint/suspicious/noExplicitAny: the test edits a JSON document freely
+  const schema = structuredClone(fnProfileImport) as Record<string, any>;
+  schema['x-integrator'].sensitive = ['citizenship'];
+  const t = createCatalog([schema]).byId('fn_profile_import')!;
+  const { runLog, run } = setup({ t });
+  const { run: done } = await run(csv(row('E1', { cit: 'brazil' })));
+  const [error] = runLog.errorList('acme', done.runId);
+  assert.equal(error?.problems[0]?.value, '****il');
+  assert.equal(error?.values?.[10], '****il');
+  assert.doesNotMatch(JSON.stringify(error), /brazil/);
+});
+
+test('a header-only file is reported, not silently accepted', async () => {
+  const { run } = setup();
+  const { run: done } = await run(`${HEADER}\r\n`);
+  assert.equal(done.status, 'interrupted');
+  assert.equal(done.problem?.code, 'empty_file');
+});
+
+test('an unreadable file (duplicate header) stops before any write', async () => {
+  const { records, run } = setup();
+  const { run: done } = await run('Employee ID,employee id,First Name\r\nE1,E1,Ana\r\n');
+  assert.equal(done.status, 'interrupted');
+  assert.equal(done.problem?.code, 'duplicate_column');
+  assert.equal(records.writes, 0);
+});
+
+test('a row with a wrong cell count fails on its own', async () => {
+  const { runLog, run } = setup();
+  const { run: done } = await run(csv(row('E1'), 'E2,Ana', row('E3')));
+  assert.equal(done.counts.created, 2);
+  assert.equal(done.counts.failed, 1);
+  assert.equal(runLog.errorList('acme', done.runId)[0]?.problems[0]?.code, 'wrong_cell_count');
+});
