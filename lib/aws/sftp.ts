@@ -4,7 +4,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as transfer from 'aws-cdk-lib/aws-transfer';
 import { Construct } from 'constructs';
 import { type OrganizationConfig, sftpUserName } from '../../functions/core/organizations.ts';
-import { type Area, areaPrefix, logicalDirectories } from '../../functions/core/transfer/layout.ts';
+import {
+  AREA_ACCESS,
+  type Area,
+  type AreaAccess,
+  areaPrefix,
+  logicalDirectories,
+} from '../../functions/core/transfer/layout.ts';
 import { UPLOAD_TAG } from '../../functions/core/transfer/receive-file.ts';
 import { cfnRef, type Storage } from './storage.ts';
 
@@ -12,15 +18,20 @@ import { cfnRef, type Storage } from './storage.ts';
 export const PARTIAL_UPLOAD_TAG = { key: UPLOAD_TAG, value: 'partial' } as const;
 
 /**
- * What an organization's SFTP user may do in each of its three folders. Uploads go to inbound only; outbound is
- * picked up (read, then deleted by the client if it wishes); archive is our record of what was imported and
- * stays read-only.
+ * The S3 actions behind each permission of functions/core/transfer/layout.ts's AREA_ACCESS, which the local SFTP
+ * server enforces as well: listing is granted separately (s3:ListBucket on the organization's prefixes).
  */
-const USER_ACCESS: Record<Area, readonly string[]> = {
-  inbound: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-  outbound: ['s3:GetObject', 's3:DeleteObject'],
-  archive: ['s3:GetObject'],
+const S3_ACTIONS: Record<keyof AreaAccess, readonly string[]> = {
+  read: ['s3:GetObject'],
+  write: ['s3:PutObject'],
+  delete: ['s3:DeleteObject'],
 };
+
+/** The object actions the role of an organization's SFTP user gets in one of its folders. */
+function userActions(area: Area): string[] {
+  const access = AREA_ACCESS[area];
+  return (Object.keys(S3_ACTIONS) as (keyof AreaAccess)[]).filter((p) => access[p]).flatMap((p) => S3_ACTIONS[p]);
+}
 
 /**
  * AWS Transfer Family: one SFTP server, one service-managed user per organization. Each user sees a logical home
@@ -157,7 +168,8 @@ export class Sftp extends Construct {
   /** The organization's own prefixes, nothing else: listing is limited by s3:prefix, objects by their ARN. */
   private userRole(org: OrganizationConfig, storage: Storage): iam.Role {
     const role = transferRole(this, `UserRole-${org.id}`, `Integrator SFTP user of organization ${org.id}`);
-    const prefixes = (Object.keys(USER_ACCESS) as Area[]).map((area) => areaPrefix(area, org.id));
+    const areas = Object.keys(AREA_ACCESS) as Area[];
+    const prefixes = areas.map((area) => areaPrefix(area, org.id));
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
@@ -167,10 +179,13 @@ export class Sftp extends Construct {
         conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
       }),
     );
-    for (const [area, actions] of Object.entries(USER_ACCESS) as [Area, readonly string[]][]) {
+    for (const area of areas) {
       const prefix = areaPrefix(area, org.id);
       role.addToPolicy(
-        new iam.PolicyStatement({ actions: [...actions], resources: [storage.bucket.arnForObjects(`${prefix}*`)] }),
+        new iam.PolicyStatement({
+          actions: userActions(area),
+          resources: [storage.bucket.arnForObjects(`${prefix}*`)],
+        }),
       );
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${bucketArnRef(storage)}/${prefix}*]`,

@@ -411,7 +411,7 @@ test('scp uploads work, also over a longer existing file (WRITE|CREAT without TR
 test('out-of-order writes, directories, remove and unsupported operations', T, async () => {
   const { client, sftp: raw } = await connect(acme);
   try {
-    const handle = await call<Buffer>((cb) => raw.open('/outbound/ooo.txt', 'w', cb));
+    const handle = await call<Buffer>((cb) => raw.open('/inbound/ooo.txt', 'w', cb));
     const tail = Buffer.from('world');
     const head = Buffer.from('hello ');
     await call((cb) => raw.write(handle, tail, 0, tail.length, head.length, cb));
@@ -419,13 +419,13 @@ test('out-of-order writes, directories, remove and unsupported operations', T, a
     const attrs = await call<{ size: number }>((cb) => raw.fstat(handle, cb));
     assert.equal(attrs.size, 11);
     await call((cb) => raw.close(handle, cb));
-    assert.equal((await getObject('outbound/acme/ooo.txt'))?.toString(), 'hello world');
+    assert.equal((await getObject('inbound/acme/ooo.txt'))?.toString(), 'hello world');
 
     // Truncation through FSETSTAT, as `put -p`/scp may send.
-    const h2 = await call<Buffer>((cb) => raw.open('/outbound/ooo.txt', 'r+', cb));
+    const h2 = await call<Buffer>((cb) => raw.open('/inbound/ooo.txt', 'r+', cb));
     await call((cb) => raw.fsetstat(h2, { size: 5 }, cb));
     await call((cb) => raw.close(h2, cb));
-    assert.equal((await getObject('outbound/acme/ooo.txt'))?.toString(), 'hello');
+    assert.equal((await getObject('inbound/acme/ooo.txt'))?.toString(), 'hello');
 
     await call((cb) => raw.mkdir('/inbound/sub', cb));
     assert.equal(await statusOf(call((cb) => raw.mkdir('/inbound/sub', cb))), FAILURE);
@@ -447,12 +447,179 @@ test('out-of-order writes, directories, remove and unsupported operations', T, a
 
     assert.equal(await statusOf(call((cb) => raw.symlink('/inbound/a', '/inbound/b', cb))), OP_UNSUPPORTED);
     assert.equal(await statusOf(call((cb) => raw.readlink('/inbound/a', cb))), OP_UNSUPPORTED);
-    const exclusive = await statusOf(call((cb) => raw.open('/outbound/ooo.txt', 'wx', cb)));
+    const exclusive = await statusOf(call((cb) => raw.open('/inbound/ooo.txt', 'wx', cb)));
     assert.equal(exclusive, FAILURE, 'O_EXCL on an existing file');
-    assert.equal(await statusOf(call((cb) => raw.open('/outbound/none.txt', 'r+', cb))), NO_SUCH_FILE);
+    assert.equal(await statusOf(call((cb) => raw.open('/inbound/none.txt', 'r+', cb))), NO_SUCH_FILE);
   } finally {
     client.end();
   }
+});
+
+/** A batch of one command: its exit code and what the client said on stderr. */
+async function attempt(target: SshTarget, command: string) {
+  const r = await sftp(target, [command]);
+  return { code: r.code, stderr: r.stderr };
+}
+
+test(
+  'archive is read-only: nothing is written, replaced, renamed or removed there, but files download',
+  T,
+  async () => {
+    const day = 'archive/acme/2026-11-24';
+    const original = 'id,name\n1,Jane\n';
+    const outcome = 'id,name,error\n2,,name is required\n';
+    await putObject(`${day}/r1_payroll.csv`, original);
+    await putObject(`${day}/r1_payroll.errors.csv`, outcome);
+    await putObject('inbound/acme/to-archive.csv', 'id\n3\n');
+    const before = await allObjects();
+    const createdBefore = created.length;
+    const deniedBefore = logs.filter((l) => l.event === 'permission_denied').length;
+    const probe = localFile('archive-probe.csv', 'replaced\n');
+
+    for (const command of [
+      `put ${probe} /archive/2026-11-24/new.csv`,
+      `put ${probe} /archive/2026-11-24/r1_payroll.csv`,
+      `put ${probe} /archive/new.csv`,
+      'rm /archive/2026-11-24/r1_payroll.errors.csv',
+      'rename /archive/2026-11-24/r1_payroll.csv /archive/2026-11-24/renamed.csv',
+      'rename /archive/2026-11-24/r1_payroll.csv /inbound/rescued.csv',
+      'rename /inbound/to-archive.csv /archive/2026-11-24/smuggled.csv',
+      'mkdir /archive/sub',
+      'rmdir /archive/2026-11-24',
+    ]) {
+      const r = await attempt(acme, command);
+      assert.notEqual(r.code, 0, command);
+      assert.match(r.stderr, /Permission denied/, command);
+    }
+
+    // Raw requests: updating, appending, creating and truncating in place are refused as well.
+    const { client, sftp: raw } = await connect(acme);
+    try {
+      for (const flags of ['r+', 'a', 'w', 'wx'] as const) {
+        const status = await statusOf(call((cb) => raw.open(`/archive/2026-11-24/r1_payroll.csv`, flags, cb)));
+        assert.equal(status, PERMISSION_DENIED, `open ${flags}`);
+      }
+      const truncate = call((cb) => raw.setstat('/archive/2026-11-24/r1_payroll.csv', { size: 0 }, cb));
+      assert.equal(await statusOf(truncate), PERMISSION_DENIED, 'SETSTAT size');
+      const handle = await call<Buffer>((cb) => raw.open('/archive/2026-11-24/r1_payroll.csv', 'r', cb));
+      assert.equal(await statusOf(call((cb) => raw.fsetstat(handle, { size: 0 }, cb))), PERMISSION_DENIED, 'FSETSTAT');
+      await call((cb) => raw.close(handle, cb));
+      // Times and modes change nothing in S3 (put -p sends them): accepted, as everywhere.
+      await call((cb) => raw.setstat('/archive/2026-11-24/r1_payroll.csv', { mode: 0o600 }, cb));
+    } finally {
+      client.end();
+    }
+
+    const original1 = join(dir, 'archived-original.csv');
+    const outcome1 = join(dir, 'archived-outcome.csv');
+    const get = await sftp(acme, [
+      'cd /archive/2026-11-24',
+      `get r1_payroll.csv ${original1}`,
+      `get /archive/2026-11-24/r1_payroll.errors.csv ${outcome1}`,
+      'ls -1',
+    ]);
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(readFileSync(original1, 'utf8'), original);
+    assert.equal(readFileSync(outcome1, 'utf8'), outcome);
+    assert.deepEqual(
+      output(get.stdout).map((l) => l.replace(/^.*\//, '')),
+      ['r1_payroll.csv', 'r1_payroll.errors.csv'],
+    );
+
+    assert.deepEqual(await allObjects(), before, 'nothing in the bucket changed');
+    assert.equal(created.length, createdBefore, 'nothing was stored');
+    const denied = logs.filter((l) => l.event === 'permission_denied').slice(deniedBefore);
+    assert.ok(
+      denied.some(
+        (l) =>
+          l.op === 'OPEN' &&
+          l.path === '/archive/2026-11-24/new.csv' &&
+          l.area === 'archive' &&
+          l.permission === 'write' &&
+          l.user === acme.username &&
+          l.org === 'acme',
+      ),
+      JSON.stringify(denied),
+    );
+    for (const [op, permission] of [
+      ['REMOVE', 'delete'],
+      ['RENAME', 'delete'],
+      ['RENAME', 'write'],
+      ['MKDIR', 'write'],
+      ['RMDIR', 'delete'],
+      ['SETSTAT', 'write'],
+      ['FSETSTAT', 'write'],
+    ]) {
+      assert.ok(
+        denied.some((l) => l.op === op && l.permission === permission && l.area === 'archive'),
+        `${op} ${permission} logged`,
+      );
+    }
+  },
+);
+
+test('outbound is fetch-and-delete: downloads and removals work, nothing is uploaded or renamed', T, async () => {
+  await putObject('outbound/acme/export-1.csv', 'id\n1\n');
+  await putObject('outbound/acme/export-2.csv', 'id\n2\n');
+  await putObject('inbound/acme/to-outbound.csv', 'id\n3\n');
+  const createdBefore = created.length;
+  const probe = localFile('outbound-probe.csv', 'not an export\n');
+
+  for (const command of [
+    `put ${probe} /outbound/upload.csv`,
+    `put ${probe} /outbound/export-2.csv`,
+    'rename /outbound/export-2.csv /outbound/export-2.done.csv',
+    'rename /inbound/to-outbound.csv /outbound/to-outbound.csv',
+    'mkdir /outbound/sub',
+  ]) {
+    const r = await attempt(acme, command);
+    assert.notEqual(r.code, 0, command);
+    assert.match(r.stderr, /Permission denied/, command);
+  }
+  assert.equal(await getObject('outbound/acme/upload.csv'), undefined);
+  assert.equal((await getObject('outbound/acme/export-2.csv'))?.toString(), 'id\n2\n');
+  assert.equal(await getObject('outbound/acme/export-2.done.csv'), undefined);
+  assert.equal(await getObject('outbound/acme/to-outbound.csv'), undefined);
+  assert.equal((await getObject('inbound/acme/to-outbound.csv'))?.toString(), 'id\n3\n');
+  assert.equal(created.length, createdBefore, 'nothing was stored');
+
+  const fetched = join(dir, 'export-1.csv');
+  const r = await sftp(acme, ['cd /outbound', `get export-1.csv ${fetched}`, 'rm export-1.csv', 'ls -1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(fetched, 'utf8'), 'id\n1\n');
+  assert.equal(await getObject('outbound/acme/export-1.csv'), undefined, 'the fetched export is deleted');
+  assert.ok(output(r.stdout).some((l) => l.endsWith('export-2.csv')));
+  assert.ok(!output(r.stdout).some((l) => l.endsWith('export-1.csv')));
+  assert.ok(logs.some((l) => l.event === 'delete' && l.key === 'outbound/acme/export-1.csv'));
+  assert.ok(
+    logs.some(
+      (l) =>
+        l.event === 'permission_denied' &&
+        l.op === 'OPEN' &&
+        l.path === '/outbound/upload.csv' &&
+        l.area === 'outbound',
+    ),
+  );
+});
+
+test('inbound stays fully writable: put, replace, rename, mkdir, rm and rmdir', T, async () => {
+  const first = localFile('inbound-1.csv', 'id\n1\n');
+  const second = localFile('inbound-2.csv', 'id\n2\n');
+  const r = await sftp(acme, [
+    'cd /inbound',
+    `put ${first} perm.csv`,
+    `put ${second} perm.csv`,
+    'rename perm.csv perm-final.csv',
+    'mkdir perm-dir',
+    'rmdir perm-dir',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await getObject('inbound/acme/perm-final.csv'))?.toString(), 'id\n2\n');
+  assert.equal(await getObject('inbound/acme/perm.csv'), undefined);
+  const rm = await sftp(acme, ['rm /inbound/perm-final.csv']);
+  assert.equal(rm.code, 0, rm.stderr);
+  assert.equal(await getObject('inbound/acme/perm-final.csv'), undefined);
+  assert.ok(!logs.some((l) => l.event === 'permission_denied' && l.area === 'inbound'));
 });
 
 test('organizations added while running can log in; the host key survives a restart', T, async () => {

@@ -11,6 +11,33 @@
 export const AREAS = ['inbound', 'archive', 'outbound'] as const;
 export type Area = (typeof AREAS)[number];
 
+export interface AreaAccess {
+  /** Download files. Listing is always allowed: each folder shows what it holds. */
+  read: boolean;
+  /** Create, overwrite or truncate files, make sub-folders. */
+  write: boolean;
+  /** Remove files or (empty) sub-folders; a rename needs it on the source. */
+  delete: boolean;
+}
+
+/**
+ * What an organization's SFTP user may do in each of its folders: defined here once, granted by the IAM role of the
+ * Transfer Family user (lib/aws/sftp.ts) and enforced by the local SFTP server (lib/local/sftp/session.ts).
+ *
+ * - inbound: customers drop their files here; until the import picks a file up they may replace or remove it.
+ * - outbound: exports we write; the customer's system fetches them and may delete what it has taken. It never
+ *   uploads here, so nothing it puts in outbound can be mistaken for one of our exports.
+ * - archive: processed originals and their `.errors.csv` outcome files, our record of what was imported. The
+ *   customer reads them; nothing there can be changed or lost through SFTP.
+ *
+ * The key order is also the order of the role's policy statements.
+ */
+export const AREA_ACCESS: Readonly<Record<Area, Readonly<AreaAccess>>> = {
+  inbound: { read: true, write: true, delete: true },
+  outbound: { read: true, write: false, delete: true },
+  archive: { read: true, write: false, delete: false },
+};
+
 const ORG_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 export function isValidOrgId(org: string): boolean {
@@ -29,6 +56,7 @@ export function areaPrefix(area: Area, org: string): string {
 }
 
 export interface LogicalDirectory {
+  area: Area;
   /** What the SFTP user sees, e.g. `/inbound`. */
   entry: string;
   /** Where it lives in the bucket, without the bucket: `inbound/acme`. */
@@ -37,7 +65,7 @@ export interface LogicalDirectory {
 
 /** The SFTP user's view: `/inbound`, `/archive`, `/outbound`, each mapped to the organization's own prefix. */
 export function logicalDirectories(org: string): LogicalDirectory[] {
-  return AREAS.map((area) => ({ entry: `/${area}`, target: areaPrefix(area, org).slice(0, -1) }));
+  return AREAS.map((area) => ({ area, entry: `/${area}`, target: areaPrefix(area, org).slice(0, -1) }));
 }
 
 export interface ParsedKey {

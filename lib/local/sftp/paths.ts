@@ -2,7 +2,7 @@
  * The SFTP user's logical file system, as AWS Transfer Family builds it from HomeDirectoryMappings (logical home,
  * chroot): `/` holds exactly the organization's three folders and nothing above them is reachable.
  */
-import { logicalDirectories } from '../../../functions/core/transfer/layout.ts';
+import { type Area, logicalDirectories } from '../../../functions/core/transfer/layout.ts';
 
 /** S3 allows keys of up to 1024 bytes. */
 const MAX_KEY_BYTES = 1024;
@@ -13,9 +13,9 @@ export type LogicalPath =
   /** Something directly under `/` that is not one of the folders (`/x`, `/x/y`): does not exist, cannot be written. */
   | { kind: 'outside'; path: string }
   /** One of the folders, e.g. `/inbound`: always exists, `prefix` is `inbound/<org>/`. */
-  | { kind: 'folder'; path: string; prefix: string }
+  | { kind: 'folder'; path: string; area: Area; prefix: string }
   /** A path below a folder: an object `key`, or a directory if objects exist below `key + '/'`. */
-  | { kind: 'entry'; path: string; key: string };
+  | { kind: 'entry'; path: string; area: Area; key: string };
 
 /**
  * Normalizes an SFTP path like a chroot: relative paths resolve against `/`, `.` and empty segments vanish, and
@@ -36,11 +36,11 @@ export function resolvePath(input: string, org: string): LogicalPath {
   const path = normalizePath(input);
   if (path === '/') return { kind: 'root', path };
   for (const dir of logicalDirectories(org)) {
-    if (path === dir.entry) return { kind: 'folder', path, prefix: `${dir.target}/` };
+    if (path === dir.entry) return { kind: 'folder', path, area: dir.area, prefix: `${dir.target}/` };
     if (path.startsWith(`${dir.entry}/`)) {
       const key = `${dir.target}/${path.slice(dir.entry.length + 1)}`;
       if (Buffer.byteLength(key) > MAX_KEY_BYTES) return { kind: 'outside', path };
-      return { kind: 'entry', path, key };
+      return { kind: 'entry', path, area: dir.area, key };
     }
   }
   return { kind: 'outside', path };

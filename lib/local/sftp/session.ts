@@ -1,11 +1,13 @@
 /**
  * One SFTP session of an organization's user: the SFTP v3 requests OpenSSH, WinSCP and scp send, answered from S3 the
- * way AWS Transfer Family answers them for a service-managed user with a logical home directory.
+ * way AWS Transfer Family answers them for a service-managed user with a logical home directory. What the user may do
+ * in each folder is AREA_ACCESS (functions/core/transfer/layout.ts), the permissions its IAM role has in AWS.
  */
 import { randomUUID } from 'node:crypto';
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2, { type Attributes, type FileEntry, type SFTPWrapper } from 'ssh2';
+import { AREA_ACCESS, type Area, type AreaAccess } from '../../../functions/core/transfer/layout.ts';
 import { type LogicalPath, resolvePath, rootFolders } from './paths.ts';
 import type { ObjectInfo, S3Store } from './s3-store.ts';
 
@@ -62,6 +64,8 @@ interface DirHandle {
 
 interface ReadHandle {
   type: 'read';
+  area: Area;
+  path: string;
   key: string;
   info: ObjectInfo;
   cache?: { start: number; data: Buffer };
@@ -230,6 +234,23 @@ export class SftpSession {
     return resolvePath(path, this.user.org);
   }
 
+  /**
+   * Refuses what the user may not do in the folder of `target` (AREA_ACCESS, what the role of the Transfer Family
+   * user allows): PERMISSION_DENIED, as Transfer Family answers when S3 denies the call. Checked before any S3 call,
+   * so a refused request changes nothing.
+   */
+  private requireAccess(op: string, target: { area: Area; path: string }, permission: keyof AreaAccess): void {
+    if (AREA_ACCESS[target.area][permission]) return;
+    this.log('permission_denied', {
+      op,
+      path: target.path,
+      area: target.area,
+      permission,
+      client: this.user.client,
+    });
+    throw fail(STATUS_CODE.PERMISSION_DENIED, 'Permission denied');
+  }
+
   private handleOf(raw: Buffer): Handle {
     const handle = raw.length === 4 ? this.handles.get(raw.readUInt32BE(0)) : undefined;
     if (!handle) throw fail(STATUS_CODE.FAILURE, 'Invalid handle');
@@ -357,6 +378,7 @@ export class SftpSession {
     const path = this.resolve(raw);
     if (path.kind === 'root' || path.kind === 'outside') throw fail(STATUS_CODE.PERMISSION_DENIED, 'Permission denied');
     if (path.kind === 'folder') throw fail(STATUS_CODE.FAILURE, 'Directory exists');
+    this.requireAccess('MKDIR', path, 'write');
     if ((await this.ctx.store.head(path.key)) || (await this.isDirectory(path.key))) {
       throw fail(STATUS_CODE.FAILURE, 'File exists');
     }
@@ -372,6 +394,7 @@ export class SftpSession {
         path.kind === 'outside' ? 'No such file' : 'Permission denied',
       );
     }
+    this.requireAccess('RMDIR', path, 'delete');
     const prefix = `${path.key}/`;
     const nested = [...this.ctx.emptyDirs].some((dir) => dir !== prefix && dir.startsWith(prefix));
     if (nested || (await this.ctx.store.hasObjectsUnder(prefix)))
@@ -387,18 +410,29 @@ export class SftpSession {
     const path = this.resolve(raw);
     // ssh2's flagsToString() has no name for WRITE|CREAT without TRUNC (OpenSSH 9's scp): read the bits.
     const writing = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND)) !== 0;
+    // Creating or truncating changes the folder too, even when the client does not write a byte.
+    const modifying = writing || (flags & (OPEN_MODE.CREAT | OPEN_MODE.TRUNC)) !== 0;
     if (path.kind === 'root' || path.kind === 'outside') {
       if (writing || path.kind === 'root') throw fail(STATUS_CODE.PERMISSION_DENIED, 'Permission denied');
       throw fail(STATUS_CODE.NO_SUCH_FILE, 'No such file');
     }
     if (path.kind === 'folder') throw fail(STATUS_CODE.FAILURE, 'Is a directory');
+    if (!writing || (flags & OPEN_MODE.READ) !== 0) this.requireAccess('OPEN', path, 'read');
+    if (modifying) this.requireAccess('OPEN', path, 'write');
     this.checkHandleLimit();
     const store = this.ctx.store;
     const existing = await store.head(path.key);
     if (!existing && (await this.isDirectory(path.key))) throw fail(STATUS_CODE.FAILURE, 'Is a directory');
     if (!writing) {
       if (!existing) throw fail(STATUS_CODE.NO_SUCH_FILE, 'No such file');
-      return this.addHandle(id, { type: 'read', key: path.key, info: existing, chain: Promise.resolve() });
+      return this.addHandle(id, {
+        type: 'read',
+        area: path.area,
+        path: path.path,
+        key: path.key,
+        info: existing,
+        chain: Promise.resolve(),
+      });
     }
     if (existing && flags & OPEN_MODE.CREAT && flags & OPEN_MODE.EXCL) throw fail(STATUS_CODE.FAILURE, 'File exists');
     if (!existing && !(flags & OPEN_MODE.CREAT)) throw fail(STATUS_CODE.NO_SUCH_FILE, 'No such file');
@@ -475,6 +509,8 @@ export class SftpSession {
   private async fsetstat(id: number, raw: Buffer, attrs: Attributes): Promise<void> {
     const handle = this.handleOf(raw);
     if (typeof attrs.size === 'number') {
+      // Write handles exist only where the user may write; a read handle elsewhere is a refused truncation.
+      if (handle.type === 'read') this.requireAccess('FSETSTAT', handle, 'write');
       if (handle.type !== 'write') throw fail(STATUS_CODE.PERMISSION_DENIED, 'File not open for writing');
       const size = attrs.size;
       await queue(handle, async () => {
@@ -493,6 +529,8 @@ export class SftpSession {
       if (typeof attrs.size === 'number') throw fail(STATUS_CODE.PERMISSION_DENIED, 'Permission denied');
       return this.ok(id);
     }
+    // Only a size changes stored content; modes, owners and times are accepted and ignored everywhere.
+    if (typeof attrs.size === 'number') this.requireAccess('SETSTAT', path, 'write');
     const info = await this.ctx.store.head(path.key);
     if (!info) {
       if (await this.isDirectory(path.key)) return this.ok(id);
@@ -567,6 +605,7 @@ export class SftpSession {
     const path = this.resolve(raw);
     if (path.kind === 'outside') throw fail(STATUS_CODE.NO_SUCH_FILE, 'No such file');
     if (path.kind !== 'entry') throw fail(STATUS_CODE.PERMISSION_DENIED, 'Permission denied');
+    this.requireAccess('REMOVE', path, 'delete');
     if (!(await this.ctx.store.head(path.key))) {
       if (await this.isDirectory(path.key)) throw fail(STATUS_CODE.FAILURE, 'Is a directory');
       throw fail(STATUS_CODE.NO_SUCH_FILE, 'No such file');
@@ -581,6 +620,10 @@ export class SftpSession {
     const to = this.resolve(rawTo);
     if (from.kind === 'outside') throw fail(STATUS_CODE.NO_SUCH_FILE, 'No such file');
     if (from.kind !== 'entry' || to.kind !== 'entry') throw fail(STATUS_CODE.PERMISSION_DENIED, 'Permission denied');
+    // A rename is a copy and a delete (S3 has no rename): it reads and removes the source and writes the target.
+    this.requireAccess('RENAME', from, 'read');
+    this.requireAccess('RENAME', from, 'delete');
+    this.requireAccess('RENAME', to, 'write');
     const store = this.ctx.store;
     if (!(await store.head(from.key))) {
       if (await this.isDirectory(from.key))
