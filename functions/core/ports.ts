@@ -99,6 +99,20 @@ export interface JobStore {
   importJobs(org: string): Promise<ImportJob[]>;
 }
 
+/** Whether a conditional save happened, or the stored job was not the one the caller read. */
+export type JobSaveResult = 'saved' | 'conflict';
+
+/** The job editor's store (the API): jobs of an organization, read and saved one by one. */
+export interface JobRepository extends JobStore {
+  get(org: string, jobId: string): Promise<ImportJob | undefined>;
+  /**
+   * Saves the job's definition (attributes other parts keep on the item stay) if the stored job is still the one the
+   * caller read: `expectedRevision` undefined -> the job must not exist yet; a number -> the stored revision (an
+   * item without one counts as 0). Otherwise nothing is written and the result is `conflict`.
+   */
+  save(job: ImportJob, expectedRevision: number | undefined): Promise<JobSaveResult>;
+}
+
 /** Runs and their per-row errors. */
 export interface RunLog {
   /** Creates or updates the run's attributes (attributes other parts own, such as comments, are kept). */
@@ -115,6 +129,17 @@ export interface Billing {
   reserve(org: string, wanted: number): Promise<number>;
   /** Gives back reserved records that were not written. */
   release(org: string, count: number): Promise<void>;
+}
+
+/**
+ * Work handed to a later invocation: a run that paused for lack of time asks to be continued. In AWS a message on the
+ * import queue (SQS, no delivery delay); in the twin its local queue. The message is what the next invocation
+ * receives, unchanged: for imports the S3 notification itself (the run's checkpoint is found through the file's
+ * ledger entry, not carried in the message).
+ */
+export interface Continuations {
+  /** Enqueues `message` for immediate delivery; resolves once the queue holds it, rejects if it could not be sent. */
+  continueLater(message: string): Promise<void>;
 }
 
 export type FileStatus = 'processing' | 'done' | 'partial' | 'refused';

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
+import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbRunReports } from '../adapters/dynamodb-reports.ts';
 import { createApi } from '../api/app.ts';
 
@@ -15,8 +16,10 @@ function orgFromAuthorizer(c: Context<{ Bindings: { event: LambdaEvent } }>): st
   return typeof org === 'string' && org !== '' ? org : undefined;
 }
 
+const db = dynamoDbDocumentClient();
 const app = createApi({
-  reports: dynamoDbRunReports(dynamoDbDocumentClient()),
+  reports: dynamoDbRunReports(db),
+  jobs: dynamoDbJobs(db),
   authenticate: (c) => orgFromAuthorizer(c as unknown as Context<{ Bindings: { event: LambdaEvent } }>),
 });
 

@@ -6,12 +6,17 @@
  * - A message whose processing failed is returned in batchItemFailures: SQS delivers it again (then to the DLQ).
  *   The file's claim was released, so the retry resumes the run from its last checkpoint.
  * - When the invocation runs short of time (less than INTEGRATOR_IMPORT_RESERVE_MS, default 60 s, left), the run
- *   pauses at a checkpoint and its message is returned in batchItemFailures as well: the next delivery continues the
- *   same run (the claim is released at once). Each pause uses one receive of the message, so the queue's
- *   maxReceiveCount bounds how many invocations one file may take (see README: Imports, big files).
+ *   pauses at a checkpoint (its claim released at once) and the handler sends the same message body to the import
+ *   queue again (IMPORT_QUEUE_URL, no delay): that continuation finds the file's ledger entry, retakes the claim and
+ *   resumes the run from its checkpoint. The original message then counts as a success, so a big file takes as many
+ *   invocations as it needs without using up the queue's maxReceiveCount or waiting out its visibility timeout.
+ *   Only when the continuation cannot be sent (or IMPORT_QUEUE_URL is unset) is the message returned in
+ *   batchItemFailures: SQS then redelivers it after the visibility timeout and the run resumes the same way.
  * - Unreadable messages are logged and dropped (retrying cannot help); s3:TestEvent is ignored.
  */
 import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { configFromEnv, dynamoDbDocumentClient, s3Client } from '../adapters/aws-clients.ts';
 import { dynamoDbFileLedger } from '../adapters/dynamodb-files.ts';
@@ -20,7 +25,8 @@ import { dynamoDbBilling } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords } from '../adapters/dynamodb-records.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
 import { s3FileStore } from '../adapters/s3-file-store.ts';
-import { systemClock } from '../core/ports.ts';
+import { continuationsFromEnv } from '../adapters/sqs-continuations.ts';
+import { type Continuations, systemClock } from '../core/ports.ts';
 import { openCsv } from '../core/transfer/csv/read-csv.ts';
 import { type ReceiveDeps, type Received, receiveFile } from '../core/transfer/receive-file.ts';
 import { randomToken } from '../core/transfer/runs.ts';
@@ -29,14 +35,25 @@ import { templates } from '../core/transfer/templates.ts';
 import { count, logger, publishMetrics } from './observability.ts';
 
 /** What the handler needs besides the time budget; built once per container from the environment. */
-export type ImportDependencies = Omit<ReceiveDeps, 'leaseMs' | 'shouldPause'>;
+export type ImportDependencies = Omit<ReceiveDeps, 'leaseMs' | 'shouldPause'> & {
+  /** Where a paused run asks to be continued; absent: the paused message is reported as failed instead. */
+  continuations?: Continuations;
+};
 
-export function dependenciesFromEnv(env: NodeJS.ProcessEnv = process.env): ImportDependencies {
+/**
+ * The adapters, configured from the environment as CDK (or the twin) sets it. `clients` replaces the SDK clients
+ * (the benchmark counts the requests of an instrumented DocumentClient); the wiring stays the same.
+ */
+export function dependenciesFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  clients: { db?: DynamoDBDocumentClient; s3?: S3Client } = {},
+): ImportDependencies {
   const config = configFromEnv(env);
-  const db = dynamoDbDocumentClient(config);
+  const db = clients.db ?? dynamoDbDocumentClient(config);
+  const continuations = continuationsFromEnv(env);
   return {
     openCsv,
-    files: s3FileStore(s3Client(config), { env }),
+    files: s3FileStore(clients.s3 ?? s3Client(config), { env }),
     records: dynamoDbRecords(db, { env }),
     runLog: dynamoDbRunLog(db, { env }),
     jobs: dynamoDbJobs(db, { env }),
@@ -45,6 +62,7 @@ export function dependenciesFromEnv(env: NodeJS.ProcessEnv = process.env): Impor
     clock: systemClock,
     random: { token: (length) => randomToken(length, randomBytes) },
     catalog: templates,
+    ...(continuations ? { continuations } : {}),
   };
 }
 
@@ -91,7 +109,8 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
           const received = await receiveFile({ ...deps, leaseMs, shouldPause }, arrival);
           report(received);
           if (received.outcome === 'paused') {
-            failures.push(message.messageId);
+            // The whole body: arrivals of this message already finished are found done in the ledger and skipped.
+            if (!(await continueLater(deps, message.body))) failures.push(message.messageId);
             break;
           }
         }
@@ -105,6 +124,25 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
     publishMetrics();
     return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
   };
+}
+
+/** Sends the continuation; false (the caller falls back to a redelivery by SQS) when there is none or it failed. */
+async function continueLater(deps: ImportDependencies, body: string): Promise<boolean> {
+  if (!deps.continuations) {
+    logger.warn('no continuation queue (IMPORT_QUEUE_URL): the paused run resumes when SQS delivers the message again');
+    return false;
+  }
+  try {
+    await deps.continuations.continueLater(body);
+    count('RunsContinued', 1);
+    return true;
+  } catch (err) {
+    logger.error(
+      'the continuation could not be sent: the paused run resumes when SQS delivers the message again',
+      err as Error,
+    );
+    return false;
+  }
 }
 
 function report(received: Received): void {
@@ -124,7 +162,7 @@ function report(received: Received): void {
     outcomeKey: run.outcomeKey,
   };
   if (received.outcome === 'paused') {
-    logger.info('run paused at a checkpoint; continues on the next delivery', {
+    logger.info('run paused at a checkpoint; a continuation message resumes it', {
       ...summary,
       checkpoint: run.checkpoint,
     });

@@ -17,9 +17,13 @@ export const IMPORT_TIMEOUT = Duration.minutes(15);
  *
  * Why a queue between S3 and the function: it holds each event back for 30 seconds, long enough for Transfer
  * Family's OnPartialUpload workflow (sftp.ts) to tag an interrupted upload before the handler looks at it; a message
- * the handler reports as failed (or pauses) comes back once its visibility timeout has passed; and after five
+ * the handler reports as failed comes back once its visibility timeout has passed; and after five
  * receives it is parked in the dead-letter queue (an alarm watches it) instead of being lost after Lambda's two
  * asynchronous retries.
+ *
+ * A file too big for one invocation: the handler pauses at a checkpoint and sends the same notification to this queue
+ * again with no delay (IMPORT_QUEUE_URL, sqs:SendMessage on this queue only), so the next invocation resumes at once;
+ * the original message succeeds, and pauses never count against maxReceiveCount.
  */
 export class ImportPipeline extends Construct {
   readonly queue: sqs.Queue;
@@ -78,6 +82,12 @@ export class ImportPipeline extends Construct {
         reportBatchItemFailures: true,
       }),
     );
+    // Continuations of paused runs (functions/adapters/sqs-continuations.ts). Not grantSendMessages: it adds
+    // kms:ReEncrypt* and kms:GenerateDataKey*; sending to an SSE-KMS queue needs GenerateDataKey (the consumer grant
+    // of the event source already gives kms:Decrypt on this key).
+    this.function.addEnvironment('IMPORT_QUEUE_URL', this.queue.queueUrl);
+    this.queue.grant(this.function, 'sqs:SendMessage');
+    key.grant(this.function, 'kms:GenerateDataKey');
     storage.grantTables(this.function);
     storage.grantAreas(this.function, {
       read: ['inbound', 'archive', 'outbound'],

@@ -6,6 +6,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
  * DeliveryDelay), are handed to the handler in batches shaped like SQS events, and a message the handler reports in
  * batchItemFailures (or every message, when it throws) is retried until `maxReceiveCount`, then moved to the
  * dead-letter list. The handler is the very function the Lambda runs.
+ *
+ * A message may be sent with its own delay, as SQS's per-message DelaySeconds overrides the queue's DeliveryDelay:
+ * the import handler's continuations (functions/adapters/sqs-continuations.ts) are sent with none. `url` is the
+ * queue's address for handlers in this process (`local:<name>`, see registerLocalQueue there).
  */
 export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
 
@@ -36,9 +40,15 @@ export class LocalQueue {
 
   constructor(private readonly options: LocalQueueOptions) {}
 
-  send(body: string): string {
+  /** `local:<name>`: what IMPORT_QUEUE_URL holds when a handler in this process is to reach this queue. */
+  get url(): string {
+    return `local:${this.options.name}`;
+  }
+
+  /** Enqueues a message; `delayMs` overrides the queue's delay for this message only (SQS DelaySeconds). */
+  send(body: string, options: { delayMs?: number } = {}): string {
     const message: Message = { messageId: randomUUID(), body, receiveCount: 0, sentAt: Date.now() };
-    this.schedule(message, this.options.delayMs);
+    this.schedule(message, options.delayMs ?? this.options.delayMs);
     return message.messageId;
   }
 

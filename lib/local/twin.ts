@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { S3Event } from 'aws-lambda';
 import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
+import { registerLocalQueue } from '../../functions/adapters/sqs-continuations.ts';
 import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
@@ -130,6 +131,10 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       onError: (err, ids) => log({ level: 'ERROR', message: 'import handler failed', error: String(err), ids }),
     });
     stoppers.push(() => importQueue.close());
+    // A paused import continues through this queue at once, as the Lambda does through SQS (IMPORT_QUEUE_URL).
+    process.env.IMPORT_QUEUE_URL = importQueue.url;
+    const unregister = registerLocalQueue(importQueue.url, (body) => void importQueue.send(body, { delayMs: 0 }));
+    stoppers.push(async () => unregister());
     // The bucket's notification configuration in AWS: object-created events under inbound/ go to the import queue.
     s3.onEvent((event: S3Event) => {
       for (const record of event.Records) {
@@ -158,8 +163,10 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const issuer = localIssuer(readOrCreateSecret(join(stateDir, 'api-secret')));
     const { createApi } = await import('../../functions/api/app.ts');
     const { dynamoDbRunReports } = await import('../../functions/adapters/dynamodb-reports.ts');
+    const { dynamoDbJobs } = await import('../../functions/adapters/dynamodb-jobs.ts');
     const app = createApi({
       reports: dynamoDbRunReports(documents),
+      jobs: dynamoDbJobs(documents),
       authenticate: (c) => {
         const token = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
         const org = token ? issuer.verify(token)?.['custom:org'] : undefined;

@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
-import { AREAS } from '../../functions/core/transfer/layout.ts';
+import { AREA_ACCESS, AREAS } from '../../functions/core/transfer/layout.ts';
 import { HANDLER_FILES } from '../../lib/aws/function.ts';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
 import { repoPath } from '../../lib/aws/paths.ts';
@@ -197,6 +197,7 @@ describe('functions', () => {
           'POWERTOOLS_METRICS_NAMESPACE',
           'POWERTOOLS_SERVICE_NAME',
           ...tables.map((t) => tableEnvName(t.id)),
+          ...(name === 'import-file' ? ['IMPORT_QUEUE_URL'] : []),
         ].sort(),
       );
       for (const definition of tables) {
@@ -279,6 +280,31 @@ describe('import pipeline', () => {
       BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+
+  test('the import function continues paused runs on its own queue: IMPORT_QUEUE_URL, SendMessage there only', () => {
+    const fn = json.Resources[id(stack.importPipeline.function.node.defaultChild)]!;
+    const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.deepEqual(variables.IMPORT_QUEUE_URL, { Ref: queueId });
+    const queueArn = `<${queueId}.Arn>`;
+    const queueKeyArn = `<${id(stack.importPipeline.queue.encryptionMasterKey!.node.defaultChild)}.Arn>`;
+    const policy = rolePolicy(stack.importPipeline.function.role!.node.defaultChild);
+    assert.ok(allows(policy, 'sqs:SendMessage', queueArn));
+    // SSE-KMS: a producer needs a data key from the queue's key.
+    assert.ok(allows(policy, 'kms:GenerateDataKey', queueKeyArn));
+    assert.ok(!allows(policy, 'sqs:SendMessage', `<${dlqId}.Arn>`));
+    const sending = policy.filter((s) => s.actions.some((a) => glob(a).test('sqs:SendMessage')));
+    assert.deepEqual(
+      sending.flatMap((s) => s.resources),
+      [queueArn],
+    );
+    for (const s of policy) {
+      for (const action of s.actions) {
+        if (/^(sqs|kms):/.test(action)) assert.ok(!action.includes('*'), `no wildcard action: ${action}`);
+      }
+    }
+    // The API function does not send to the queue.
+    assert.ok(!allows(rolePolicy(stack.api.function.role!.node.defaultChild), 'sqs:SendMessage', queueArn));
   });
 
   test('the import function reads tags and versions, writes every area, erases versions only in inbound', () => {
@@ -410,6 +436,33 @@ describe('SFTP', () => {
     assert.ok(!allows(policy, 's3:PutObject', `${bucketArn}/archive/acme/x.csv`));
     assert.ok(!allows(policy, 's3:DeleteObject', `${bucketArn}/archive/acme/x.csv`));
     assert.ok(!allows(policy, 's3:PutObject', `${bucketArn}/outbound/acme/x.csv`));
+  });
+
+  test('user roles grant exactly the folder permissions the local SFTP server enforces (AREA_ACCESS)', () => {
+    assert.deepEqual(AREA_ACCESS, {
+      inbound: { read: true, write: true, delete: true },
+      outbound: { read: true, write: false, delete: true },
+      archive: { read: true, write: false, delete: false },
+    });
+    const s3Actions = { read: 's3:GetObject', write: 's3:PutObject', delete: 's3:DeleteObject' } as const;
+    for (const org of organizations) {
+      const policy = rolePolicy(stack.sftp.userRoles.get(org.id)!.node.defaultChild);
+      for (const area of AREAS) {
+        const object = `${bucketArn}/${area}/${org.id}/sub/x.csv`;
+        for (const permission of ['read', 'write', 'delete'] as const) {
+          const action = s3Actions[permission];
+          assert.equal(allows(policy, action, object), AREA_ACCESS[area][permission], `${org.id}: ${action} ${area}`);
+        }
+        for (const action of [
+          's3:GetObjectVersion',
+          's3:DeleteObjectVersion',
+          's3:PutObjectAcl',
+          's3:PutObjectTagging',
+        ]) {
+          assert.ok(!allows(policy, action, object), `${org.id}: ${action} ${area}`);
+        }
+      }
+    }
   });
 
   test('only Transfer Family of this account can assume the user roles', () => {

@@ -12,9 +12,12 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/
 import type { S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
 import { putJob, putOrganization } from '../../functions/adapters/dynamodb-jobs.ts';
+import { dynamoDbRecords, type RecordStoreStats } from '../../functions/adapters/dynamodb-records.ts';
+import { registerLocalQueue } from '../../functions/adapters/sqs-continuations.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { recordPk } from '../../functions/core/transfer/records.ts';
 import type { Run } from '../../functions/core/transfer/runs.ts';
+import { LocalQueue } from '../../lib/local/queue.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
 
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -24,6 +27,7 @@ let db: DynamoDBDocumentClient;
 let s3: S3Client;
 let handler: Handler;
 let createImportHandler: typeof import('../../functions/handlers/import-file.ts').createImportHandler;
+let dependenciesFromEnv: typeof import('../../functions/handlers/import-file.ts').dependenciesFromEnv;
 const events: S3EventRecord[] = [];
 
 const HEADER =
@@ -38,7 +42,7 @@ before(async () => {
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
   });
-  ({ createImportHandler } = await import('../../functions/handlers/import-file.ts'));
+  ({ createImportHandler, dependenciesFromEnv } = await import('../../functions/handlers/import-file.ts'));
   handler = (await import('../../functions/handlers/import-file.ts')).handler;
   db = dynamoDbDocumentClient(parts.config);
   s3 = s3Client(parts.config);
@@ -254,7 +258,7 @@ test('no launched job: Interrupted with the reason, file archived; temporary nam
   });
 });
 
-test('a file too big for one invocation pauses and continues on redelivery: nothing lost, nothing twice', async () => {
+test('without a continuation queue a paused run is retried by SQS redelivery: nothing lost, nothing twice', async () => {
   const paused = createImportHandler({ pauseEveryBatches: 2 });
   const key = 'inbound/acme/fn_profile_import_20261201.csv';
   const rows = Array.from({ length: 950 }, (_, i) => row(`K${i}`));
@@ -292,6 +296,151 @@ test('a file too big for one invocation pauses and continues on redelivery: noth
     ],
   );
   assert.equal(await exists(key), false);
+});
+
+/**
+ * A handler whose invocations pause every `pauseEveryBatches` batches (standing in for a Lambda running out of time),
+ * wired exactly as in AWS except that IMPORT_QUEUE_URL names an in-process queue; its record writes are counted.
+ */
+function pausingHandler(queueUrl: string, stats: RecordStoreStats) {
+  return createImportHandler({
+    pauseEveryBatches: 2,
+    dependencies: () => {
+      const env = { ...process.env, IMPORT_QUEUE_URL: queueUrl };
+      return { ...dependenciesFromEnv(env), records: dynamoDbRecords(db, { env, stats }) };
+    },
+  });
+}
+
+/** 950 rows, one of them repeating row 5's key far past the first checkpoint. */
+function bigFile(prefix: string): string {
+  const rows = Array.from({ length: 950 }, (_, i) => row(`${prefix}${i}`));
+  rows[700] = row(`${prefix}3`);
+  return csv(...rows);
+}
+
+async function assertBigFileImportedOnce(key: string, prefix: string, stats: RecordStoreStats, invocations: number) {
+  const runs = await runFor('acme', key);
+  assert.equal(runs.length, 1);
+  const [run] = runs;
+  assert.equal(run?.status, 'incomplete');
+  assert.equal(run.invocations, invocations);
+  assert.deepEqual(run.counts, {
+    rows: 950,
+    created: 949,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 1,
+    overLimit: 0,
+  });
+  // Every applied row was written exactly once: no row replayed into a second write, none skipped.
+  assert.equal(stats.updates, 949);
+  assert.equal(stats.conditionFailures, 0);
+  for (const i of [0, 199, 200, 201, 699, 701, 949]) {
+    const stored = await record('acme', `${prefix}${i}`);
+    assert.equal(stored?.lastRunId, run.runId, `${prefix}${i}`);
+    assert.equal(stored?.lastRow, i + 2);
+  }
+  assert.deepEqual(
+    (await runErrors('acme', run.runId)).map((e) => [e.row, e.code, e.kept ?? false]),
+    [
+      [5, 'duplicate_key', true],
+      [702, 'duplicate_key', false],
+    ],
+  );
+  assert.equal(await exists(key), false);
+  assert.ok(await exists(run.archivedKey!));
+}
+
+test('a file too big for one invocation continues through continuation messages: no failures, nothing lost or twice', async () => {
+  const sent: string[] = [];
+  const url = 'local:continuations-direct';
+  const unregister = registerLocalQueue(url, (body) => void sent.push(body));
+  try {
+    const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
+    const paused = pausingHandler(url, stats);
+    const key = 'inbound/acme/fn_profile_import_20261202.csv';
+    let event = await upload(key, bigFile('M'));
+    const original = event.Records[0]!.body;
+    let invocations = 0;
+    for (;;) {
+      invocations++;
+      assert.deepEqual(await paused(event), { batchItemFailures: [] }, `invocation ${invocations}`);
+      const next = sent.shift();
+      if (next === undefined) break;
+      // The continuation is the S3 notification itself: the checkpoint lives in the run, found through the ledger.
+      assert.equal(next, original);
+      event = sqsEvent(next);
+      assert.ok(invocations < 20);
+    }
+    assert.equal(invocations, 5, '950 rows, a pause every 200');
+    await assertBigFileImportedOnce(key, 'M', stats, invocations);
+  } finally {
+    unregister();
+  }
+});
+
+test("the same through the twin's LocalQueue: continuations arrive at once, nothing retried or dead-lettered", async () => {
+  const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
+  const responses: SQSBatchResponse[] = [];
+  let paused: Handler | undefined;
+  // The queue's own delay stands for the 30 s DeliveryDelay: continuations must not wait for it.
+  const queue = new LocalQueue({
+    name: 'import-queue-continuations',
+    delayMs: 0,
+    retryDelayMs: 60_000,
+    maxReceiveCount: 5,
+    handler: async (event) => {
+      const response = await paused!(event);
+      responses.push(response);
+      return response;
+    },
+  });
+  paused = pausingHandler(queue.url, stats);
+  // As lib/local/twin.ts wires it.
+  const unregister = registerLocalQueue(queue.url, (body) => void queue.send(body, { delayMs: 0 }));
+  try {
+    const key = 'inbound/acme/fn_profile_import_20261203.csv';
+    const event = await upload(key, bigFile('N'));
+    const started = Date.now();
+    queue.send(event.Records[0]!.body);
+    await queue.drained();
+    assert.ok(Date.now() - started < 60_000, 'no message waited for a retry');
+    assert.equal(responses.length, 5);
+    assert.ok(responses.every((r) => r.batchItemFailures.length === 0));
+    assert.deepEqual(queue.deadLetters, []);
+    await assertBigFileImportedOnce(key, 'N', stats, 5);
+  } finally {
+    unregister();
+    await queue.close();
+  }
+});
+
+test('when the continuation cannot be sent, the paused message is reported failed so SQS redelivers it', async () => {
+  const url = 'local:continuations-broken';
+  const unregister = registerLocalQueue(url, () => {
+    throw new Error('SendMessage refused');
+  });
+  try {
+    const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
+    const paused = pausingHandler(url, stats);
+    const key = 'inbound/acme/fn_profile_import_20261204.csv';
+    const event = await upload(key, bigFile('P'));
+    assert.deepEqual(await paused(event), {
+      batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }],
+    });
+    const [run] = await runFor('acme', key);
+    assert.equal(run?.status, 'running');
+    assert.equal(run.checkpoint?.row, 201);
+    // The redelivery resumes where the run stopped.
+    unregister();
+    registerLocalQueue(url, () => {});
+    assert.deepEqual(await paused(event), { batchItemFailures: [] });
+    assert.equal((await runFor('acme', key))[0]?.checkpoint?.row, 401);
+  } finally {
+    unregister();
+  }
 });
 
 test('the allowed record limit: rows beyond it are not applied and reported; after raising it, a re-upload applies them', async () => {

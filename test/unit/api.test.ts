@@ -2,7 +2,35 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunReports } from '../../functions/adapters/dynamodb-reports.ts';
 import { createApi } from '../../functions/api/app.ts';
+import type { JobRepository } from '../../functions/core/ports.ts';
+import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
+import { templates } from '../../functions/core/transfer/templates.ts';
 import { localIssuer } from '../../lib/local/local-auth.ts';
+
+/** Jobs in memory with the adapter's semantics: org-keyed, saves conditional on the revision read. */
+class MemoryJobRepository implements JobRepository {
+  readonly items = new Map<string, ImportJob>();
+  saves = 0;
+  constructor(jobs: ImportJob[] = []) {
+    for (const j of jobs) this.items.set(`${j.org}#${j.jobId}`, structuredClone(j));
+  }
+  async importJobs(org: string) {
+    return [...this.items.values()].filter((j) => j.org === org).map((j) => structuredClone(j));
+  }
+  async get(org: string, jobId: string) {
+    const job = this.items.get(`${org}#${jobId}`);
+    return job ? structuredClone(job) : undefined;
+  }
+  async save(job: ImportJob, expectedRevision: number | undefined) {
+    const current = this.items.get(`${job.org}#${job.jobId}`);
+    if (expectedRevision === undefined ? current : !current || (current.revision ?? 0) !== expectedRevision) {
+      return 'conflict' as const;
+    }
+    this.saves++;
+    this.items.set(`${job.org}#${job.jobId}`, structuredClone(job));
+    return 'saved' as const;
+  }
+}
 
 // An in-memory read model with two organizations' runs: the API must only ever show the caller's own.
 const runs = [
@@ -17,8 +45,13 @@ const reports: RunReports = {
   listRunErrors: async (org, runId) => ({ items: errors.filter((e) => e.orgRun === `${org}#${runId}`) }),
 };
 const issuer = localIssuer('test-secret');
+const jobs = new MemoryJobRepository([defaultImportJob('globex', 'fn_profile_import', 'profile')]);
+const clock = { now: () => new Date('2026-11-24T07:00:00.000Z') };
 const app = createApi({
   reports,
+  jobs,
+  catalog: templates,
+  clock,
   authenticate: (c) => {
     const token = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
     const org = token ? issuer.verify(token)?.['custom:org'] : undefined;
@@ -54,4 +87,261 @@ test('per-row errors of a run', async () => {
   const res = await app.request('/v1/runs/r1/errors', as('acme'));
   const body = (await res.json()) as { errors: Record<string, unknown>[] };
   assert.deepEqual(body.errors, [{ seq: '000002', code: 'invalid_email', row: 2 }]);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Jobs
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
+type Json = Record<string, any>;
+
+async function call(method: string, path: string, org: string, body?: unknown, headers: Record<string, string> = {}) {
+  const init: RequestInit = { method, headers: { ...as(org).headers, ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' || body instanceof Uint8Array ? (body as string) : JSON.stringify(body);
+    if (!headers['content-type']) (init.headers as Record<string, string>)['content-type'] = 'application/json';
+  }
+  const res = await app.request(path, init);
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+const PROFILE_MAPPING = [
+  { column: 'Worker ID', field: 'employeeId' },
+  { column: 'Legal Name', field: 'lastName', transforms: [{ type: 'split', separator: ',', index: 0 }] },
+  { column: 'Legal Name', field: 'firstName', transforms: [{ type: 'split', separator: ',', index: 1 }] },
+  { column: 'Work Email', field: 'email', transforms: [{ type: 'case', to: 'lower' }] },
+  { column: 'Hire Date', field: 'hireDate', transforms: [{ type: 'date', formats: ['MM/DD/YYYY'] }] },
+  {
+    column: 'Worker Status',
+    field: 'status',
+    transforms: [{ type: 'map', values: { ACT: 'Active', TRM: 'Terminated' }, caseInsensitive: true }],
+  },
+];
+
+test('jobs need credentials, and every error has one shape', async () => {
+  assert.equal((await app.request('/v1/jobs')).status, 401);
+  const unknown = await call('GET', '/v1/nothing-here', 'acme');
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body.error.code, 'not_found');
+});
+
+test('PUT creates a draft, saved with the problems that keep it from running', async () => {
+  const created = await call('PUT', '/v1/jobs/hr-profile', 'acme', {
+    templateId: 'fn_profile_import',
+    name: 'Workday profile',
+    mapping: PROFILE_MAPPING.slice(0, 2),
+  });
+  assert.equal(created.status, 201);
+  const job = created.body.job;
+  assert.equal(job.status, 'draft');
+  assert.equal(job.revision, 1);
+  assert.equal(job.launchable, false);
+  assert.equal('org' in job, false);
+  assert.deepEqual(
+    job.problems.map((p: Json) => p.message),
+    [
+      'job hr-profile: First Name (firstName) is mandatory and no column is mapped to it',
+      'job hr-profile: Email (email) is mandatory and no column is mapped to it',
+    ],
+  );
+  const read = await call('GET', '/v1/jobs/hr-profile', 'acme');
+  assert.equal(read.status, 200);
+  assert.equal(read.body.job.name, 'Workday profile');
+  assert.deepEqual(read.body.job.mapping[1], PROFILE_MAPPING[1]);
+});
+
+test('launching a draft with unmapped mandatory fields is refused with every one of them', async () => {
+  await call('PUT', '/v1/jobs/incomplete', 'acme', { templateId: 'fn_profile_import', mapping: [] });
+  const refused = await call('POST', '/v1/jobs/incomplete/launch', 'acme');
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, 'job_not_launchable');
+  assert.deepEqual(
+    refused.body.error.problems.map((p: Json) => p.message),
+    [
+      'job incomplete: Employee ID (employeeId) is mandatory (the sync key) and no column is mapped to it',
+      'job incomplete: First Name (firstName) is mandatory and no column is mapped to it',
+      'job incomplete: Last Name (lastName) is mandatory and no column is mapped to it',
+      'job incomplete: Email (email) is mandatory and no column is mapped to it',
+    ],
+  );
+  assert.equal((await call('GET', '/v1/jobs/incomplete', 'acme')).body.job.status, 'draft');
+  assert.equal((await call('POST', '/v1/jobs/nope/launch', 'acme')).status, 404);
+});
+
+test('a complete job launches; a second launched job for the same template is refused', async () => {
+  const saved = await call('PUT', '/v1/jobs/hr-profile', 'acme', {
+    templateId: 'fn_profile_import',
+    name: 'Workday profile',
+    mapping: PROFILE_MAPPING,
+    filters: [{ field: 'status', op: 'equals', value: 'Active' }],
+    revision: 1,
+  });
+  assert.equal(saved.status, 200);
+  assert.deepEqual(saved.body.job.problems, []);
+  assert.equal(saved.body.job.revision, 2);
+  const launched = await call('POST', '/v1/jobs/hr-profile/launch', 'acme');
+  assert.equal(launched.status, 200);
+  assert.equal(launched.body.job.status, 'launched');
+  assert.equal(launched.body.job.revision, 3);
+  assert.equal((await call('POST', '/v1/jobs/hr-profile/launch', 'acme')).status, 200, 'launching again is harmless');
+
+  await call('PUT', '/v1/jobs/second', 'acme', { templateId: 'fn_profile_import', mapping: PROFILE_MAPPING });
+  const rival = await call('POST', '/v1/jobs/second/launch', 'acme');
+  assert.equal(rival.status, 409);
+  assert.deepEqual(
+    rival.body.error.problems.map((p: Json) => p.code),
+    ['template_already_launched'],
+  );
+});
+
+test('saving a launched job: kept launched when valid, refused when it would break, draft only when asked', async () => {
+  const current = (await call('GET', '/v1/jobs/hr-profile', 'acme')).body.job;
+  assert.equal(current.status, 'launched');
+  const incomplete = await call('PUT', '/v1/jobs/hr-profile', 'acme', {
+    templateId: 'fn_profile_import',
+    mapping: PROFILE_MAPPING.slice(0, 3),
+  });
+  assert.equal(incomplete.status, 409);
+  assert.equal(incomplete.body.error.code, 'job_not_launchable');
+  assert.deepEqual(
+    incomplete.body.error.problems.map((p: Json) => p.code),
+    ['mandatory_field_unmapped'],
+  );
+  const rekey = await call('PUT', '/v1/jobs/hr-profile', 'acme', {
+    templateId: 'fn_profile_import',
+    mapping: PROFILE_MAPPING,
+    syncKey: 'email',
+  });
+  assert.equal(rekey.status, 409);
+  assert.equal(rekey.body.error.code, 'launched_job_identity_change');
+  const unchanged = (await call('GET', '/v1/jobs/hr-profile', 'acme')).body.job;
+  assert.equal(unchanged.revision, current.revision);
+
+  const valid = await call('PUT', '/v1/jobs/hr-profile', 'acme', {
+    templateId: 'fn_profile_import',
+    mapping: PROFILE_MAPPING,
+    preference: 'update_only',
+  });
+  assert.equal(valid.status, 200);
+  assert.equal(valid.body.job.status, 'launched');
+  assert.equal(valid.body.job.filters, undefined, 'PUT replaces: filters left out are gone');
+
+  const toDraft = await call('PUT', '/v1/jobs/hr-profile', 'acme', {
+    templateId: 'fn_profile_import',
+    mapping: PROFILE_MAPPING,
+    status: 'draft',
+  });
+  assert.equal(toDraft.body.job.status, 'draft');
+});
+
+test('a stale revision is an edit conflict', async () => {
+  const stale = await call('PUT', '/v1/jobs/hr-profile', 'acme', {
+    templateId: 'fn_profile_import',
+    mapping: PROFILE_MAPPING,
+    revision: 1,
+  });
+  assert.equal(stale.status, 409);
+  assert.equal(stale.body.error.code, 'edit_conflict');
+});
+
+test('bad requests are 400 with the problems', async () => {
+  const shape = await call('PUT', '/v1/jobs/x', 'acme', { templateId: 'fn_profile_import', mapping: [{ field: 1 }] });
+  assert.equal(shape.status, 400);
+  assert.equal(shape.body.error.code, 'invalid_job');
+  assert.deepEqual(
+    shape.body.error.problems.map((p: Json) => p.message),
+    ['mapping entry 1: field is required', 'mapping entry 1: column (or columns) is required'],
+  );
+  const json = await call('PUT', '/v1/jobs/x', 'acme', '{"templateId":', { 'content-type': 'application/json' });
+  assert.deepEqual([json.status, json.body.error.code], [400, 'invalid_json']);
+  const template = await call('PUT', '/v1/jobs/x', 'acme', { templateId: 'case_status_export' });
+  assert.deepEqual([template.status, template.body.error.code], [400, 'not_an_import_template']);
+  const id = await call('PUT', '/v1/jobs/-x', 'acme', { templateId: 'fn_profile_import' });
+  assert.deepEqual([id.status, id.body.error.code], [400, 'invalid_job_id']);
+  const launch = await call('PUT', '/v1/jobs/x', 'acme', { templateId: 'fn_profile_import', status: 'launched' });
+  assert.match(launch.body.error.problems[0].message, /POST \/v1\/jobs\/\{jobId\}\/launch/);
+});
+
+test("jobs are the caller's: another organization's job is not listed, read, saved over or launched", async () => {
+  const list = await call('GET', '/v1/jobs', 'acme');
+  assert.deepEqual(
+    list.body.jobs.map((j: Json) => j.jobId),
+    ['hr-profile', 'incomplete', 'second'],
+  );
+  assert.equal((await call('GET', '/v1/jobs/profile', 'acme')).status, 404);
+  assert.equal((await call('POST', '/v1/jobs/profile/launch', 'acme')).status, 404);
+  const own = await call('PUT', '/v1/jobs/profile', 'acme', { templateId: 'fn_profile_import', mapping: [] });
+  assert.equal(own.status, 201, "acme's own job of that id");
+  const globex = (await call('GET', '/v1/jobs/profile', 'globex')).body.job;
+  assert.equal(globex.status, 'launched');
+  assert.equal(globex.mapping.length, 12);
+});
+
+test('mapping suggestions from a header, with confidence per column', async () => {
+  const res = await call('POST', '/v1/mapping-suggestions', 'acme', {
+    templateId: 'fn_profile_import',
+    header: ['Worker ID', 'Preferred Name', 'Work Email', 'Favourite Colour'],
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(
+    res.body.columns.map((c: Json) => [c.column, c.field]),
+    [
+      ['Worker ID', 'employeeId'],
+      ['Preferred Name', 'preferredName'],
+      ['Work Email', 'email'],
+      ['Favourite Colour', undefined],
+    ],
+  );
+  assert.ok(res.body.columns.every((c: Json) => typeof c.confidence === 'number' && typeof c.reason === 'string'));
+  assert.deepEqual(res.body.mapping[0], { column: 'Worker ID', field: 'employeeId' });
+  assert.deepEqual(
+    res.body.unmappedRequired.map((f: Json) => f.field),
+    ['firstName', 'lastName'],
+  );
+});
+
+test('mapping suggestions from a sample: read by the import reader (BOM, Windows-1252), dates get a format', async () => {
+  const sample =
+    '\uFEFFEmployee ID,Given Name,Surname,Email,Start Date\r\nE1,Ana,Silva,ana@x.com,11/24/2026\r\nE2,Bo,Li,bo@x.com,1/2/2025\r\nE3,Ca';
+  const json = await call('POST', '/v1/mapping-suggestions', 'acme', { templateId: 'fn_profile_import', sample });
+  assert.equal(json.status, 200);
+  assert.equal(json.body.encoding, 'utf-8-bom');
+  assert.equal(json.body.sampleRows, 2, 'the cut-off last line is left out');
+  assert.equal(json.body.columns[0].column, 'Employee ID');
+  assert.deepEqual(json.body.columns[4].transforms, [{ type: 'date', formats: ['M/D/YYYY'] }]);
+  assert.deepEqual(json.body.unmappedRequired, []);
+
+  // A file saved by Excel as plain CSV: Windows-1252, sent as it is.
+  const bytes = Buffer.from('Employee ID;Pr\xe9nom;Last Name\r\nE1;Jos\xe9;Silva\r\n', 'latin1');
+  const raw = await call(
+    'POST',
+    '/v1/mapping-suggestions?templateId=fn_profile_import&delimiter=%3B',
+    'acme',
+    new Uint8Array(bytes),
+    {
+      'content-type': 'text/csv',
+    },
+  );
+  assert.equal(raw.status, 200);
+  assert.equal(raw.body.encoding, 'windows-1252');
+  assert.deepEqual(
+    raw.body.columns.map((c: Json) => c.column),
+    ['Employee ID', 'Prénom', 'Last Name'],
+  );
+});
+
+test('mapping suggestions: bad requests', async () => {
+  const none = await call('POST', '/v1/mapping-suggestions', 'acme', { templateId: 'fn_profile_import' });
+  assert.deepEqual([none.status, none.body.error.code], [400, 'invalid_request']);
+  const unknown = await call('POST', '/v1/mapping-suggestions', 'acme', { templateId: 'nope', header: ['a'] });
+  assert.deepEqual([unknown.status, unknown.body.error.code], [400, 'unknown_template']);
+  const empty = await call('POST', '/v1/mapping-suggestions', 'acme', { templateId: 'fn_profile_import', sample: '' });
+  assert.deepEqual([empty.status, empty.body.error.code], [400, 'invalid_sample']);
+  assert.equal(empty.body.error.problems[0].code, 'empty_file');
+  const foreign = await call('POST', '/v1/mapping-suggestions', 'globex', {
+    templateId: 'fn_profile_import',
+    header: ['a'],
+    jobId: 'hr-profile',
+  });
+  assert.equal(foreign.status, 404, "another organization's job");
 });

@@ -50,7 +50,7 @@ function setup(options: { job?: Partial<ImportJob>; billing?: MemoryBilling; t?:
     ...(options.billing ? { billing: options.billing } : {}),
   };
   let n = 0;
-  const run = async (text: string, extra: Partial<ImportDeps> = {}, resumeFrom?: Run) => {
+  const run = async (text: string | Buffer, extra: Partial<ImportDeps> = {}, resumeFrom?: Run) => {
     const base =
       resumeFrom ??
       startRun({
@@ -297,4 +297,158 @@ test('a row with a wrong cell count fails on its own', async () => {
   assert.equal(done.counts.created, 2);
   assert.equal(done.counts.failed, 1);
   assert.equal(runLog.errorList('acme', done.runId)[0]?.problems[0]?.code, 'wrong_cell_count');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Transforms, filters
+
+const WORKDAY = 'Worker ID,Legal Name,Work Email,Hire Date,Worker Status';
+const workdayJob: Partial<ImportJob> = {
+  mapping: [
+    { column: 'Worker ID', field: 'employeeId' },
+    { column: 'Legal Name', field: 'lastName', transforms: [{ type: 'split', separator: ',', index: 0 }] },
+    { column: 'Legal Name', field: 'firstName', transforms: [{ type: 'split', separator: ',', index: 1 }] },
+    { column: 'Work Email', field: 'email', transforms: [{ type: 'case', to: 'lower' }] },
+    { column: 'Hire Date', field: 'hireDate', transforms: [{ type: 'date', formats: ['MM/DD/YYYY'] }] },
+    {
+      column: 'Worker Status',
+      field: 'status',
+      transforms: [{ type: 'map', values: { ACT: 'Active', TRM: 'Terminated', LEA: 'Leave' }, caseInsensitive: true }],
+    },
+  ],
+  filters: [{ field: 'status', op: 'equals', value: 'Active' }],
+};
+const workdayFile = [
+  WORKDAY,
+  'W1,"Silva, Ana",ANA@X.COM,11/24/2024,ACT',
+  'W2,"Li, Bo",bo@x.com,02/29/2024,TRM',
+  'W3,"Kim, Jo",jo@x.com,24.11.2024,act',
+  'W4,"Ng, Al",al@x.com,01/02/2025,LOA',
+  'W5,"Wu, Di",di@x.com,13/45/2024,TRM',
+  'W2,"Li, Bo",bo@x.com,03/01/2024,ACT',
+  '',
+].join('\r\n');
+
+test('a job with transforms and a filter: mapped values stored, filtered rows counted, not errors', async () => {
+  const { records, runLog, run } = setup({ job: workdayJob });
+  const { run: done } = await run(workdayFile);
+  assert.deepEqual(done.counts, {
+    rows: 6,
+    created: 2,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 2,
+    overLimit: 0,
+    filtered: 2,
+  });
+  assert.equal(done.status, 'incomplete');
+  assert.equal(done.message, '6 rows: 2 created, 0 updated, 0 unchanged, 2 filtered out, 2 failed');
+  const w1 = records.items.get(recordPk('acme', 'foreignNational', 'W1'))!;
+  assert.deepEqual(
+    [w1.lastName, w1.firstName, w1.email, w1.hireDate, w1.status],
+    ['Silva', 'Ana', 'ana@x.com', '2024-11-24', 'Active'],
+  );
+  // W2 was filtered out on row 3, so its key on row 7 is no duplicate.
+  assert.equal(records.items.get(recordPk('acme', 'foreignNational', 'W2'))!.hireDate, '2024-03-01');
+  const errors = runLog.errorList('acme', done.runId);
+  assert.deepEqual(
+    errors.map((e) => [e.row, e.problems.map((p) => [p.code, p.column, p.value, p.rule])]),
+    [
+      [4, [['invalid_date', 'Hire Date', '24.11.2024', 'a date written MM/DD/YYYY']]],
+      [5, [['unmapped_value', 'Worker Status', 'LOA', 'one of ACT, TRM, LEA (value map, any case)']]],
+    ],
+  );
+  assert.equal(
+    errors[0]!.problems[0]!.message,
+    'fn_profile_import_20261124.csv row 4: "Hire Date" value "24.11.2024" must be a date written MM/DD/YYYY (date transform)',
+  );
+  // Row 6 (W5) has a date no format reads, but the filter leaves it out: no error for it.
+  assert.equal(
+    errors.some((e) => e.row === 6),
+    false,
+  );
+
+  const again = await run(workdayFile);
+  assert.equal(again.run.counts.unchanged, 2);
+  assert.equal(again.run.counts.filtered, 2);
+  assert.equal(records.writes, 2);
+});
+
+test('a paused run with filters resumes with the same counts', async () => {
+  const rows = Array.from(
+    { length: 12 },
+    (_, i) => `W${i},"Silva, Ana",a${i}@x.com,11/24/2024,${i % 3 ? 'ACT' : 'TRM'}`,
+  );
+  const text = `${[WORKDAY, ...rows].join('\r\n')}\r\n`;
+  const straight = setup({ job: workdayJob });
+  const reference = await straight.run(text);
+  const paused = setup({ job: workdayJob });
+  let result = await paused.run(text, { shouldPause: () => true });
+  while (result.paused) {
+    result = await paused.run(text, { shouldPause: () => true }, (await paused.runLog.get('acme', result.run.runId))!);
+  }
+  assert.deepEqual(result.run.counts, reference.run.counts);
+  assert.equal(reference.run.counts.filtered, 4);
+  assert.equal(paused.records.writes, 8);
+});
+
+test("a filtered field's column missing from the file stops the run", async () => {
+  const { records, run } = setup({ job: workdayJob });
+  const { run: done } = await run(
+    'Worker ID,Legal Name,Work Email,Hire Date\r\nW1,"Silva, Ana",a@x.com,11/24/2024\r\n',
+  );
+  assert.equal(done.status, 'interrupted');
+  assert.equal(done.problem?.code, 'missing_required_column');
+  assert.match(done.message!, /"Worker Status"/);
+  assert.equal(records.writes, 0);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The CSV reader's author's two reports
+
+test('a header that does not fit the job releases the source without reading the rows', async () => {
+  let closed = false;
+  let chunks = 0;
+  const body = Buffer.from(`Employee ID,First Name\r\n${'E1,Ana\r\n'.repeat(200_000)}`);
+  async function* source() {
+    try {
+      for (let i = 0; i < body.length; i += 1024) {
+        chunks++;
+        yield body.subarray(i, i + 1024);
+      }
+    } finally {
+      closed = true;
+    }
+  }
+  const clock = fixedClock();
+  const { run: done } = await importFile(
+    { openCsv, records: new MemoryRecords(), runLog: new MemoryRunLog(), clock },
+    {
+      run: startRun({
+        org: 'acme',
+        runId: 'r1',
+        now: clock.now(),
+        file: { key: 'k', name: 'fn_profile_import_20261124.csv', size: body.length, etag: 'e' },
+      }),
+      job: defaultImportJob('acme', 'fn_profile_import', 'job-1'),
+      template,
+      source: source(),
+      fileName: 'fn_profile_import_20261124.csv',
+    },
+  );
+  assert.equal(done.status, 'interrupted');
+  for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(closed, true, 'the source was closed');
+  assert.ok(chunks < body.length / 1024 / 2, `read ${chunks} chunks of ${Math.ceil(body.length / 1024)}`);
+});
+
+test('a Windows-1252 file whose first 64 KB are ASCII is recorded as Windows-1252', async () => {
+  const { run } = setup();
+  const ascii = Array.from({ length: 1000 }, (_, i) => row(`E${i}`));
+  const text = csv(...ascii, row('E1000', { first: 'Jos\xe9' }));
+  assert.ok(text.indexOf('\xe9') > 64 * 1024);
+  const { run: done } = await run(Buffer.from(text, 'latin1'));
+  assert.equal(done.status, 'completed');
+  assert.equal(done.encoding, 'windows-1252');
 });

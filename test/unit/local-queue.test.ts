@@ -62,3 +62,44 @@ test('a handler that throws fails the whole batch, and a later success stops the
   assert.equal(queue.deadLetters.length, 0);
   await queue.close();
 });
+
+test("a message's own delay overrides the queue's (SQS DelaySeconds), and url names the queue for handlers", async () => {
+  const seen: string[] = [];
+  const queue = new LocalQueue({
+    name: 'import-queue',
+    delayMs: 60_000,
+    handler: async (e) => {
+      seen.push(...e.Records.map((r) => r.body));
+      return undefined;
+    },
+  });
+  assert.equal(queue.url, 'local:import-queue');
+  queue.send('now', { delayMs: 0 });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(seen, ['now']);
+  queue.send('later');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(seen, ['now'], 'the queue delay still applies to other messages');
+  await queue.close();
+});
+
+test('a message sent while another is handled (a continuation) is delivered before drained() resolves', async () => {
+  const seen: string[] = [];
+  const queue: LocalQueue = new LocalQueue({
+    name: 'q',
+    delayMs: 1,
+    handler: async (e) => {
+      for (const r of e.Records) {
+        seen.push(r.body);
+        const n = Number(r.body);
+        if (n < 3) queue.send(String(n + 1), { delayMs: 0 });
+      }
+      return { batchItemFailures: [] };
+    },
+  });
+  queue.send('0');
+  await queue.drained();
+  assert.deepEqual(seen, ['0', '1', '2', '3']);
+  assert.equal(queue.deadLetters.length, 0);
+  await queue.close();
+});

@@ -1,19 +1,23 @@
 /**
  * The import engine: one CSV file of one job, streamed row by row in constant memory.
  *
- *   open (decode + parse) -> header against the mapping -> per row: map, validate, duplicate key check
- *   -> batches: compare with the stored records (unchanged rows cost no write) -> preference -> record limit
- *   -> conditional upserts of the mapped fields only -> row errors recorded -> checkpoint.
+ *   open (decode + parse) -> header against the mapping -> per row: map (transforms), filters, validate, duplicate
+ *   key check -> batches: compare with the stored records (unchanged rows cost no write) -> preference -> record
+ *   limit -> conditional upserts of the mapped fields only -> row errors recorded -> checkpoint.
  *
  * Rules (documented in the README's import section):
  * - A mapped column that is required (or the sync key) missing from the header stops the run before any write:
  *   Interrupted, the message names the column. Unknown columns and missing optional ones are warnings.
  * - A row that fails is reported (row number, the customer's column heading, the value, masked when sensitive, and
- *   the rule in words) and not applied; the others proceed; the run is then Incomplete.
+ *   the rule in words) and not applied; the others proceed; the run is then Incomplete. A failed transform (a date
+ *   no listed format reads, a value missing from a value map) is such a failure, named after the transform.
+ * - Filters (filters.ts): a row they leave out is counted (`filtered`), not applied and not an error, and takes no
+ *   part in the duplicate-key check. A row whose filtered field failed its transform cannot be judged: an error.
+ *   A filtered field's column missing from the header stops the run like a required one.
  * - A sync key that appears twice in one file: the first occurrence is kept (streaming cannot know a later row
  *   exists), every later occurrence is an error (`duplicate_key`, naming the first row) and is not applied, and the
  *   first row gets a note (`duplicate_key`, kept) so both rows are reported. When the first occurrence itself failed,
- *   no row with that key is applied.
+ *   no row with that key is applied. Keys compare after transforms and normalization (e-mail keys ignore case).
  * - Preferences: create only leaves existing records alone, update only never creates; such rows count as skipped.
  * - The organization's allowed record limit counts records written (created or updated); unchanged rows are free.
  *   Rows beyond the limit are not applied, are reported (`over_limit`) and make the run Incomplete; once the limit is
@@ -35,11 +39,20 @@ import type {
 } from '../ports.ts';
 import type { Problem } from '../problems.ts';
 import { FileProblem } from '../problems.ts';
+import { compileFilters, filteredFields } from './filters.ts';
 import type { ImportJob } from './jobs.ts';
-import { headerProblems, mapRow, type ResolvedHeader, recordKeyOf, resolveHeader } from './mapping.ts';
+import {
+  headerProblems,
+  type MappingFailure,
+  mapRow,
+  type ResolvedHeader,
+  recordKeyOf,
+  resolveHeader,
+} from './mapping.ts';
 import { contentHash } from './records.ts';
 import { finishRun, interruptRun, type RowError, type Run } from './runs.ts';
 import type { Template } from './templates.ts';
+import { transformProblem } from './transforms.ts';
 import { type FieldViolation, maskValue, validateRow } from './validate.ts';
 
 export interface ImportDeps {
@@ -61,6 +74,7 @@ export interface ImportRequest {
   /** The run, `running`, already saved once. */
   run: Run;
   job: ImportJob;
+  /** The job's template with its custom fields (chooseJob's, or `composeJobTemplate`). */
   template: Template;
   source: ByteSource;
   fileName: string;
@@ -97,19 +111,36 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     if (err instanceof FileProblem) return { run: interruptRun(run, err.problem, deps.clock.now()), paused: false };
     throw err;
   }
-  const header = resolveHeader(opened.header, job.mapping, template, job.syncKey);
+  const filters = job.filters ?? [];
+  const header = resolveHeader(opened.header, job.mapping, template, job.syncKey, {
+    alsoRequired: filteredFields(filters),
+  });
   const checked = headerProblems(header, template, fileName);
   if (checked.stop) {
-    return { run: interruptRun({ ...run, header: opened.header }, checked.stop, deps.clock.now()), paused: false };
+    // Nothing will be read: release the source now (the reader closes it only when its rows are read or returned).
+    await opened.rows[Symbol.asyncIterator]().return?.();
+    return {
+      run: interruptRun({ ...run, header: opened.header, encoding: opened.encoding }, checked.stop, deps.clock.now()),
+      paused: false,
+    };
   }
   if (!resuming) run = { ...run, warnings: [...run.warnings, ...checked.warnings] };
   run = { ...run, header: opened.header, encoding: opened.encoding };
+  if (filters.length > 0) run.counts.filtered ??= 0;
+  // The encoding is final only once the rows are read (a Windows-1252 file whose first 64 KB are ASCII reads as
+  // UTF-8 until its first other byte): read it again whenever the run is saved or returned.
+  const withEncoding = (r: Run): Run => (r.encoding === opened.encoding ? r : { ...r, encoding: opened.encoding });
 
-  const sensitiveColumns = new Set(header.bound.filter((b) => template.field(b.field)?.sensitive).map((b) => b.index));
+  const sensitiveColumns = new Set(
+    header.bound.filter((b) => template.field(b.field)?.sensitive).flatMap((b) => b.indexes ?? [b.index]),
+  );
   const masked = (values: readonly string[]) =>
     sensitiveColumns.size === 0 ? [...values] : values.map((v, i) => (sensitiveColumns.has(i) && v ? maskValue(v) : v));
   const shown = (field: string, value: string) => (template.field(field)?.sensitive ? maskValue(value) : value);
   const columnOf = (field: string) => header.columnOf.get(field) ?? template.field(field)?.title ?? field;
+  const filterOut = compileFilters(filters);
+  const filterFields = new Set(filteredFields(filters));
+  const failures: MappingFailure[] = [];
 
   const seen: SeenKeys = new Map();
   let pending: Pending[] = [];
@@ -168,8 +199,29 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
       if (row.problem) {
         rowProblems.push({ ...row.problem, row: row.rowNumber, file: row.problem.file ?? fileName });
       } else {
-        const fields = mapRow(row.values, header);
-        const violations = validateRow(template, fields);
+        failures.length = 0;
+        const fields = mapRow(row.values, header, failures);
+        if (filterFields.size > 0 && !failures.some((f) => filterFields.has(f.field)) && filterOut(fields)) {
+          if (replay) continue;
+          lastRow = row.rowNumber;
+          rowsSinceCheckpoint++;
+          run.counts.rows++;
+          run.counts.filtered = (run.counts.filtered ?? 0) + 1;
+          continue;
+        }
+        // Fields whose transform failed are absent from `fields`: their "required" violations would say it twice.
+        let failed: Set<string> | undefined;
+        if (failures.length > 0) {
+          failed = new Set(failures.map((f) => f.field));
+          for (const f of failures) {
+            rowProblems.push(
+              transformProblem(f.failure, { fileName, row: row.rowNumber, column: f.column }, (v) => shown(f.field, v)),
+            );
+          }
+        }
+        const violations = failed
+          ? validateRow(template, fields).filter((v) => !failed.has(v.field))
+          : validateRow(template, fields);
         for (const v of violations)
           rowProblems.push(violationProblem(fileName, v, row.rowNumber, columnOf(v.field), fields, shown));
         const keyValue = fields[job.syncKey];
@@ -177,7 +229,7 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
           const recordKey = recordKeyOf(template, job.syncKey, keyValue);
           const first = seen.get(recordKey);
           if (first === undefined) {
-            seen.set(recordKey, violations.length === 0 ? row.rowNumber : -row.rowNumber);
+            seen.set(recordKey, rowProblems.length === 0 ? row.rowNumber : -row.rowNumber);
           } else {
             const firstRow = Math.abs(first);
             const column = columnOf(job.syncKey);
@@ -213,7 +265,7 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
             }
           }
           if (rowProblems.length === 0) candidate = { row: row.rowNumber, recordKey, fields, values: row.values };
-        } else if (!violations.some((v) => v.field === job.syncKey)) {
+        } else if (!violations.some((v) => v.field === job.syncKey) && !failed?.has(job.syncKey)) {
           const column = columnOf(job.syncKey);
           rowProblems.push({
             code: 'required',
@@ -241,7 +293,7 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
         const pause = deps.shouldPause?.() ?? false;
         if (pause || rowsSinceCheckpoint >= checkpointEvery) {
           rowsSinceCheckpoint = 0;
-          run = { ...run, checkpoint: { row: lastRow, at: deps.clock.now().toISOString() } };
+          run = withEncoding({ ...run, checkpoint: { row: lastRow, at: deps.clock.now().toISOString() } });
           await deps.runLog.save(run);
           if (pause) return { run, paused: true };
         }
@@ -253,7 +305,7 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     stoppedBy = err.problem;
   }
   await flush();
-  run = { ...run, encoding: opened.encoding };
+  run = withEncoding(run);
   if (stoppedBy) {
     const problem: Problem = {
       ...stoppedBy,

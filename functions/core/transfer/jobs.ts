@@ -1,12 +1,43 @@
 /**
- * Import jobs: which template an organization's files follow, how its columns map to our fields, and the options
- * (sync key, preference, delimiter). A job stays a draft until every mandatory field is mapped; only launched jobs
- * run.
+ * Import jobs: which template an organization's files follow, how its columns map to our fields (with transforms
+ * and custom fields), and the import options (sync key, preference, filters, delimiter).
+ *
+ * Life of a job (what the API exposes):
+ * - A job is saved as a **draft**, complete or not: `jobProblems` names what keeps it from running, every unmapped
+ *   mandatory field among them (the template's required fields, required custom fields and the sync key).
+ * - **Launch** is explicit and refused, with those problems, while any remain; and refused while another launched
+ *   import job uses the same template (a file must have exactly one job). Only launched jobs run.
+ * - Saving a **launched** job keeps it launched, and is refused (`job_not_launchable`, the job unchanged) when the
+ *   new definition has problems, and (`launched_job_identity_change`) when it changes the template or the sync key:
+ *   records are stored by their sync key, so such a change is deliberate — save with `status: "draft"` first (the job
+ *   stops taking files), then launch again. A launched job is never silently turned back into a draft.
+ * - Every save bumps `revision`; a save that names another revision than the stored one is an `edit_conflict`.
+ *
+ * Import options:
+ * - Sync key: the field whose value identifies a record: one of the template's sync-key candidates, or a custom
+ *   field declared `unique`. It is mandatory in every row.
+ * - Preference: create & update (default), create only (existing records are left alone), update only (unknown keys
+ *   are not created); rows a preference leaves alone count as skipped.
+ * - Filters (filters.ts): rules on mapped fields, all of which a row must meet to be imported; the others are counted
+ *   as filtered, not as errors.
+ * - A key that appears twice in one file: the first row with it is applied, every later row with it is an error
+ *   (`duplicate_key`, naming the first row) and is not applied, and the first row gets a note, so both rows are
+ *   reported. Keys compare after transforms and the key's normalization (e-mail keys ignore case). Rows the filters
+ *   leave out take no part. When the first row itself failed, no row with that key is applied. (import-file.ts)
  */
 import type { Problem } from '../problems.ts';
+import { type FilterRule, filterProblems } from './filters.ts';
 import { assertOrgId } from './layout.ts';
-import { type MappingEntry, mandatoryFields, normalizeHeading } from './mapping.ts';
-import { type Template, type TemplateCatalog, templates } from './templates.ts';
+import {
+  type CustomField,
+  declarationsOf,
+  entryColumns,
+  type MappingEntry,
+  mandatoryFields,
+  normalizeHeading,
+} from './mapping.ts';
+import { customFieldProblems, type Template, type TemplateCatalog, templates, withCustomFields } from './templates.ts';
+import { transformProblems } from './transforms.ts';
 
 /** Create & Update, Create only, Update only (the integration preferences customers know). */
 export type Preference = 'create_update' | 'create_only' | 'update_only';
@@ -20,11 +51,20 @@ export interface ImportJob {
   templateId: string;
   status: JobStatus;
   mapping: MappingEntry[];
-  /** The field whose value identifies a record (one of the template's sync-key candidates). */
+  /** The field whose value identifies a record (a sync-key candidate of the template, or a unique custom field). */
   syncKey: string;
   preference: Preference;
   /** One character; a comma unless the customer's system writes another. */
   delimiter: string;
+  /** Rules a row must meet to be imported (all of them). */
+  filters?: FilterRule[];
+  /**
+   * Fields the organization adds, for templates that accept them (templates.ts `CustomFieldDeclaration`, plus
+   * `unique`); mapped, validated and stored by their ids like the template's own fields.
+   */
+  customFields?: CustomField[];
+  /** Bumped by every save through the API (optimistic locking); absent on a job never saved so. */
+  revision?: number;
   createdAt?: string;
   updatedAt?: string;
 }
@@ -56,24 +96,45 @@ export function defaultImportJob(
     preference: 'create_update',
     delimiter: ',',
   };
-  return launchJob(job, template);
+  const launched = launchJob(job, template);
+  if (!launched.ok) throw new Error(launched.problems.map((p) => p.message).join('; '));
+  return launched.job;
 }
 
-/** What keeps a job from running, each problem naming the mapping entry or option at fault. Empty when launchable. */
+/**
+ * What keeps a job from running, each problem naming the mapping entry or option at fault; every unmapped mandatory
+ * field is named (`mandatory_field_unmapped`, one problem each). Empty when launchable.
+ */
 export function jobProblems(job: ImportJob, template: Template): Problem[] {
   const problems: Problem[] = [];
   const where = `job ${job.jobId}`;
   if (job.templateId !== template.id) {
     problems.push({ code: 'wrong_template', message: `${where} uses template ${job.templateId}, not ${template.id}` });
   }
-  if (!template.syncKeyCandidates.includes(job.syncKey)) {
+  const composed = composeJobTemplate(job, template);
+  problems.push(...composed.problems);
+  const jobTemplate = composed.template;
+  const customFields = composed.problems.length === 0 ? (job.customFields ?? []) : [];
+  const title = (id: string) => {
+    const f = jobTemplate.field(id);
+    return f ? `${f.title} (${id})` : id;
+  };
+
+  if (
+    !template.syncKeyCandidates.includes(job.syncKey) &&
+    !customFields.some((f) => f.id === job.syncKey && f.unique)
+  ) {
+    const unique = customFields.filter((f) => f.unique).map((f) => f.id);
     problems.push({
       code: 'invalid_sync_key',
-      message: `${where}: the sync key must be one of ${template.syncKeyCandidates.join(', ')}, not ${job.syncKey}`,
+      message: `${where}: the sync key must be one of ${[...template.syncKeyCandidates, ...unique].join(', ')}${unique.length === 0 ? ' (or a custom field declared unique)' : ''}, not ${job.syncKey}`,
     });
   }
   if (!PREFERENCES.includes(job.preference)) {
-    problems.push({ code: 'invalid_preference', message: `${where}: unknown preference ${String(job.preference)}` });
+    problems.push({
+      code: 'invalid_preference',
+      message: `${where}: unknown preference ${String(job.preference)} (one of ${PREFERENCES.join(', ')})`,
+    });
   }
   if (typeof job.delimiter !== 'string' || [...job.delimiter].length !== 1 || /["\r\n]/.test(job.delimiter)) {
     problems.push({
@@ -81,53 +142,324 @@ export function jobProblems(job: ImportJob, template: Template): Problem[] {
       message: `${where}: the delimiter must be one character (not a quote)`,
     });
   }
+
   const fields = new Set<string>();
-  const columns = new Set<string>();
   for (const entry of job.mapping) {
-    if (!template.field(entry.field)) {
+    const columns = entryColumns(entry);
+    const label = columns.map((c) => `"${c}"`).join(' + ') || '(no column)';
+    const column = columns.join(' + ');
+    if ((entry.column !== undefined) === (entry.columns !== undefined)) {
+      problems.push({
+        code: 'invalid_mapping_entry',
+        message: `${where}: the entry for ${entry.field} needs either column or columns (several, joined), not ${entry.column === undefined ? 'neither' : 'both'}`,
+        column,
+      });
+    } else if (entry.columns !== undefined && entry.columns.length < 2) {
+      problems.push({
+        code: 'invalid_mapping_entry',
+        message: `${where}: the entry for ${entry.field} lists ${entry.columns.length} column in columns; use column for one`,
+        column,
+      });
+    }
+    if (columns.some((c) => normalizeHeading(c) === '')) {
+      problems.push({ code: 'empty_column', message: `${where}: column ${label} is empty`, column });
+    }
+    if (!jobTemplate.field(entry.field)) {
       problems.push({
         code: 'unknown_field',
-        message: `${where}: column "${entry.column}" is mapped to ${entry.field}, which template ${template.id} does not have`,
-        column: entry.column,
+        message: `${where}: column ${label} is mapped to ${entry.field}, which template ${template.id} does not have${template.acceptsCustomFields ? ' (nor the custom fields the job declares)' : ''}`,
+        column,
       });
     }
     if (fields.has(entry.field)) {
       problems.push({
         code: 'field_mapped_twice',
-        message: `${where}: ${template.field(entry.field)?.title ?? entry.field} is mapped from two columns`,
-        column: entry.column,
-      });
-    }
-    const heading = normalizeHeading(entry.column);
-    if (heading === '' || columns.has(heading)) {
-      problems.push({
-        code: heading === '' ? 'empty_column' : 'column_mapped_twice',
-        message: `${where}: column "${entry.column}" is ${heading === '' ? 'empty' : 'mapped twice'}`,
-        column: entry.column,
+        message: `${where}: ${title(entry.field)} is mapped from two columns`,
+        column,
       });
     }
     fields.add(entry.field);
-    columns.add(heading);
+    for (const message of transformProblems(entry.transforms, columns.length)) {
+      problems.push({
+        code: 'invalid_transform',
+        message: `${where}: ${title(entry.field)} from ${label}: ${message}`,
+        column,
+      });
+    }
+    if (entry.default !== undefined && typeof entry.default !== 'string') {
+      problems.push({
+        code: 'invalid_transform',
+        message: `${where}: ${title(entry.field)}: default must be text`,
+        column,
+      });
+    }
   }
-  for (const id of mandatoryFields(template, job.syncKey)) {
+  problems.push(...filterProblems(job.filters, (f) => fields.has(f), where, title));
+  for (const id of mandatoryFields(jobTemplate, job.syncKey)) {
     if (!fields.has(id)) {
       problems.push({
         code: 'mandatory_field_unmapped',
-        message: `${where}: ${template.field(id)?.title ?? id} is mandatory and no column is mapped to it`,
+        message: `${where}: ${title(id)} is mandatory${id === job.syncKey ? ' (the sync key)' : ''} and no column is mapped to it`,
       });
     }
   }
   return problems;
 }
 
-/** Launches a draft whose mapping is complete; throws with every problem otherwise. */
-export function launchJob(job: ImportJob, template: Template): ImportJob {
+/**
+ * The template a job's rows are mapped and validated against: `template` (the job's own) with the job's custom
+ * fields added (templates.ts `withCustomFields`), or `template` itself with the problems of the declarations.
+ */
+export function composeJobTemplate(job: ImportJob, template: Template): { template: Template; problems: Problem[] } {
+  const where = `job ${job.jobId}`;
+  const declared: unknown = job.customFields;
+  if (declared === undefined || (Array.isArray(declared) && declared.length === 0)) return { template, problems: [] };
+  const problem = (message: string): Problem => ({ code: 'invalid_custom_field', message: `${where}: ${message}` });
+  if (!Array.isArray(declared) || !declared.every((d) => typeof d === 'object' && d !== null && !Array.isArray(d))) {
+    return { template, problems: [problem('customFields must be a list of objects')] };
+  }
+  const customFields = declared as CustomField[];
+  // Already composed (catalog.forJob): its custom fields are there; only the job-level flag is left to check.
+  const composed = template.fields.some((f) => f.custom);
+  const problems = composed ? [] : customFieldProblems(template, declarationsOf(customFields)).map(problem);
+  customFields.forEach((f, i) => {
+    if (f.unique !== undefined && typeof f.unique !== 'boolean') {
+      problems.push(
+        problem(`custom field ${typeof f.id === 'string' && f.id ? f.id : `#${i + 1}`}: unique must be true or false`),
+      );
+    }
+  });
+  if (problems.length > 0 || composed) return { template, problems };
+  return { template: withCustomFields(template, declarationsOf(customFields)), problems: [] };
+}
+
+export type JobLaunch = { ok: true; job: ImportJob } | { ok: false; problems: Problem[] };
+
+/**
+ * Launches a job whose definition has no problems; otherwise says why not, with every problem. `others` are the
+ * organization's other jobs: a second launched import job of the same template is refused.
+ */
+export function launchJob(job: ImportJob, template: Template, others: readonly ImportJob[] = []): JobLaunch {
   const problems = jobProblems(job, template);
-  if (problems.length > 0) throw new Error(problems.map((p) => p.message).join('; '));
-  return { ...job, status: 'launched' };
+  const rival = others.find(
+    (j) =>
+      j.jobId !== job.jobId && j.direction === 'import' && j.status === 'launched' && j.templateId === job.templateId,
+  );
+  if (rival) {
+    problems.push({
+      code: 'template_already_launched',
+      message: `job ${job.jobId}: job ${rival.jobId} (${rival.name}) is already launched for template ${job.templateId}; a file must have exactly one job, so put that one back to draft first`,
+    });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, job: { ...job, status: 'launched' } };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Saving a job definition (the API's PUT)
+
+/** What a user sends to create or replace a job (PUT semantics: an omitted option takes its default). */
+export interface JobDefinition {
+  name?: string;
+  templateId: string;
+  mapping: MappingEntry[];
+  syncKey?: string;
+  preference?: Preference;
+  delimiter?: string;
+  filters?: FilterRule[];
+  customFields?: CustomField[];
+  /** `draft` takes a launched job back to draft. Launching is its own action. */
+  status?: 'draft';
+  /** The revision the user edited; a different stored revision is an edit conflict. */
+  revision?: number;
+}
+
+export const MAX_MAPPING_ENTRIES = 500;
+const DEFINITION_KEYS = new Set([
+  'name',
+  'templateId',
+  'mapping',
+  'syncKey',
+  'preference',
+  'delimiter',
+  'filters',
+  'customFields',
+  'status',
+  'revision',
+]);
+const ENTRY_KEYS = new Set(['column', 'columns', 'field', 'transforms', 'default']);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks the shape of a job definition from outside (JSON types, known keys), so that everything after can rely on
+ * it. What the definition means (fields, transforms, filters, sync key) is `jobProblems`' business: a draft may be
+ * saved with such problems.
+ */
+export function readJobDefinition(
+  body: unknown,
+): { ok: true; definition: JobDefinition } | { ok: false; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const bad = (message: string) => problems.push({ code: 'invalid_job', message });
+  if (!isRecord(body))
+    return { ok: false, problems: [{ code: 'invalid_job', message: 'the body must be a JSON object' }] };
+  for (const key of Object.keys(body)) if (!DEFINITION_KEYS.has(key)) bad(`unknown property ${key}`);
+  if (typeof body.templateId !== 'string' || body.templateId === '') bad('templateId is required');
+  if (body.name !== undefined && (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > 200)) {
+    bad('name must be a text of 1 to 200 characters');
+  }
+  for (const key of ['syncKey', 'preference', 'delimiter'] as const) {
+    if (body[key] !== undefined && typeof body[key] !== 'string') bad(`${key} must be text`);
+  }
+  if (body.preference !== undefined && !PREFERENCES.includes(body.preference as Preference)) {
+    bad(`preference must be one of ${PREFERENCES.join(', ')}`);
+  }
+  if (body.status !== undefined && body.status !== 'draft') {
+    bad(
+      body.status === 'launched'
+        ? 'status cannot be set to launched here: launch the job with POST /v1/jobs/{jobId}/launch'
+        : 'status may only be draft (to take a launched job back to draft)',
+    );
+  }
+  if (body.revision !== undefined && !(Number.isInteger(body.revision) && (body.revision as number) >= 0)) {
+    bad('revision must be a whole number');
+  }
+  for (const key of ['filters', 'customFields'] as const) {
+    const list = body[key];
+    if (list !== undefined && !(Array.isArray(list) && list.every(isRecord))) bad(`${key} must be a list of objects`);
+  }
+  const mapping = body.mapping ?? [];
+  if (!Array.isArray(mapping)) bad('mapping must be a list of entries');
+  else {
+    if (mapping.length > MAX_MAPPING_ENTRIES) bad(`mapping has more than ${MAX_MAPPING_ENTRIES} entries`);
+    for (const [i, e] of (mapping as unknown[]).entries()) {
+      const at = `mapping entry ${i + 1}`;
+      if (!isRecord(e)) {
+        bad(`${at} must be an object: { column, field }`);
+        continue;
+      }
+      for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) bad(`${at}: unknown property ${key}`);
+      if (typeof e.field !== 'string' || e.field === '') bad(`${at}: field is required`);
+      if (e.column !== undefined && typeof e.column !== 'string') bad(`${at}: column must be text`);
+      if (e.columns !== undefined && !(Array.isArray(e.columns) && e.columns.every((c) => typeof c === 'string'))) {
+        bad(`${at}: columns must be a list of texts`);
+      }
+      if (e.column === undefined && e.columns === undefined) bad(`${at}: column (or columns) is required`);
+      if (e.transforms !== undefined && !(Array.isArray(e.transforms) && e.transforms.every(isRecord))) {
+        bad(`${at}: transforms must be a list of objects`);
+      }
+      if (e.default !== undefined && typeof e.default !== 'string') bad(`${at}: default must be text`);
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const b = body as Record<string, unknown>;
+  const definition: JobDefinition = {
+    templateId: b.templateId as string,
+    mapping: mapping as MappingEntry[],
+    ...(b.name !== undefined ? { name: (b.name as string).trim() } : {}),
+    ...(b.syncKey !== undefined ? { syncKey: b.syncKey as string } : {}),
+    ...(b.preference !== undefined ? { preference: b.preference as Preference } : {}),
+    ...(b.delimiter !== undefined ? { delimiter: b.delimiter as string } : {}),
+    ...(b.filters !== undefined ? { filters: b.filters as FilterRule[] } : {}),
+    ...(b.customFields !== undefined ? { customFields: b.customFields as CustomField[] } : {}),
+    ...(b.status !== undefined ? { status: 'draft' as const } : {}),
+    ...(b.revision !== undefined ? { revision: b.revision as number } : {}),
+  };
+  return { ok: true, definition };
+}
+
+export type JobSave =
+  | { ok: true; job: ImportJob; created: boolean; problems: Problem[] }
+  | {
+      ok: false;
+      code:
+        | 'unknown_template'
+        | 'not_an_import_template'
+        | 'edit_conflict'
+        | 'launched_job_identity_change'
+        | 'job_not_launchable';
+      message: string;
+      problems?: Problem[];
+    };
+
+/**
+ * The job a save makes of `definition` (see the rules at the top), or why it is refused. Pure: the caller stores the
+ * result, conditional on the revision it read.
+ */
+export function saveJob(input: {
+  org: string;
+  jobId: string;
+  existing?: ImportJob;
+  definition: JobDefinition;
+  catalog: TemplateCatalog;
+  now: Date;
+}): JobSave {
+  const { existing, definition: d } = input;
+  const template = input.catalog.byId(d.templateId);
+  if (!template) {
+    return { ok: false, code: 'unknown_template', message: `there is no template ${d.templateId}` };
+  }
+  if (template.direction !== 'import') {
+    return { ok: false, code: 'not_an_import_template', message: `template ${template.id} is not an import template` };
+  }
+  const revision = existing?.revision ?? 0;
+  if (d.revision !== undefined && (existing ? d.revision !== revision : d.revision !== 0)) {
+    return {
+      ok: false,
+      code: 'edit_conflict',
+      message: existing
+        ? `job ${input.jobId} was changed meanwhile (revision ${revision}, you edited ${d.revision}); reload it and apply your change again`
+        : `job ${input.jobId} does not exist (any more); save it without a revision to create it`,
+    };
+  }
+  const keepLaunched = existing?.status === 'launched' && d.status !== 'draft';
+  const at = input.now.toISOString();
+  const job: ImportJob = {
+    org: assertOrgId(input.org),
+    jobId: input.jobId,
+    name: d.name ?? existing?.name ?? template.title,
+    direction: 'import',
+    templateId: template.id,
+    status: keepLaunched ? 'launched' : 'draft',
+    mapping: d.mapping,
+    syncKey: d.syncKey ?? template.syncKeyCandidates[0]!,
+    preference: d.preference ?? 'create_update',
+    delimiter: d.delimiter ?? ',',
+    ...(d.filters && d.filters.length > 0 ? { filters: d.filters } : {}),
+    ...(d.customFields && d.customFields.length > 0 ? { customFields: d.customFields } : {}),
+    revision: revision + 1,
+    createdAt: existing?.createdAt ?? at,
+    updatedAt: at,
+  };
+  const problems = jobProblems(job, template);
+  if (keepLaunched && existing) {
+    const changed = [
+      ...(existing.templateId !== job.templateId ? [`the template (${existing.templateId} -> ${job.templateId})`] : []),
+      ...(existing.syncKey !== job.syncKey ? [`the sync key (${existing.syncKey} -> ${job.syncKey})`] : []),
+    ];
+    if (changed.length > 0) {
+      return {
+        ok: false,
+        code: 'launched_job_identity_change',
+        message: `job ${job.jobId} is launched: changing ${changed.join(' and ')} changes which records its files update; save it with status "draft" first, then launch it again`,
+      };
+    }
+    if (problems.length > 0) {
+      return {
+        ok: false,
+        code: 'job_not_launchable',
+        message: `job ${job.jobId} is launched and would no longer be launchable; it was not changed (save with status "draft" to keep working on it as a draft)`,
+        problems,
+      };
+    }
+  }
+  return { ok: true, job, created: existing === undefined, problems };
 }
 
 export type JobChoice =
+  /** `template`: the job's template with its custom fields, what importFile takes. */
   | { ok: true; job: ImportJob; template: Template }
   | { ok: false; code: 'no_launched_job' | 'several_jobs' | 'job_invalid'; message: string };
 
@@ -164,5 +496,6 @@ export function chooseJob(
   if (problems.length > 0) {
     return { ok: false, code: 'job_invalid', message: problems.map((p) => p.message).join('; ') };
   }
-  return { ok: true, job, template: jobTemplate };
+  // With custom fields, the template the rows are validated against is the composed one.
+  return { ok: true, job, template: composeJobTemplate(job, jobTemplate).template };
 }

@@ -62,7 +62,10 @@ export type IgnoredReason =
 export type Received =
   | { outcome: 'ignored'; reason: IgnoredReason; key: string }
   | { outcome: 'finished'; run: Run }
-  /** The invocation ran out of time: the run is checkpointed and its claim released; deliver the event again. */
+  /**
+   * The invocation ran out of time: the run is checkpointed and its claim released; deliver the same event again
+   * (the import handler sends it as a continuation) and it resumes the run after the checkpoint.
+   */
   | { outcome: 'paused'; run: Run };
 
 /** The tag the SFTP front (Transfer Family workflow, the twin's server) puts on an upload that did not complete. */
@@ -169,7 +172,10 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       fileName,
     });
     if (result.paused) {
-      // Released: the next delivery of this event retakes the claim at once and continues from the checkpoint.
+      // Released before returning, so the continuation the caller sends next cannot find the claim still held (it
+      // would be ignored as in progress and the run left unfinished): the next delivery of this event recomputes the
+      // same fileId (key and version, or etag, time and the event's sequencer), retakes the claim at once, finds the
+      // run through the entry's runId and continues after its checkpoint.
       await deps.ledger.update({ ...entry, leaseUntil: 0, updatedAt: deps.clock.now().toISOString() });
       return { outcome: 'paused', run: result.run };
     }

@@ -22,6 +22,8 @@ export interface RunCounts {
   failed: number;
   /** Valid rows not applied because the organization's allowed record limit was reached. */
   overLimit: number;
+  /** Rows the job's filters left out (not errors); present when the job has filters. */
+  filtered?: number;
 }
 
 export interface RunFile {
@@ -138,6 +140,7 @@ export function summarize(c: RunCounts): string {
     `${c.updated} updated`,
     `${c.unchanged} unchanged`,
     ...(c.skipped ? [`${c.skipped} skipped`] : []),
+    ...(c.filtered ? [`${c.filtered} filtered out`] : []),
     `${c.failed} failed`,
     ...(c.overLimit ? [`${c.overLimit} not applied (record limit reached)`] : []),
   ];

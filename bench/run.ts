@@ -1,0 +1,374 @@
+/**
+ * `npm run bench`: the import engine's benchmarks, printed as a table, then the smart-mapping precision and recall.
+ *
+ *   (a) csv-parse alone on N profile rows (default 1,000,000, about 130 MB)             bench/scenarios/csv-parse-only.ts
+ *   (b) our parse + map + validate core on the same file                                 bench/scenarios/parse-map-validate.ts
+ *   (c) a real import of M rows (default 200,000): s3rver -> import handler -> DynamoDB Local   bench/scenarios/import-e2e.ts
+ *   (d) the same file uploaded again, unchanged (a new object version under the same key)      bench/scenarios/import-e2e.ts
+ *
+ * Every scenario runs in its own child process (`node --import tsx bench/scenarios/x.ts`), so its peak RSS
+ * (process.resourceUsage().maxRSS) is its own; runs are sequential, each scenario `--runs` times (default 3), and the
+ * table shows the median. For (c) and (d) each round starts a fresh DynamoDB Local (-inMemory: an in-memory SQLite
+ * store, about 5x the write throughput of -dbPath here, see /work/shared/LOCAL-PARTS.md) and a fresh s3rver, both
+ * from lib/local, and stops them afterwards. The upload itself (parent process) is not timed; the handler's whole
+ * invocation is: claim, stream from s3rver, import, run record, archive copy and delete.
+ *
+ * Options: --rows N (a, b; (c) and (d) then default to N/5), --e2e-rows M, --runs K, --only a,b,c,d, --profile (each
+ * scenario process writes a V8 CPU profile, node --cpu-prof, to bench/out/profiles/: open it in Chrome DevTools).
+ * Generated files are kept in bench/out/ (git-ignored) and reused while their row count and generator are the same.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3EventRecord } from 'aws-lambda';
+import { dynamoDbDocumentClient, s3Client } from '../functions/adapters/aws-clients.ts';
+import { putJob, putOrganization } from '../functions/adapters/dynamodb-jobs.ts';
+import { defaultImportJob } from '../functions/core/transfer/jobs.ts';
+import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
+import { encodeEventKey, startLocalS3 } from '../lib/local/s3-server.ts';
+import { tableEnvName, tables } from '../schemas/tables.ts';
+import { writeProfileFile } from './generate-profiles.ts';
+import type { ScenarioResult } from './scenarios/measure.ts';
+import { formatSmartMappingReport, measureSmartMapping } from './smart-mapping.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT = join(ROOT, 'bench', 'out');
+const SCENARIOS = join(ROOT, 'bench', 'scenarios');
+
+const TARGETS = { parseShare: 0.6, peakRssMb: 256, unchangedWriteShare: 0.01 };
+
+const { values: options } = parseArgs({
+  options: {
+    rows: { type: 'string' },
+    'e2e-rows': { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'a,b,c,d' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const count = (value: string | undefined, name: string): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value.replace(/[_,]/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+};
+const parseRows = count(options.rows, 'rows') ?? 1_000_000;
+const e2eRows =
+  count(options['e2e-rows'], 'e2e-rows') ?? (options.rows ? Math.max(1, Math.round(parseRows / 5)) : 200_000);
+const runs = count(options.runs, 'runs')!;
+const only = new Set(options.only.split(',').map((s) => s.trim()));
+
+/** A profile file with `rows` rows in bench/out/, generated once and reused while rows and generator are unchanged. */
+async function profileFile(rows: number): Promise<{ path: string; bytes: number }> {
+  mkdirSync(OUT, { recursive: true });
+  const path = join(OUT, `profiles-${rows}.csv`);
+  const meta = `${path}.json`;
+  const generator = createHash('sha256')
+    .update(readFileSync(join(ROOT, 'bench', 'generate-profiles.ts')))
+    .digest('hex')
+    .slice(0, 16);
+  if (existsSync(path) && existsSync(meta)) {
+    const saved = JSON.parse(readFileSync(meta, 'utf8')) as { rows: number; bytes: number; generator: string };
+    if (saved.rows === rows && saved.generator === generator && statSync(path).size === saved.bytes) {
+      return { path, bytes: saved.bytes };
+    }
+  }
+  process.stderr.write(`generating ${path} (${rows.toLocaleString('en-US')} rows)... `);
+  const bytes = await writeProfileFile(path, rows);
+  writeFileSync(meta, `${JSON.stringify({ rows, bytes, generator })}\n`);
+  process.stderr.write(`${(bytes / 1e6).toFixed(1)} MB\n`);
+  return { path, bytes };
+}
+
+/** Runs one scenario in its own Node process and returns the result line it prints. */
+function runScenario(script: string, args: string[], env: Record<string, string> = {}): Promise<ScenarioResult> {
+  return new Promise((resolve, reject) => {
+    const profile = options.profile ? ['--cpu-prof', '--cpu-prof-dir', join(OUT, 'profiles')] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(SCENARIOS, script), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-8000);
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !line.startsWith('{')) {
+        reject(new Error(`${script} ${args.join(' ')} exited with ${code}:\n${stderr || stdout}`));
+        return;
+      }
+      resolve(JSON.parse(line) as ScenarioResult);
+    });
+  });
+}
+
+const ORG = 'bench';
+const KEY = `inbound/${ORG}/fn_profile_import_20261124.csv`;
+
+/**
+ * One round of (c) and (d) on fresh local parts: upload, import, upload the same bytes again, import again.
+ * Returns [(c), (d)]; (c) always runs, as (d) needs its records.
+ */
+async function importRound(file: {
+  path: string;
+  bytes: number;
+}): Promise<[ScenarioResult, ScenarioResult | undefined]> {
+  const dir = mkdtempSync(join(tmpdir(), 'integrator-bench-'));
+  const db = await startDynamoDbLocal(); // no dbPath: -inMemory
+  try {
+    const s3 = await startLocalS3({ directory: join(dir, 's3'), bucket: 'integrator-bench' });
+    try {
+      await ensureTables(localDynamoDbClient(db.endpoint, db.region), tables, (t) => t.id);
+      const config = { region: db.region, dynamodbEndpoint: db.endpoint, s3Endpoint: s3.endpoint };
+      const env: Record<string, string> = {
+        AWS_REGION: db.region,
+        INTEGRATOR_DYNAMODB_ENDPOINT: db.endpoint,
+        INTEGRATOR_S3_ENDPOINT: s3.endpoint,
+        INTEGRATOR_BUCKET: s3.bucket,
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        ...Object.fromEntries(tables.map((t) => [tableEnvName(t.id), t.id])),
+      };
+      const documents = dynamoDbDocumentClient(config);
+      await putOrganization(
+        documents,
+        { id: ORG, name: 'Benchmark', allowedRecords: 100_000_000 },
+        { table: 'Organizations' },
+      );
+      await putJob(documents, defaultImportJob(ORG, 'fn_profile_import', 'job-profile'), { table: 'Jobs' });
+
+      const events: S3EventRecord[] = [];
+      s3.onEvent((event) => events.push(...event.Records));
+      const s3client = s3Client(config);
+      const upload = async (): Promise<S3EventRecord> => {
+        const before = events.length;
+        await s3client.send(
+          new PutObjectCommand({
+            Bucket: s3.bucket,
+            Key: KEY,
+            Body: createReadStream(file.path),
+            ContentLength: file.bytes,
+            ContentType: 'text/csv',
+          }),
+        );
+        for (let i = 0; i < 500; i++) {
+          const record = events
+            .slice(before)
+            .find((r) => r.eventName.startsWith('ObjectCreated:') && r.s3.object.key === encodeEventKey(KEY));
+          if (record) return record;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        throw new Error(`s3rver sent no ObjectCreated event for ${KEY}`);
+      };
+
+      const first = await runScenario('import-e2e.ts', ['(c) import into DynamoDB Local', ORG], {
+        ...env,
+        BENCH_EVENT: JSON.stringify(await upload()),
+      });
+      const again = only.has('d')
+        ? await runScenario('import-e2e.ts', ['(d) same file again, unchanged', ORG], {
+            ...env,
+            BENCH_EVENT: JSON.stringify(await upload()),
+          })
+        : undefined;
+      return [first, again];
+    } finally {
+      await s3.stop();
+    }
+  } finally {
+    await db.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+interface Summary {
+  scenario: string;
+  rows: number;
+  mb: number;
+  runs: number;
+  seconds: number;
+  rowsPerSecond: number;
+  /** Lowest and highest rows/s over the runs: how noisy the machine was. */
+  rowsPerSecondRange: [number, number];
+  mbPerSecond: number;
+  peakRssMb: number;
+  peakRssMaxMb: number;
+  writeRequests?: number;
+  notes?: string;
+}
+
+function summarize(results: ScenarioResult[]): Summary {
+  const first = results[0]!;
+  const rates = results.map((r) => r.rows / r.seconds);
+  const seconds = median(results.map((r) => r.seconds));
+  const byTime = [...results].sort((a, b) => a.seconds - b.seconds)[Math.floor((results.length - 1) / 2)]!;
+  const writes = results.flatMap((r) => (r.writeRequests === undefined ? [] : [r.writeRequests]));
+  return {
+    scenario: first.scenario,
+    rows: first.rows,
+    mb: first.bytes / 1e6,
+    runs: results.length,
+    seconds,
+    rowsPerSecond: median(rates),
+    rowsPerSecondRange: [Math.min(...rates), Math.max(...rates)],
+    mbPerSecond: median(results.map((r) => r.bytes / 1e6 / r.seconds)),
+    peakRssMb: median(results.map((r) => r.peakRssMb)),
+    peakRssMaxMb: Math.max(...results.map((r) => r.peakRssMb)),
+    ...(writes.length > 0 ? { writeRequests: median(writes) } : {}),
+    ...(byTime.notes ? { notes: byTime.notes } : {}),
+  };
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const results: Record<string, ScenarioResult[]> = {};
+  const add = (id: string, r: ScenarioResult) => {
+    results[id] ??= [];
+    results[id].push(r);
+    process.stderr.write(
+      `  ${r.scenario}: ${int(r.rows / r.seconds)} rows/s, ${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), ${r.peakRssMb.toFixed(0)} MB peak RSS (heap used ${r.peakHeapUsedMb.toFixed(0)} MB, external ${r.peakExternalMb.toFixed(0)} MB)${r.writeRequests === undefined ? '' : `, ${int(r.writeRequests)} writes`}\n`,
+    );
+  };
+
+  if (only.has('a') || only.has('b')) {
+    const file = await profileFile(parseRows);
+    for (let run = 1; run <= runs; run++) {
+      process.stderr.write(`parse run ${run}/${runs}\n`);
+      if (only.has('a')) add('a', await runScenario('csv-parse-only.ts', [file.path]));
+      if (only.has('b')) add('b', await runScenario('parse-map-validate.ts', [file.path]));
+    }
+  }
+  if (only.has('c') || only.has('d')) {
+    const file = await profileFile(e2eRows);
+    for (let run = 1; run <= runs; run++) {
+      process.stderr.write(`import round ${run}/${runs} (fresh DynamoDB Local -inMemory and s3rver)\n`);
+      const [c, d] = await importRound(file);
+      add('c', c);
+      if (d) add('d', d);
+    }
+  }
+
+  const summaries = Object.fromEntries(Object.entries(results).map(([id, list]) => [id, summarize(list)]));
+  const header = [
+    'scenario',
+    'rows',
+    'MB',
+    'runs',
+    's (median)',
+    'rows/s',
+    'rows/s min-max',
+    'MB/s',
+    'peak RSS MB',
+    'max RSS MB',
+    'DDB writes',
+  ];
+  const body = ['a', 'b', 'c', 'd']
+    .filter((id) => summaries[id])
+    .map((id) => {
+      const s = summaries[id]!;
+      return [
+        s.scenario,
+        int(s.rows),
+        s.mb.toFixed(1),
+        String(s.runs),
+        s.seconds.toFixed(2),
+        int(s.rowsPerSecond),
+        `${int(s.rowsPerSecondRange[0])}-${int(s.rowsPerSecondRange[1])}`,
+        s.mbPerSecond.toFixed(1),
+        s.peakRssMb.toFixed(0),
+        s.peakRssMaxMb.toFixed(0),
+        s.writeRequests === undefined ? '-' : int(s.writeRequests),
+      ];
+    });
+
+  const out: string[] = [];
+  out.push(
+    `Import benchmarks: Node ${process.version}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GB; medians of ${runs} run(s) per scenario, each in its own process.`,
+    'DynamoDB Local 1.25 with -inMemory -sharedDb (fresh for every round of (c) and (d)); S3: s3rver (@20minutes/s3rver) on loopback.',
+    '',
+    table([header, ...body]),
+    '',
+    'Targets',
+  );
+  let failed = false;
+  const verdict = (ok: boolean) => {
+    if (!ok) failed = true;
+    return ok ? 'met' : 'MISSED';
+  };
+  const { a, b, c, d } = summaries;
+  if (a && b) {
+    const share = b.rowsPerSecond / a.rowsPerSecond;
+    out.push(
+      `  (b) rows/s vs (a): ${pct(share)} (target >= ${pct(TARGETS.parseShare, 0)}): ${verdict(share >= TARGETS.parseShare)}`,
+    );
+  }
+  const rss = Object.values(summaries);
+  if (rss.length > 0) {
+    const worst = rss.reduce((x, y) => (y.peakRssMaxMb > x.peakRssMaxMb ? y : x));
+    out.push(
+      `  peak RSS, worst run of any scenario: ${worst.peakRssMaxMb.toFixed(0)} MB in ${worst.scenario} (target < ${TARGETS.peakRssMb} MB): ${verdict(worst.peakRssMaxMb < TARGETS.peakRssMb)}`,
+    );
+  }
+  if (c?.writeRequests !== undefined && d?.writeRequests !== undefined) {
+    const share = d.writeRequests / c.writeRequests;
+    out.push(
+      `  (d) write requests vs (c): ${int(d.writeRequests)} / ${int(c.writeRequests)} = ${pct(share, 3)} (target <= ${pct(TARGETS.unchangedWriteShare, 0)}): ${verdict(share <= TARGETS.unchangedWriteShare)}`,
+    );
+  }
+  const notes = ['a', 'b', 'c', 'd'].flatMap((id) =>
+    summaries[id]?.notes ? [`  ${summaries[id]!.scenario}: ${summaries[id]!.notes}`] : [],
+  );
+  if (notes.length > 0) out.push('', 'Notes (median run)', ...notes);
+  out.push(
+    '',
+    formatSmartMappingReport(measureSmartMapping()),
+    '',
+    `total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  console.log(out.join('\n'));
+
+  writeFileSync(
+    join(OUT, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    `${JSON.stringify({ options: { parseRows, e2eRows, runs }, results, summaries }, null, 2)}\n`,
+  );
+  if (failed) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,297 @@
+/**
+ * Import jobs over HTTP: list, read, save a draft (PUT), launch, and smart-mapping suggestions for a header or a
+ * sample file. The organization is the caller's (set by the app's authentication middleware), never the URL's.
+ *
+ *   GET  /v1/jobs                     -> 200 { jobs: [job] }
+ *   GET  /v1/jobs/:jobId              -> 200 { job } | 404
+ *   PUT  /v1/jobs/:jobId              -> 201 (created) | 200 { job } | 400 | 409
+ *   POST /v1/jobs/:jobId/launch       -> 200 { job } | 404 | 409 { error: { code: job_not_launchable, problems } }
+ *   POST /v1/mapping-suggestions      -> 200 { templateId, columns, mapping, unmappedRequired, syncKeys } | 400 | 404
+ *
+ * A job in a response is the stored definition (without the organization) plus `problems` (what keeps it from
+ * running) and `launchable`. Errors are `{ error: { code, message, problems? } }`. The rules of drafts, launches and
+ * saves of launched jobs are in functions/core/transfer/jobs.ts.
+ */
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { Clock, JobRepository, OpenCsv } from '../core/ports.ts';
+import { systemClock } from '../core/ports.ts';
+import { FileProblem, type Problem } from '../core/problems.ts';
+import { openCsv as projectOpenCsv } from '../core/transfer/csv/read-csv.ts';
+import {
+  composeJobTemplate,
+  type ImportJob,
+  jobProblems,
+  launchJob,
+  readJobDefinition,
+  saveJob,
+} from '../core/transfer/jobs.ts';
+import { suggestJobMapping } from '../core/transfer/mapping.ts';
+import { type Template, type TemplateCatalog, templates } from '../core/transfer/templates.ts';
+
+/** Hono environment of the /v1 routes: the caller's organization. */
+export type ApiEnv = { Variables: { org: string } };
+
+export type ErrorStatus = 400 | 401 | 404 | 409 | 500;
+
+/** The one shape of every error the API returns. */
+export function apiError(
+  c: Context,
+  status: ErrorStatus,
+  code: string,
+  message: string,
+  problems?: readonly Problem[],
+): Response {
+  return c.json({ error: { code, message, ...(problems && problems.length > 0 ? { problems } : {}) } }, status);
+}
+
+export interface JobsApiDependencies {
+  jobs: JobRepository;
+  /** Default: the project's templates. */
+  catalog?: TemplateCatalog;
+  clock?: Clock;
+  /** Default: the project's CSV reader (functions/core/transfer/csv/read-csv.ts). */
+  openCsv?: OpenCsv;
+}
+
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A job is one DynamoDB item (400 KB at most); value maps are where size could come from. */
+const MAX_JOB_BYTES = 300_000;
+/** Request bodies (a job, a sample file). */
+const MAX_BODY_BYTES = 1_000_000;
+/** Sample rows smart mapping looks at. */
+const SAMPLE_ROWS = 50;
+
+export function jobView(job: ImportJob, catalog: TemplateCatalog): Record<string, unknown> {
+  const { org: _org, ...rest } = job;
+  const template = catalog.byId(job.templateId);
+  const problems: Problem[] = template
+    ? jobProblems(job, template)
+    : [{ code: 'unknown_template', message: `job ${job.jobId}: template ${job.templateId} no longer exists` }];
+  return { ...rest, problems, launchable: problems.length === 0 };
+}
+
+async function readBody(c: Context): Promise<{ ok: true; text: string } | { ok: false; response: Response }> {
+  const declared = Number(c.req.header('content-length') ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    return { ok: false, response: apiError(c, 400, 'too_large', `the body may have at most ${MAX_BODY_BYTES} bytes`) };
+  }
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) {
+    return { ok: false, response: apiError(c, 400, 'too_large', `the body may have at most ${MAX_BODY_BYTES} bytes`) };
+  }
+  return { ok: true, text: new TextDecoder().decode(bytes) };
+}
+
+async function readJson(c: Context): Promise<{ ok: true; body: unknown } | { ok: false; response: Response }> {
+  const read = await readBody(c);
+  if (!read.ok) return read;
+  try {
+    return { ok: true, body: JSON.parse(read.text) };
+  } catch {
+    return { ok: false, response: apiError(c, 400, 'invalid_json', 'the body must be JSON') };
+  }
+}
+
+export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
+  const catalog = deps.catalog ?? templates;
+  const clock = deps.clock ?? systemClock;
+  const openCsv = deps.openCsv ?? projectOpenCsv;
+  const app = new Hono<ApiEnv>();
+
+  const jobIdOf = (c: Context<ApiEnv>) => {
+    const jobId = c.req.param('jobId') ?? '';
+    return JOB_ID.test(jobId) ? jobId : undefined;
+  };
+  const badJobId = (c: Context<ApiEnv>) =>
+    apiError(c, 400, 'invalid_job_id', 'a job id is 1 to 64 letters, digits, - or _, starting with a letter or digit');
+  const notFound = (c: Context<ApiEnv>) => apiError(c, 404, 'not_found', 'no such job');
+
+  app.get('/jobs', async (c) => {
+    const jobs = await deps.jobs.importJobs(c.get('org'));
+    jobs.sort((a, b) => a.jobId.localeCompare(b.jobId));
+    return c.json({ jobs: jobs.map((j) => jobView(j, catalog)) });
+  });
+
+  app.get('/jobs/:jobId', async (c) => {
+    const jobId = jobIdOf(c);
+    if (!jobId) return badJobId(c);
+    const job = await deps.jobs.get(c.get('org'), jobId);
+    return job ? c.json({ job: jobView(job, catalog) }) : notFound(c);
+  });
+
+  app.put('/jobs/:jobId', async (c) => {
+    const org = c.get('org');
+    const jobId = jobIdOf(c);
+    if (!jobId) return badJobId(c);
+    const read = await readJson(c);
+    if (!read.ok) return read.response;
+    const parsed = readJobDefinition(read.body);
+    if (!parsed.ok) return apiError(c, 400, 'invalid_job', 'the job definition is not valid', parsed.problems);
+    if (JSON.stringify(parsed.definition).length > MAX_JOB_BYTES) {
+      return apiError(c, 400, 'job_too_large', `a job definition may have at most ${MAX_JOB_BYTES} characters`);
+    }
+    const existing = await deps.jobs.get(org, jobId);
+    const saved = saveJob({
+      org,
+      jobId,
+      definition: parsed.definition,
+      catalog,
+      now: clock.now(),
+      ...(existing ? { existing } : {}),
+    });
+    if (!saved.ok) {
+      const status = saved.code === 'unknown_template' || saved.code === 'not_an_import_template' ? 400 : 409;
+      return apiError(c, status, saved.code, saved.message, saved.problems);
+    }
+    const result = await deps.jobs.save(saved.job, existing ? (existing.revision ?? 0) : undefined);
+    if (result === 'conflict') {
+      return apiError(
+        c,
+        409,
+        'edit_conflict',
+        `job ${jobId} was changed meanwhile; reload it and apply your change again`,
+      );
+    }
+    return c.json({ job: jobView(saved.job, catalog) }, saved.created ? 201 : 200);
+  });
+
+  app.post('/jobs/:jobId/launch', async (c) => {
+    const org = c.get('org');
+    const jobId = jobIdOf(c);
+    if (!jobId) return badJobId(c);
+    const job = await deps.jobs.get(org, jobId);
+    if (!job) return notFound(c);
+    const template = catalog.byId(job.templateId);
+    if (!template) {
+      return apiError(c, 409, 'job_not_launchable', `job ${jobId} cannot be launched`, [
+        { code: 'unknown_template', message: `job ${jobId}: template ${job.templateId} no longer exists` },
+      ]);
+    }
+    const launched = launchJob(job, template, await deps.jobs.importJobs(org));
+    if (!launched.ok) {
+      return apiError(
+        c,
+        409,
+        'job_not_launchable',
+        `job ${jobId} cannot be launched: ${launched.problems.length} ${launched.problems.length === 1 ? 'problem' : 'problems'} to solve first`,
+        launched.problems,
+      );
+    }
+    if (job.status === 'launched') return c.json({ job: jobView(job, catalog) });
+    const next: ImportJob = {
+      ...launched.job,
+      revision: (job.revision ?? 0) + 1,
+      updatedAt: clock.now().toISOString(),
+    };
+    if ((await deps.jobs.save(next, job.revision ?? 0)) === 'conflict') {
+      return apiError(c, 409, 'edit_conflict', `job ${jobId} was changed meanwhile; reload it and launch it again`);
+    }
+    return c.json({ job: jobView(next, catalog) });
+  });
+
+  app.post('/mapping-suggestions', async (c) => {
+    const org = c.get('org');
+    const contentType = (c.req.header('content-type') ?? '').toLowerCase();
+    // A sample file may come as it is (text/csv, any encoding: decoded as imports decode it) or as text in JSON.
+    let request: Record<string, unknown>;
+    let sampleBytes: Uint8Array | undefined;
+    if (contentType.startsWith('text/csv') || contentType.startsWith('application/octet-stream')) {
+      const declared = Number(c.req.header('content-length') ?? 0);
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      if (declared > MAX_BODY_BYTES || bytes.length > MAX_BODY_BYTES) {
+        return apiError(c, 400, 'too_large', `a sample may have at most ${MAX_BODY_BYTES} bytes: send its first lines`);
+      }
+      sampleBytes = bytes;
+      request = Object.fromEntries(['templateId', 'jobId', 'delimiter'].map((k) => [k, c.req.query(k)]));
+    } else {
+      const read = await readJson(c);
+      if (!read.ok) return read.response;
+      if (typeof read.body !== 'object' || read.body === null || Array.isArray(read.body)) {
+        return apiError(c, 400, 'invalid_request', 'the body must be a JSON object: { templateId, header | sample }');
+      }
+      request = read.body as Record<string, unknown>;
+      if (request.sample !== undefined) {
+        if (typeof request.sample !== 'string') return apiError(c, 400, 'invalid_request', 'sample must be CSV text');
+        sampleBytes = new TextEncoder().encode(request.sample);
+      }
+    }
+    const { templateId, jobId, header, delimiter } = request;
+    if (typeof templateId !== 'string' || templateId === '') {
+      return apiError(c, 400, 'invalid_request', 'templateId is required');
+    }
+    const base = catalog.byId(templateId);
+    if (base?.direction !== 'import') {
+      return apiError(c, 400, 'unknown_template', `there is no import template ${templateId}`);
+    }
+    let template: Template = base;
+    let uniqueFields: string[] = [];
+    if (delimiter !== undefined && (typeof delimiter !== 'string' || [...delimiter].length !== 1)) {
+      return apiError(c, 400, 'invalid_request', 'delimiter must be one character');
+    }
+    let jobDelimiter: string | undefined;
+    if (jobId !== undefined) {
+      // The job's custom fields are suggested too (when the job follows this template and declares them well).
+      if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) return badJobId(c);
+      const job = await deps.jobs.get(org, jobId);
+      if (!job) return notFound(c);
+      if (job.templateId === base.id) {
+        template = composeJobTemplate(job, base).template;
+        uniqueFields = (job.customFields ?? []).filter((f) => f.unique && template.field(f.id)).map((f) => f.id);
+      }
+      jobDelimiter = job.delimiter;
+    }
+    let columns: string[];
+    let samples: string[][] = [];
+    let encoding: string | undefined;
+    if (sampleBytes !== undefined) {
+      if (header !== undefined) return apiError(c, 400, 'invalid_request', 'send header or sample, not both');
+      const sample = await readSample(openCsv, sampleBytes, (delimiter as string | undefined) ?? jobDelimiter ?? ',');
+      if (!sample.ok) return apiError(c, 400, 'invalid_sample', sample.problem.message, [sample.problem]);
+      ({ header: columns, rows: samples, encoding } = sample);
+    } else if (Array.isArray(header) && header.length > 0 && header.every((h) => typeof h === 'string')) {
+      columns = header.map((h) => h.trim());
+    } else {
+      return apiError(c, 400, 'invalid_request', 'send header (a list of column headings) or sample (CSV text)');
+    }
+    const suggestions = suggestJobMapping(template, columns, { samples, uniqueFields });
+    return c.json({
+      templateId: template.id,
+      ...(encoding ? { encoding } : {}),
+      ...(sampleBytes !== undefined ? { sampleRows: samples.length } : {}),
+      ...suggestions,
+    });
+  });
+
+  return app;
+}
+
+type Sample = { ok: true; header: string[]; rows: string[][]; encoding: string } | { ok: false; problem: Problem };
+
+/**
+ * Reads a sample with the import's own CSV reader (same decoding, BOM and quoting rules): its header and up to
+ * SAMPLE_ROWS usable rows. A sample is usually the first lines of a file, cut anywhere: rows with the wrong cell
+ * count are skipped, and a break-off inside a quoted cell ends the sample.
+ */
+async function readSample(openCsv: OpenCsv, bytes: Uint8Array, delimiter: string): Promise<Sample> {
+  const source = (async function* () {
+    yield bytes;
+  })();
+  let opened: Awaited<ReturnType<OpenCsv>>;
+  try {
+    opened = await openCsv(source, { fileName: 'the sample', delimiter });
+  } catch (err) {
+    if (err instanceof FileProblem) return { ok: false, problem: err.problem };
+    throw err;
+  }
+  const rows: string[][] = [];
+  try {
+    for await (const row of opened.rows) {
+      if (!row.problem) rows.push(row.values);
+      if (rows.length >= SAMPLE_ROWS) break;
+    }
+  } catch (err) {
+    if (!(err instanceof FileProblem)) throw err;
+  }
+  return { ok: true, header: opened.header, rows, encoding: opened.encoding };
+}
