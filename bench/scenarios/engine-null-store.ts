@@ -47,5 +47,8 @@ await measure('(e) engine, no-op stores', size, async () => {
       fileName: basename(file),
     },
   );
-  return { rows: run.counts.rows, notes: `${run.status}: ${run.counts.created} created (${writes} writes handed to the store), ${run.counts.failed} failed` };
+  return {
+    rows: run.counts.rows,
+    notes: `${run.status}: ${run.counts.created} created (${writes} writes handed to the store), ${run.counts.failed} failed`,
+  };
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { registerLocalQueue } from '../../functions/adapters/sqs-continuations.ts';
 
 /**
  * The twin's stand-in for an SQS queue with a Lambda event source: messages wait `delayMs` (the queue's
@@ -125,4 +126,12 @@ export class LocalQueue {
       awsRegion: 'us-east-1',
     };
   }
+}
+
+/**
+ * Lets handlers in this process send continuations to `queue` (IMPORT_QUEUE_URL = `queue.url`): each is enqueued with
+ * no delay, as the SQS adapter sends them with DelaySeconds 0. Returns the function that unregisters the queue.
+ */
+export function acceptContinuations(queue: LocalQueue): () => void {
+  return registerLocalQueue(queue.url, (body) => void queue.send(body, { delayMs: 0 }));
 }

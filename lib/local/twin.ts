@@ -12,14 +12,13 @@ import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { S3Event } from 'aws-lambda';
 import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
-import { registerLocalQueue } from '../../functions/adapters/sqs-continuations.ts';
 import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import { generateKeyPair } from './keys.ts';
 import { localIssuer } from './local-auth.ts';
 import { freePort } from './ports.ts';
-import { LocalQueue, type SqsHandler } from './queue.ts';
+import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 import { startLocalS3 } from './s3-server.ts';
 import { seedOrganization } from './seed.ts';
 import { startSftpServer } from './sftp-server.ts';
@@ -133,7 +132,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     stoppers.push(() => importQueue.close());
     // A paused import continues through this queue at once, as the Lambda does through SQS (IMPORT_QUEUE_URL).
     process.env.IMPORT_QUEUE_URL = importQueue.url;
-    const unregister = registerLocalQueue(importQueue.url, (body) => void importQueue.send(body, { delayMs: 0 }));
+    const unregister = acceptContinuations(importQueue);
     stoppers.push(async () => unregister());
     // The bucket's notification configuration in AWS: object-created events under inbound/ go to the import queue.
     s3.onEvent((event: S3Event) => {

@@ -17,7 +17,7 @@ import { registerLocalQueue } from '../../functions/adapters/sqs-continuations.t
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { recordPk } from '../../functions/core/transfer/records.ts';
 import type { Run } from '../../functions/core/transfer/runs.ts';
-import { LocalQueue } from '../../lib/local/queue.ts';
+import { acceptContinuations, LocalQueue } from '../../lib/local/queue.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
 
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -398,8 +398,8 @@ test("the same through the twin's LocalQueue: continuations arrive at once, noth
     },
   });
   paused = pausingHandler(queue.url, stats);
-  // As lib/local/twin.ts wires it.
-  const unregister = registerLocalQueue(queue.url, (body) => void queue.send(body, { delayMs: 0 }));
+  // The twin's wiring (lib/local/twin.ts): IMPORT_QUEUE_URL = queue.url, continuations accepted by the queue.
+  const unregister = acceptContinuations(queue);
   try {
     const key = 'inbound/acme/fn_profile_import_20261203.csv';
     const event = await upload(key, bigFile('N'));
