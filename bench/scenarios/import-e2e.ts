@@ -6,12 +6,12 @@
  * DocumentClient carries a middleware that counts the requests sent, by kind (benchmark only, not production code).
  * Usage: BENCH_EVENT='<S3 event record JSON>' import-e2e.ts LABEL ORG
  */
-import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { configFromEnv, dynamoDbDocumentClient, tableName } from '../../functions/adapters/aws-clients.ts';
 import type { Run } from '../../functions/core/transfer/runs.ts';
 import { createImportHandler, dependenciesFromEnv } from '../../functions/handlers/import-file.ts';
+import { sqsRecord } from '../../lib/local/queue.ts';
 import { measure } from './measure.ts';
 
 const [label, org] = process.argv.slice(2);
@@ -43,26 +43,7 @@ db.middlewareStack.add(
 );
 
 const handler = createImportHandler({ dependencies: () => dependenciesFromEnv(process.env, { db }) });
-const event: SQSEvent = {
-  Records: [
-    {
-      messageId: randomUUID(),
-      receiptHandle: 'bench',
-      body: JSON.stringify({ Records: [JSON.parse(record)] }),
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: String(Date.now()),
-        SenderId: 'bench',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:import-queue',
-      awsRegion: 'us-east-1',
-    },
-  ],
-};
+const event: SQSEvent = { Records: [sqsRecord(JSON.stringify({ Records: [JSON.parse(record)] }))] };
 
 await measure(label, size, async () => {
   const response = await handler(event);

@@ -109,23 +109,38 @@ export class LocalQueue {
   }
 
   private toRecord(m: Message): SQSRecord {
-    return {
+    return sqsRecord(m.body, {
       messageId: m.messageId,
-      receiptHandle: `local-${m.messageId}-${m.receiveCount}`,
-      body: m.body,
-      attributes: {
-        ApproximateReceiveCount: String(m.receiveCount),
-        SentTimestamp: String(m.sentAt),
-        SenderId: 'local',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${this.options.name}`,
-      awsRegion: 'us-east-1',
-    };
+      receiveCount: m.receiveCount,
+      sentAt: m.sentAt,
+      queueName: this.options.name,
+    });
   }
+}
+
+/** One message as the SQS event source hands it to a Lambda: the shape the twin, tests and benchmarks all send. */
+export function sqsRecord(
+  body: string,
+  options: { messageId?: string; receiveCount?: number; sentAt?: number; queueName?: string } = {},
+): SQSRecord {
+  const messageId = options.messageId ?? randomUUID();
+  const receiveCount = options.receiveCount ?? 1;
+  return {
+    messageId,
+    receiptHandle: `local-${messageId}-${receiveCount}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: String(options.sentAt ?? Date.now()),
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${options.queueName ?? 'import-queue'}`,
+    awsRegion: 'us-east-1',
+  };
 }
 
 /**

@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { App, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { HANDLER_FILES } from '../../lib/aws/function.ts';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
-import { repoPath } from '../../lib/aws/paths.ts';
+import { cdkFeatureFlags, stubHandlersDir } from '../support/cdk-test-app.ts';
 
 /**
  * cdk-nag's AWS Solutions checks over the whole stack, with the feature flags of cdk.json (as `cdk synth` runs it).
  * Bundling is skipped; the handler entries are stubs, since only their existence is checked without bundling.
  */
-const flags = Object.fromEntries(
-  Object.entries(JSON.parse(readFileSync(repoPath('cdk.json'), 'utf8')).context as Record<string, unknown>).filter(
-    ([key]) => key.startsWith('@aws-cdk'),
-  ),
-);
-// Inside the project (NodejsFunction wants entries under the project root), in the git-ignored cdk.out.
-mkdirSync(repoPath('cdk.out'), { recursive: true });
-const handlersDir = mkdtempSync(repoPath('cdk.out/test-handlers-'));
-for (const file of Object.values(HANDLER_FILES)) writeFileSync(join(handlersDir, file), 'export const handler = 1;\n');
-after(() => rmSync(handlersDir, { recursive: true, force: true }));
+const flags = cdkFeatureFlags();
+const handlersDir = stubHandlersDir();
 
 const organizations = [
   { id: 'acme', name: 'Acme', sshPublicKeys: [], allowedRecords: 10 },

@@ -1,31 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { AREA_ACCESS, AREAS } from '../../functions/core/transfer/layout.ts';
-import { HANDLER_FILES } from '../../lib/aws/function.ts';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
-import { repoPath } from '../../lib/aws/paths.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
+import { cdkFeatureFlags, stubHandlersDir } from '../support/cdk-test-app.ts';
 
 /**
  * What the synthesized template must guarantee. Feature flags come from cdk.json (as under `cdk synth`); bundling is
  * skipped, so the handler entries can be stubs (only their existence is checked). Three organizations, two of which
  * share a name prefix (acme, acme-corp): the classic way a prefix-based isolation leaks.
  */
-const flags = Object.fromEntries(
-  Object.entries(JSON.parse(readFileSync(repoPath('cdk.json'), 'utf8')).context as Record<string, unknown>).filter(
-    ([key]) => key.startsWith('@aws-cdk'),
-  ),
-);
-// Inside the project (NodejsFunction wants entries under the project root), in the git-ignored cdk.out.
-mkdirSync(repoPath('cdk.out'), { recursive: true });
-const handlersDir = mkdtempSync(repoPath('cdk.out/test-handlers-'));
-for (const file of Object.values(HANDLER_FILES)) writeFileSync(join(handlersDir, file), 'export const handler = 1;\n');
-after(() => rmSync(handlersDir, { recursive: true, force: true }));
+const flags = cdkFeatureFlags();
+const handlersDir = stubHandlersDir();
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK+NtynIufFPrWfWK1RD9ncB3sS29RFcFnqrH6XHUkSx test';
 const organizations: OrganizationConfig[] = [

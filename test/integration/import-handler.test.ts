@@ -4,7 +4,6 @@
  * Lambda is. Asserts records, runs, row errors, outcome file, archive and the ledger.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
@@ -17,7 +16,7 @@ import { registerLocalQueue } from '../../functions/adapters/sqs-continuations.t
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { recordPk } from '../../functions/core/transfer/records.ts';
 import type { Run } from '../../functions/core/transfer/runs.ts';
-import { acceptContinuations, LocalQueue } from '../../lib/local/queue.ts';
+import { acceptContinuations, LocalQueue, sqsRecord } from '../../lib/local/queue.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
 
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -72,24 +71,7 @@ async function upload(key: string, body: string, tags?: Record<string, string>):
 }
 
 function sqsEvent(...bodies: string[]): SQSEvent {
-  return {
-    Records: bodies.map((body) => ({
-      messageId: randomUUID(),
-      receiptHandle: 'local',
-      body,
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: String(Date.now()),
-        SenderId: 'local',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:import-queue',
-      awsRegion: 'us-east-1',
-    })),
-  };
+  return { Records: bodies.map((body) => sqsRecord(body)) };
 }
 
 async function runsOf(org: string): Promise<Run[]> {
