@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FileProblem } from '../../functions/core/problems.ts';
 import { decodeStream, SNIFF_BYTES } from '../../functions/core/transfer/csv/decode.ts';
-
-async function* chunked(bytes: Uint8Array, size = 16 * 1024): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-}
+import { chunked, problemOf } from '../support/csv-sources.ts';
 
 async function decodeAll(bytes: Uint8Array, size?: number) {
   const decoded = await decodeStream(chunked(bytes, size), 'people.csv');
@@ -13,16 +9,6 @@ async function decodeAll(bytes: Uint8Array, size?: number) {
   let text = '';
   for await (const part of decoded.text) text += part;
   return { before, encoding: decoded.encoding, text };
-}
-
-async function problemOf(promise: Promise<unknown>) {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof FileProblem, `expected a FileProblem, got ${error}`);
-    return error.problem;
-  }
-  assert.fail('expected a FileProblem');
 }
 
 const bytes = (...parts: (string | number[])[]) =>

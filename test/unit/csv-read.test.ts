@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FileProblem, type Problem } from '../../functions/core/problems.ts';
+import { FileProblem } from '../../functions/core/problems.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import type { CsvRow } from '../../functions/core/transfer/csv/types.ts';
+import { chunked, problemOf } from '../support/csv-sources.ts';
 
 const FILE = 'fn_profile_import_20261124.csv';
-
-async function* chunked(bytes: Uint8Array, size = 16 * 1024): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-}
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 
@@ -21,16 +18,6 @@ async function read(input: string | Uint8Array, options: { delimiter?: string; c
   const rows: CsvRow[] = [];
   for await (const row of opened.rows) rows.push(row);
   return { encoding: opened.encoding, header: opened.header, rows };
-}
-
-async function problemOf(promise: Promise<unknown>): Promise<Problem> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof FileProblem, `expected a FileProblem, got ${error}`);
-    return error.problem;
-  }
-  assert.fail('expected a FileProblem');
 }
 
 const values = (rows: CsvRow[]) => rows.map((row) => row.values);

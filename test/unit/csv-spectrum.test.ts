@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
+import { chunked } from '../support/csv-sources.ts';
 
 const root = dirname(createRequire(import.meta.url).resolve('csv-spectrum/package.json'));
 const names = readdirSync(join(root, 'csvs'))
@@ -34,10 +35,6 @@ function expectedFor(name: string): Expected {
   const json: unknown = JSON.parse(readFileSync(join(root, 'json', `${name}.json`), 'utf8'));
   const expected = (Array.isArray(json) ? json : [json]) as Expected;
   return errata[name]?.(expected) ?? expected;
-}
-
-async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
 async function readObjects(bytes: Uint8Array, chunkSize: number, fileName: string) {
