@@ -176,3 +176,25 @@ export interface FileLedger {
   /** Updates the entry the caller holds. */
   update(entry: FileEntry): Promise<void>;
 }
+
+/**
+ * Sorting more fixed-size records than memory should hold (the duplicate-key check of a file of any size). Records
+ * compare by their bytes, unsigned and left to right: encode numbers big-endian so that byte order is number order.
+ * In AWS and the twin: adapters/disk-sort.ts (memory up to a budget, then sorted runs in /tmp, merged on reading).
+ */
+export interface SortScratch {
+  /** Starts an empty sort of records of exactly `recordSize` bytes. */
+  start(recordSize: number): RecordSort;
+}
+
+export interface RecordSort {
+  /** Adds a copy of the record. Await it: adding may write a sorted run to scratch space. */
+  add(record: Uint8Array): Promise<void> | undefined;
+  /**
+   * Every record added, in byte order (equal records in any order). Each record yielded is a view that stays valid only
+   * until the next one is asked for. May be read once; scratch space is released when the reading ends or stops.
+   */
+  sorted(): AsyncIterable<Uint8Array>;
+  /** Releases scratch space without reading (a run that stopped early). Safe to call more than once. */
+  discard(): Promise<void>;
+}

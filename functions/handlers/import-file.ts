@@ -19,6 +19,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { configFromEnv, dynamoDbDocumentClient, s3Client } from '../adapters/aws-clients.ts';
+import { diskSortScratch } from '../adapters/disk-sort.ts';
 import { dynamoDbFileLedger } from '../adapters/dynamodb-files.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbBilling } from '../adapters/dynamodb-organizations.ts';
@@ -59,6 +60,8 @@ export function dependenciesFromEnv(
     jobs: dynamoDbJobs(db, { env }),
     ledger: dynamoDbFileLedger(db, { env }),
     billing: dynamoDbBilling(db, { env }),
+    // os.tmpdir(): /tmp in Lambda (512 MB by default: room for the census of ~20 million rows).
+    scratch: diskSortScratch(),
     clock: systemClock,
     random: { token: (length) => randomToken(length, randomBytes) },
     catalog: templates,

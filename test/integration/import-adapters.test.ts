@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
+import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { dynamoDbFileLedger } from '../../functions/adapters/dynamodb-files.ts';
 import { dynamoDbJobs, putJob, putOrganization } from '../../functions/adapters/dynamodb-jobs.ts';
 import { dynamoDbBilling } from '../../functions/adapters/dynamodb-organizations.ts';
@@ -237,6 +238,7 @@ test('engine on DynamoDB Local: a daily snapshot with 1% of rows changed costs 1
   const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
   const deps = {
     openCsv,
+    scratch: diskSortScratch(),
     records: dynamoDbRecords(db, { env: parts.env, stats }),
     runLog: dynamoDbRunLog(db, { env: parts.env }),
     clock: systemClock,
@@ -257,9 +259,9 @@ test('engine on DynamoDB Local: a daily snapshot with 1% of rows changed costs 1
         }),
         job,
         template,
-        source: (async function* () {
+        source: async function* () {
           yield Buffer.from(text);
-        })(),
+        },
         fileName: 'fn_profile_import_20261124.csv',
       })
     ).run;

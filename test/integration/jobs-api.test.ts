@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Hono } from 'hono';
 import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
+import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { dynamoDbJobs, putJob } from '../../functions/adapters/dynamodb-jobs.ts';
 import { dynamoDbRunReports } from '../../functions/adapters/dynamodb-reports.ts';
 import { createApi } from '../../functions/api/app.ts';
@@ -193,7 +194,7 @@ test('the job saved over HTTP is the one the import engine runs: transforms and 
     '',
   ].join('\r\n');
   const { run } = await importFile(
-    { openCsv, records, runLog: new MemoryRunLog(), clock },
+    { openCsv, scratch: diskSortScratch(), records, runLog: new MemoryRunLog(), clock },
     {
       run: startRun({
         org: 'acme',
@@ -203,7 +204,7 @@ test('the job saved over HTTP is the one the import engine runs: transforms and 
       }),
       job,
       template: choice.template,
-      source: bytes(text),
+      source: () => bytes(text),
       fileName: 'fn_profile_import_20261124.csv',
     },
   );

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { type DiskSortStats, diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { type ImportDeps, importFile } from '../../functions/core/transfer/import-file.ts';
 import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
@@ -43,6 +47,7 @@ function setup(options: { job?: Partial<ImportJob>; billing?: MemoryBilling; t?:
   const job = { ...defaultImportJob('acme', 'fn_profile_import', 'job-1'), ...options.job };
   const deps: ImportDeps = {
     openCsv,
+    scratch: diskSortScratch(),
     records,
     runLog,
     clock,
@@ -65,7 +70,7 @@ function setup(options: { job?: Partial<ImportJob>; billing?: MemoryBilling; t?:
         run: base,
         job,
         template: t,
-        source: bytes(text),
+        source: () => bytes(text),
         fileName: 'fn_profile_import_20261124.csv',
       },
     );
@@ -423,7 +428,7 @@ test('a header that does not fit the job releases the source without reading the
   }
   const clock = fixedClock();
   const { run: done } = await importFile(
-    { openCsv, records: new MemoryRecords(), runLog: new MemoryRunLog(), clock },
+    { openCsv, scratch: diskSortScratch(), records: new MemoryRecords(), runLog: new MemoryRunLog(), clock },
     {
       run: startRun({
         org: 'acme',
@@ -433,7 +438,7 @@ test('a header that does not fit the job releases the source without reading the
       }),
       job: defaultImportJob('acme', 'fn_profile_import', 'job-1'),
       template,
-      source: source(),
+      source,
       fileName: 'fn_profile_import_20261124.csv',
     },
   );
@@ -451,4 +456,66 @@ test('a Windows-1252 file whose first 64 KB are ASCII is recorded as Windows-125
   const { run: done } = await run(Buffer.from(text, 'latin1'));
   assert.equal(done.status, 'completed');
   assert.equal(done.encoding, 'windows-1252');
+});
+
+test('a key on three rows: the kept row names the next and counts the rest; each later row names the first', async () => {
+  const { runLog, run } = setup();
+  const { run: done } = await run(csv(row('E1'), row('E1', { nick: 'b' }), row('E2'), row('E1', { nick: 'c' })));
+  const errors = runLog.errorList('acme', done.runId);
+  assert.deepEqual(
+    errors.map((e) => e.problems[0]!.message),
+    [
+      'fn_profile_import_20261124.csv row 2: "Employee ID" value "E1" appears again on row 3 and 1 more row; this row was kept and those rows were not applied',
+      'fn_profile_import_20261124.csv row 3: "Employee ID" value "E1" already appears on row 2; a key may appear once per file, so this row was not applied (row 2 was)',
+      'fn_profile_import_20261124.csv row 5: "Employee ID" value "E1" already appears on row 2; a key may appear once per file, so this row was not applied (row 2 was)',
+    ],
+  );
+  assert.deepEqual(errors[0]!.values, undefined, 'a kept row is a note, not a failed row');
+});
+
+test('a kept row beyond the record limit is reported once, with its note and why it was not applied', async () => {
+  const { runLog, run } = setup({ billing: new MemoryBilling(1) });
+  const { run: done } = await run(csv(row('E1'), row('E2'), row('E2', { nick: 'x' })));
+  assert.equal(done.counts.created, 1);
+  assert.equal(done.counts.overLimit, 1);
+  assert.deepEqual(
+    runLog.errorList('acme', done.runId).map((e) => [e.row, e.kept ?? false, e.problems.map((p) => p.code)]),
+    [
+      [3, false, ['duplicate_key', 'over_limit']],
+      [4, false, ['duplicate_key']],
+    ],
+  );
+});
+
+test('duplicate keys far apart in a big file are caught the same when the census spills to disk', async () => {
+  const rows = Array.from({ length: 3000 }, (_, i) => row(`E${i}`));
+  rows[2900] = row('E10', { nick: 'late' });
+  rows[1500] = row('E1499', { nick: 'next door' });
+  const text = csv(...rows);
+  const inMemory = setup();
+  const reference = await inMemory.run(text);
+  const dir = mkdtempSync(join(tmpdir(), 'import-census-'));
+  try {
+    const spilling = setup();
+    const stats: DiskSortStats = { runsWritten: 0, bytesSpilled: 0 };
+    const { run: done } = await spilling.run(text, { scratch: diskSortScratch({ dir, memoryBytes: 2048, stats }) });
+    assert.ok(stats.runsWritten > 10, `${stats.runsWritten} runs spilled`);
+    assert.deepEqual(done.counts, reference.run.counts);
+    assert.equal(done.counts.failed, 2);
+    const summary = (log: MemoryRunLog, runId: string) =>
+      log.errorList('acme', runId).map((e) => [e.row, e.kept ?? false, e.problems[0]!.message]);
+    assert.deepEqual(summary(spilling.runLog, done.runId), summary(inMemory.runLog, reference.run.runId));
+    assert.deepEqual(
+      summary(spilling.runLog, done.runId).map(([r, kept]) => [r, kept]),
+      [
+        [12, true],
+        [1501, true],
+        [1502, false],
+        [2902, false],
+      ],
+    );
+    assert.deepEqual(readdirSync(dir), [], 'scratch space released');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import type { FileStore } from '../../functions/core/ports.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
@@ -28,6 +29,7 @@ function setup() {
   const clock = fixedClock();
   const deps: ReceiveDeps = {
     openCsv,
+    scratch: diskSortScratch(),
     files,
     ledger,
     runLog,

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { importFile } from '../../functions/core/transfer/import-file.ts';
 import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
@@ -26,12 +27,12 @@ async function runFile(templateId: string, fileName: string, text: string, job?:
     file: { key: `inbound/acme/${fileName}`, name: fileName, size: text.length, etag: 'e' },
   });
   const result = await importFile(
-    { openCsv, records, runLog, clock, batchSize: 2 },
+    { openCsv, scratch: diskSortScratch(), records, runLog, clock, batchSize: 2 },
     {
       run,
       job: { ...defaultImportJob('acme', templateId, 'job-1'), ...job },
       template,
-      source: bytes(text),
+      source: () => bytes(text),
       fileName,
     },
   );

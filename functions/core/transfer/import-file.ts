@@ -1,9 +1,9 @@
 /**
  * The import engine: one CSV file of one job, streamed row by row in constant memory.
  *
- *   open (decode + parse) -> header against the mapping -> per row: map (transforms), filters, validate, duplicate
- *   key check -> batches: compare with the stored records (unchanged rows cost no write) -> preference -> record
- *   limit -> conditional upserts of the mapped fields only -> row errors recorded -> checkpoint.
+ *   census (first reading: duplicate keys, duplicate-keys.ts) -> second reading: per row: map (transforms), filters,
+ *   validate, duplicate-key note -> batches: compare with the stored records (unchanged rows cost no write) ->
+ *   preference -> record limit -> conditional upserts of the mapped fields only -> row errors recorded -> checkpoint.
  *
  * Rules (documented in the README's import section):
  * - A mapped column that is required (or the sync key) missing from the header stops the run before any write:
@@ -14,17 +14,18 @@
  * - Filters (filters.ts): a row they leave out is counted (`filtered`), not applied and not an error, and takes no
  *   part in the duplicate-key check. A row whose filtered field failed its transform cannot be judged: an error.
  *   A filtered field's column missing from the header stops the run like a required one.
- * - A sync key that appears twice in one file: the first occurrence is kept (streaming cannot know a later row
- *   exists), every later occurrence is an error (`duplicate_key`, naming the first row) and is not applied, and the
- *   first row gets a note (`duplicate_key`, kept) so both rows are reported. When the first occurrence itself failed,
- *   no row with that key is applied. Keys compare after transforms and normalization (e-mail keys ignore case).
+ * - A sync key that appears twice in one file: the first occurrence is kept, every later occurrence is an error
+ *   (`duplicate_key`, naming the first row) and is not applied, and the first row gets a note (`duplicate_key`, kept,
+ *   naming the next occurrence) so both rows are reported. When the first occurrence itself failed, no row with that
+ *   key is applied. Keys compare after transforms and normalization (e-mail keys ignore case). The rule does not
+ *   depend on where a batch or an invocation ends: the census has read the whole file before the first write.
  * - Preferences: create only leaves existing records alone, update only never creates; such rows count as skipped.
  * - The organization's allowed record limit counts records written (created or updated); unchanged rows are free.
  *   Rows beyond the limit are not applied, are reported (`over_limit`) and make the run Incomplete; once the limit is
  *   raised, sending the file again applies exactly them (the others are unchanged).
  * - Resumable: between batches the engine may pause (the invocation is running out of time). Every row up to the
- *   checkpoint is applied and its errors recorded; the next invocation reads the file again, replays the rows up to
- *   the checkpoint through the pure steps only (to rebuild the duplicate-key set, no writes) and continues after it.
+ *   checkpoint is applied and its errors recorded; the next invocation takes the census again, skips the rows up to
+ *   the checkpoint and continues after it.
  */
 
 import type {
@@ -35,10 +36,13 @@ import type {
   RecordStore,
   RecordWrite,
   RunLog,
+  SortScratch,
   WriteCondition,
 } from '../ports.ts';
 import type { Problem } from '../problems.ts';
 import { FileProblem } from '../problems.ts';
+import type { CsvRow, OpenedCsv } from './csv/types.ts';
+import { type KeyNote, keyCensus, NoteCursor } from './duplicate-keys.ts';
 import { compileFilters, filteredFields } from './filters.ts';
 import type { ImportJob } from './jobs.ts';
 import {
@@ -59,6 +63,8 @@ export interface ImportDeps {
   openCsv: OpenCsv;
   records: RecordStore;
   runLog: RunLog;
+  /** Where the duplicate-key census sorts the file's keys (memory up to a budget, then local disk). */
+  scratch: SortScratch;
   /** Absent: no record limit is enforced. */
   billing?: Billing;
   clock: Clock;
@@ -76,7 +82,8 @@ export interface ImportRequest {
   job: ImportJob;
   /** The job's template with its custom fields (chooseJob's, or `composeJobTemplate`). */
   template: Template;
-  source: ByteSource;
+  /** Reads the file from its first byte; called twice (census, then import), each time the same bytes. */
+  source: () => ByteSource | Promise<ByteSource>;
   fileName: string;
 }
 
@@ -91,10 +98,21 @@ interface Pending {
   recordKey: string;
   fields: Record<string, string>;
   values: string[];
+  /** The note a kept row gets when its key appears again later in the file. */
+  kept?: Problem;
 }
 
-/** The first row of each key: positive while that row may be applied, negative once it failed or was already noted. */
-type SeenKeys = Map<string, number>;
+/** A row after the pure steps: left out by a filter, or its fields, key and problems (duplicates aside). */
+type Evaluated =
+  | { filtered: true }
+  | {
+      filtered: false;
+      problems: Problem[];
+      fields?: Record<string, string>;
+      /** The sync key's value as mapped, and normalized into the record key; absent when the row has none. */
+      keyValue?: string;
+      recordKey?: string;
+    };
 
 export async function importFile(deps: ImportDeps, request: ImportRequest): Promise<ImportResult> {
   const { job, template, fileName } = request;
@@ -103,10 +121,11 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
   let run: Run = { ...request.run, counts: { ...request.run.counts }, warnings: [...request.run.warnings] };
   const resumeAfter = run.checkpoint?.row ?? 0;
   const resuming = run.checkpoint !== undefined;
+  const read = async () => deps.openCsv(await request.source(), { fileName, delimiter: job.delimiter });
 
-  let opened: Awaited<ReturnType<OpenCsv>>;
+  let opened: OpenedCsv;
   try {
-    opened = await deps.openCsv(request.source, { fileName, delimiter: job.delimiter });
+    opened = await read();
   } catch (err) {
     if (err instanceof FileProblem) return { run: interruptRun(run, err.problem, deps.clock.now()), paused: false };
     throw err;
@@ -125,11 +144,8 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     };
   }
   if (!resuming) run = { ...run, warnings: [...run.warnings, ...checked.warnings] };
-  run = { ...run, header: opened.header, encoding: opened.encoding };
+  run = { ...run, header: opened.header };
   if (filters.length > 0) run.counts.filtered ??= 0;
-  // The encoding is final only once the rows are read (a Windows-1252 file whose first 64 KB are ASCII reads as
-  // UTF-8 until its first other byte): read it again whenever the run is saved or returned.
-  const withEncoding = (r: Run): Run => (r.encoding === opened.encoding ? r : { ...r, encoding: opened.encoding });
 
   const sensitiveColumns = new Set(
     header.bound.filter((b) => template.field(b.field)?.sensitive).flatMap((b) => b.indexes ?? [b.index]),
@@ -142,197 +158,232 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
   const filterFields = new Set(filteredFields(filters));
   const failures: MappingFailure[] = [];
 
-  const seen: SeenKeys = new Map();
-  let pending: Pending[] = [];
-  let errors: RowError[] = [];
-  let lastRow = resumeAfter;
-  let rowsSinceCheckpoint = 0;
-  let limitReached = false;
-
-  const flush = async () => {
-    if (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      const outcome = await applyBatch(deps, run, job, template, header, batch, limitReached);
-      limitReached = outcome.limitReached;
-      const c = run.counts;
-      run = {
-        ...run,
-        counts: {
-          ...c,
-          created: c.created + outcome.created,
-          updated: c.updated + outcome.updated,
-          unchanged: c.unchanged + outcome.unchanged,
-          skipped: c.skipped + outcome.skipped,
-          overLimit: c.overLimit + outcome.overLimit.length,
-        },
+  /** The pure steps, identical in both readings (the census must judge a row's validity as the import will). */
+  const evaluate = (row: CsvRow): Evaluated => {
+    if (row.problem) {
+      return {
+        filtered: false,
+        problems: [{ ...row.problem, row: row.rowNumber, file: row.problem.file ?? fileName }],
       };
-      for (const p of outcome.overLimit) {
-        errors.push({
-          row: p.row,
-          values: masked(p.values),
-          problems: [
-            {
+    }
+    failures.length = 0;
+    const fields = mapRow(row.values, header, failures);
+    if (filterFields.size > 0 && !failures.some((f) => filterFields.has(f.field)) && filterOut(fields)) {
+      return { filtered: true };
+    }
+    const problems: Problem[] = [];
+    // Fields whose transform failed are absent from `fields`: their "required" violations would say it twice.
+    let failed: Set<string> | undefined;
+    if (failures.length > 0) {
+      failed = new Set(failures.map((f) => f.field));
+      for (const f of failures) {
+        problems.push(
+          transformProblem(f.failure, { fileName, row: row.rowNumber, column: f.column }, (v) => shown(f.field, v)),
+        );
+      }
+    }
+    const violations = failed
+      ? validateRow(template, fields).filter((v) => !failed.has(v.field))
+      : validateRow(template, fields);
+    for (const v of violations)
+      problems.push(violationProblem(fileName, v, row.rowNumber, columnOf(v.field), fields, shown));
+    const keyValue = fields[job.syncKey];
+    if (keyValue !== undefined) {
+      return { filtered: false, problems, fields, keyValue, recordKey: recordKeyOf(template, job.syncKey, keyValue) };
+    }
+    if (!violations.some((v) => v.field === job.syncKey) && !failed?.has(job.syncKey)) {
+      const column = columnOf(job.syncKey);
+      problems.push({
+        code: 'required',
+        message: `${fileName} row ${row.rowNumber}: "${column}" is empty, but it is the sync key`,
+        file: fileName,
+        row: row.rowNumber,
+        column,
+        value: '',
+        rule: 'required: the sync key identifies the record',
+      });
+    }
+    return { filtered: false, problems, fields };
+  };
+
+  const duplicateProblem = (row: number, keyValue: string, note: KeyNote): Problem => {
+    const column = columnOf(job.syncKey);
+    const value = shown(job.syncKey, keyValue);
+    if (note.kind === 'first') {
+      const others =
+        note.repeats === 1
+          ? `appears again on row ${note.nextRow}; this row was kept and row ${note.nextRow} was not applied`
+          : `appears again on row ${note.nextRow} and ${note.repeats - 1} more row${note.repeats > 2 ? 's' : ''}; this row was kept and those rows were not applied`;
+      return {
+        code: 'duplicate_key',
+        message: `${fileName} row ${row}: "${column}" value "${value}" ${others}`,
+        file: fileName,
+        row,
+        column,
+        value,
+        rule: 'unique in the file',
+      };
+    }
+    return {
+      code: 'duplicate_key',
+      message: `${fileName} row ${row}: "${column}" value "${value}" already appears on row ${note.firstRow}; a key may appear once per file, so this row was not applied${note.firstValid ? ` (row ${note.firstRow} was)` : ''}`,
+      file: fileName,
+      row,
+      column,
+      value,
+      rule: 'unique in the file',
+    };
+  };
+
+  // First reading: the census. A file that turns unreadable part-way is read as far as it goes; the second reading
+  // stops at the same place and reports it.
+  const census = keyCensus(deps.scratch);
+  let cursor: NoteCursor | undefined;
+  try {
+    try {
+      for await (const row of opened.rows) {
+        const evaluated = evaluate(row);
+        if (evaluated.filtered || evaluated.recordKey === undefined) continue;
+        const adding = census.add(evaluated.recordKey, row.rowNumber, evaluated.problems.length === 0);
+        if (adding) await adding;
+      }
+    } catch (err) {
+      if (!(err instanceof FileProblem)) throw err;
+    }
+    // Final only now: a Windows-1252 file whose first 64 KB are ASCII reads as UTF-8 until its first other byte.
+    run = { ...run, encoding: opened.encoding };
+    cursor = await NoteCursor.open(census.notes());
+    return await importRows(await read(), cursor);
+  } finally {
+    await cursor?.close();
+    await census.discard();
+  }
+
+  async function importRows(reading: OpenedCsv, notes: NoteCursor): Promise<ImportResult> {
+    let pending: Pending[] = [];
+    let errors: RowError[] = [];
+    let lastRow = resumeAfter;
+    let rowsSinceCheckpoint = 0;
+    let limitReached = false;
+
+    const flush = async () => {
+      if (pending.length > 0) {
+        const batch = pending;
+        pending = [];
+        const outcome = await applyBatch(deps, run, job, template, header, batch, limitReached);
+        limitReached = outcome.limitReached;
+        const c = run.counts;
+        run = {
+          ...run,
+          counts: {
+            ...c,
+            created: c.created + outcome.created,
+            updated: c.updated + outcome.updated,
+            unchanged: c.unchanged + outcome.unchanged,
+            skipped: c.skipped + outcome.skipped,
+            overLimit: c.overLimit + outcome.overLimit.size,
+          },
+        };
+        for (const p of batch) {
+          if (outcome.overLimit.has(p)) {
+            const overLimit: Problem = {
               code: 'over_limit',
               message: `${fileName} row ${p.row}: not applied because the organization's allowed record limit is reached; raise the limit and send the file again`,
               file: fileName,
               row: p.row,
               rule: 'allowed record limit',
-            },
-          ],
-        });
+            };
+            // One entry per row: a kept row beyond the limit carries both its note and why it was not applied.
+            errors.push({ row: p.row, values: masked(p.values), problems: p.kept ? [p.kept, overLimit] : [overLimit] });
+          } else if (p.kept) {
+            errors.push({ row: p.row, kept: true, problems: [p.kept] });
+          }
+        }
       }
-    }
-    if (errors.length > 0) {
-      const batch = errors;
-      errors = [];
-      await deps.runLog.addErrors(run.org, run.runId, batch);
-    }
-  };
+      if (errors.length > 0) {
+        const batch = errors;
+        errors = [];
+        await deps.runLog.addErrors(run.org, run.runId, batch);
+      }
+    };
 
-  let stoppedBy: Problem | undefined;
-  try {
-    for await (const row of opened.rows) {
-      const replay = row.rowNumber <= resumeAfter;
-      const rowProblems: Problem[] = [];
-      let candidate: Pending | undefined;
-      if (row.problem) {
-        rowProblems.push({ ...row.problem, row: row.rowNumber, file: row.problem.file ?? fileName });
-      } else {
-        failures.length = 0;
-        const fields = mapRow(row.values, header, failures);
-        if (filterFields.size > 0 && !failures.some((f) => filterFields.has(f.field)) && filterOut(fields)) {
-          if (replay) continue;
-          lastRow = row.rowNumber;
-          rowsSinceCheckpoint++;
-          run.counts.rows++;
+    let stoppedBy: Problem | undefined;
+    try {
+      for await (const row of reading.rows) {
+        if (row.rowNumber <= resumeAfter) continue;
+        const evaluated = evaluate(row);
+        lastRow = row.rowNumber;
+        rowsSinceCheckpoint++;
+        run.counts.rows++;
+        if (evaluated.filtered) {
           run.counts.filtered = (run.counts.filtered ?? 0) + 1;
           continue;
         }
-        // Fields whose transform failed are absent from `fields`: their "required" violations would say it twice.
-        let failed: Set<string> | undefined;
-        if (failures.length > 0) {
-          failed = new Set(failures.map((f) => f.field));
-          for (const f of failures) {
-            rowProblems.push(
-              transformProblem(f.failure, { fileName, row: row.rowNumber, column: f.column }, (v) => shown(f.field, v)),
-            );
-          }
+        const { problems, fields, keyValue, recordKey } = evaluated;
+        let note: KeyNote | undefined;
+        if (recordKey !== undefined && keyValue !== undefined) {
+          const found = notes.at(row.rowNumber);
+          note = found instanceof Promise ? await found : found;
+          if (note?.kind === 'repeat') problems.push(duplicateProblem(row.rowNumber, keyValue, note));
         }
-        const violations = failed
-          ? validateRow(template, fields).filter((v) => !failed.has(v.field))
-          : validateRow(template, fields);
-        for (const v of violations)
-          rowProblems.push(violationProblem(fileName, v, row.rowNumber, columnOf(v.field), fields, shown));
-        const keyValue = fields[job.syncKey];
-        if (keyValue !== undefined) {
-          const recordKey = recordKeyOf(template, job.syncKey, keyValue);
-          const first = seen.get(recordKey);
-          if (first === undefined) {
-            seen.set(recordKey, rowProblems.length === 0 ? row.rowNumber : -row.rowNumber);
-          } else {
-            const firstRow = Math.abs(first);
-            const column = columnOf(job.syncKey);
-            const value = shown(job.syncKey, keyValue);
-            rowProblems.push({
-              code: 'duplicate_key',
-              message: `${fileName} row ${row.rowNumber}: "${column}" value "${value}" already appears on row ${firstRow}; a key may appear once per file, so this row was not applied${first > 0 ? ` (row ${firstRow} was)` : ''}`,
-              file: fileName,
-              row: row.rowNumber,
-              column,
-              value,
-              rule: 'unique in the file',
-            });
-            if (first > 0) {
-              seen.set(recordKey, -firstRow);
-              if (!replay) {
-                errors.push({
-                  row: firstRow,
-                  kept: true,
-                  problems: [
-                    {
-                      code: 'duplicate_key',
-                      message: `${fileName} row ${firstRow}: "${column}" value "${value}" appears again on row ${row.rowNumber}; this row was kept and row ${row.rowNumber} was not applied`,
-                      file: fileName,
-                      row: firstRow,
-                      column,
-                      value,
-                      rule: 'unique in the file',
-                    },
-                  ],
-                });
-              }
-            }
-          }
-          if (rowProblems.length === 0) candidate = { row: row.rowNumber, recordKey, fields, values: row.values };
-        } else if (!violations.some((v) => v.field === job.syncKey) && !failed?.has(job.syncKey)) {
-          const column = columnOf(job.syncKey);
-          rowProblems.push({
-            code: 'required',
-            message: `${fileName} row ${row.rowNumber}: "${column}" is empty, but it is the sync key`,
-            file: fileName,
+        if (problems.length > 0) {
+          run.counts.failed++;
+          errors.push({ row: row.rowNumber, values: masked(row.values), problems });
+        } else if (recordKey !== undefined && keyValue !== undefined && fields) {
+          pending.push({
             row: row.rowNumber,
-            column,
-            value: '',
-            rule: 'required: the sync key identifies the record',
+            recordKey,
+            fields,
+            values: row.values,
+            ...(note?.kind === 'first' ? { kept: duplicateProblem(row.rowNumber, keyValue, note) } : {}),
           });
         }
-      }
-      if (replay) continue;
-      lastRow = row.rowNumber;
-      rowsSinceCheckpoint++;
-      run.counts.rows++;
-      if (rowProblems.length > 0) {
-        run.counts.failed++;
-        errors.push({ row: row.rowNumber, values: masked(row.values), problems: rowProblems });
-      } else if (candidate) {
-        pending.push(candidate);
-      }
-      if (pending.length >= batchSize || errors.length >= batchSize) {
-        await flush();
-        const pause = deps.shouldPause?.() ?? false;
-        if (pause || rowsSinceCheckpoint >= checkpointEvery) {
-          rowsSinceCheckpoint = 0;
-          run = withEncoding({ ...run, checkpoint: { row: lastRow, at: deps.clock.now().toISOString() } });
-          await deps.runLog.save(run);
-          if (pause) return { run, paused: true };
+        if (pending.length >= batchSize || errors.length >= batchSize) {
+          await flush();
+          const pause = deps.shouldPause?.() ?? false;
+          if (pause || rowsSinceCheckpoint >= checkpointEvery) {
+            rowsSinceCheckpoint = 0;
+            run = { ...run, checkpoint: { row: lastRow, at: deps.clock.now().toISOString() } };
+            await deps.runLog.save(run);
+            if (pause) return { run, paused: true };
+          }
         }
       }
+    } catch (err) {
+      // The file turned unreadable part-way (broken quoting, mixed encodings): what was read is applied, the rest is not.
+      if (!(err instanceof FileProblem)) throw err;
+      stoppedBy = err.problem;
     }
-  } catch (err) {
-    // The file turned unreadable part-way (broken quoting, mixed encodings): what was read is applied, the rest is not.
-    if (!(err instanceof FileProblem)) throw err;
-    stoppedBy = err.problem;
+    await flush();
+    if (stoppedBy) {
+      const problem: Problem = {
+        ...stoppedBy,
+        message: `${stoppedBy.message} Reading stopped there: rows after row ${lastRow} were not imported.`,
+      };
+      if (run.counts.rows === 0 && !resuming)
+        return { run: interruptRun(run, problem, deps.clock.now()), paused: false };
+      const finished = finishRun(run, deps.clock.now());
+      return {
+        run: { ...finished, status: 'incomplete', problem, message: `${finished.message}; ${problem.message}` },
+        paused: false,
+      };
+    }
+    if (run.counts.rows === 0 && !resuming) {
+      return {
+        run: interruptRun(
+          run,
+          {
+            code: 'empty_file',
+            message: `${fileName} has a header but no data rows; nothing was imported`,
+            file: fileName,
+          },
+          deps.clock.now(),
+        ),
+        paused: false,
+      };
+    }
+    return { run: finishRun(run, deps.clock.now()), paused: false };
   }
-  await flush();
-  run = withEncoding(run);
-  if (stoppedBy) {
-    const problem: Problem = {
-      ...stoppedBy,
-      message: `${stoppedBy.message} Reading stopped there: rows after row ${lastRow} were not imported.`,
-    };
-    if (run.counts.rows === 0 && !resuming) return { run: interruptRun(run, problem, deps.clock.now()), paused: false };
-    const finished = finishRun(run, deps.clock.now());
-    return {
-      run: { ...finished, status: 'incomplete', problem, message: `${finished.message}; ${problem.message}` },
-      paused: false,
-    };
-  }
-  if (run.counts.rows === 0 && !resuming) {
-    return {
-      run: interruptRun(
-        run,
-        {
-          code: 'empty_file',
-          message: `${fileName} has a header but no data rows; nothing was imported`,
-          file: fileName,
-        },
-        deps.clock.now(),
-      ),
-      paused: false,
-    };
-  }
-  return { run: finishRun(run, deps.clock.now()), paused: false };
 }
 
 function violationProblem(
@@ -357,7 +408,7 @@ interface BatchOutcome {
   updated: number;
   unchanged: number;
   skipped: number;
-  overLimit: Pending[];
+  overLimit: Set<Pending>;
   limitReached: boolean;
 }
 
@@ -375,7 +426,7 @@ async function applyBatch(
     updated: 0,
     unchanged: 0,
     skipped: 0,
-    overLimit: [],
+    overLimit: new Set(),
     limitReached: limitAlreadyReached,
   };
   const stored = await deps.records.current(
@@ -423,7 +474,7 @@ async function applyBatch(
     if (granted < toWrite.length) outcome.limitReached = true;
   }
   const applying = toWrite.slice(0, granted);
-  outcome.overLimit = toWrite.slice(granted).map((w) => w.pending);
+  outcome.overLimit = new Set(toWrite.slice(granted).map((w) => w.pending));
   const results = applying.length > 0 ? await deps.records.apply(applying.map((w) => w.write)) : [];
   let notWritten = 0;
   results.forEach((result, i) => {

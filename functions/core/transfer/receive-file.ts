@@ -168,7 +168,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       run,
       job: choice.job,
       template: choice.template,
-      source: await deps.files.read(ref),
+      source: () => deps.files.read(ref),
       fileName,
     });
     if (result.paused) {
