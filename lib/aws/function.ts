@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -21,6 +21,8 @@ export interface IntegratorFunctionProps {
   description: string;
   timeout: Duration;
   memorySize: number;
+  /** /tmp; Lambda's default is 512 MiB. */
+  ephemeralStorageMb?: number;
   logRetention?: logs.RetentionDays;
 }
 
@@ -55,6 +57,7 @@ export function integratorFunction(scope: Construct, id: string, props: Integrat
     description: props.description,
     timeout: props.timeout,
     memorySize: props.memorySize,
+    ...(props.ephemeralStorageMb ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMb) } : {}),
     role,
     logGroup,
     tracing: lambda.Tracing.ACTIVE,

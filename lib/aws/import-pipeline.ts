@@ -73,6 +73,10 @@ export class ImportPipeline extends Construct {
       description: 'Imports a file that arrived under inbound/<org>/',
       timeout: IMPORT_TIMEOUT,
       memorySize: 1024,
+      // The duplicate-key census sorts 21 bytes per row and spills past 8 MiB (functions/adapters/disk-sort.ts):
+      // 2 GiB holds the census of a 100-million-row file (storage beyond 512 MiB is billed per GB-second, at about
+      // 1/500 of the price of memory).
+      ephemeralStorageMb: 2048,
     });
     this.function.addEventSource(
       new SqsEventSource(this.queue, {

@@ -201,10 +201,11 @@ describe('functions', () => {
     });
   }
 
-  test('import function: 15 minutes, 1 GB', () => {
+  test('import function: 15 minutes, 1 GB, 2 GiB of /tmp for the duplicate-key census', () => {
     const resource = json.Resources[id(stack.importPipeline.function.node.defaultChild)]!;
     assert.equal(resource.Properties.Timeout, 900);
     assert.equal(resource.Properties.MemorySize, 1024);
+    assert.deepEqual(resource.Properties.EphemeralStorage, { Size: 2048 });
   });
 
   test('no function role carries an AWS managed policy (CDK’s deploy-time notification handler aside)', () => {
