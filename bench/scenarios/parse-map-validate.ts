@@ -1,7 +1,7 @@
 /**
  * (b) Our parse + map + validate core on the same file as (a): openCsv (decode, csv-parse, header checks) -> the
  * default job's mapping resolved against the header -> per row mapRow and validateRow for fn_profile_import, as
- * importFile runs them. No I/O besides reading the file; no record store, no duplicate-key set, no hashing.
+ * importFile runs them. No I/O besides reading the file; no record store, no duplicate-key census, no hashing.
  */
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
