@@ -150,6 +150,22 @@ test('a good file is imported, its run recorded, the original archived and gone 
   assert.equal(second.counts.updated, 1);
   assert.equal(second.counts.unchanged, 2);
   assert.equal((await record('acme', 'E2'))?.firstName, 'Anna');
+
+  // The same content re-uploaded under a new name: a run of its own that changes nothing.
+  const renamedKey = 'inbound/acme/fn_profile_import_20261123.csv';
+  await handler(await upload(renamedKey, csv(row('E1'), row('E2', 'e2@example.com', 'Anna'), row('E3'))));
+  const [renamed] = await runFor('acme', renamedKey);
+  assert.equal(renamed?.status, 'completed');
+  assert.deepEqual(renamed?.counts, {
+    rows: 3,
+    created: 0,
+    updated: 0,
+    unchanged: 3,
+    skipped: 0,
+    failed: 0,
+    overLimit: 0,
+  });
+  assert.equal((await record('acme', 'E2'))?.firstName, 'Anna');
 });
 
 test('a bad row: Incomplete, the error names row, column, value and rule; outcome file next to the archive', async () => {
