@@ -466,8 +466,8 @@ test('a key on three rows: the kept row names the next and counts the rest; each
     errors.map((e) => e.problems[0]!.message),
     [
       'fn_profile_import_20261124.csv row 2: "Employee ID" value "E1" appears again on row 3 and 1 more row; this row was kept and those rows were not applied',
-      'fn_profile_import_20261124.csv row 3: "Employee ID" value "E1" already appears on row 2; a key may appear once per file, so this row was not applied (row 2 was)',
-      'fn_profile_import_20261124.csv row 5: "Employee ID" value "E1" already appears on row 2; a key may appear once per file, so this row was not applied (row 2 was)',
+      'fn_profile_import_20261124.csv row 3: "Employee ID" value "E1" already appears on row 2; a key may appear once per file, so this row was not applied (row 2 was kept)',
+      'fn_profile_import_20261124.csv row 5: "Employee ID" value "E1" already appears on row 2; a key may appear once per file, so this row was not applied (row 2 was kept)',
     ],
   );
   assert.deepEqual(errors[0]!.values, undefined, 'a kept row is a note, not a failed row');

@@ -226,7 +226,7 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     }
     return {
       code: 'duplicate_key',
-      message: `${fileName} row ${row}: "${column}" value "${value}" already appears on row ${note.firstRow}; a key may appear once per file, so this row was not applied${note.firstValid ? ` (row ${note.firstRow} was)` : ''}`,
+      message: `${fileName} row ${row}: "${column}" value "${value}" already appears on row ${note.firstRow}; a key may appear once per file, so this row was not applied${note.firstValid ? ` (row ${note.firstRow} was kept)` : ''}`,
       file: fileName,
       row,
       column,
