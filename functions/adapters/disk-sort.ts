@@ -7,7 +7,7 @@
  * this sort sees a record per CSV row (millions), where fixed binary records and typed arrays keep memory to the
  * budget and the garbage collector out of the way.
  */
-import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordSort, SortScratch } from '../core/ports.ts';
@@ -127,7 +127,7 @@ class DiskSort implements RecordSort {
 
   /** Writes the buffered records, sorted, as one run file. */
   private async spill(): Promise<void> {
-    this.dir ??= await mkdtemp(join(this.options.dir ?? tmpdir(), 'integrator-sort-'));
+    this.dir ??= await sortFolder(this.options.dir ?? tmpdir());
     const path = join(this.dir, `run-${this.runs.length}`);
     const { size, buffer } = this;
     const blockRecords = Math.max(1, Math.floor((this.options.blockBytes ?? DEFAULT_BLOCK) / size));
@@ -152,6 +152,45 @@ class DiskSort implements RecordSort {
       this.options.stats.bytesSpilled += this.count * size;
     }
     this.count = 0;
+  }
+}
+
+const FOLDER_PREFIX = 'integrator-sort-';
+const sweeps = new Map<string, Promise<void>>();
+
+/**
+ * A new folder for one sort's runs, named after this process. Before the first, the folders that earlier processes
+ * left behind are removed: a Lambda environment keeps /tmp when a timed-out or crashed invocation's process is
+ * replaced, and its runs would fill it. A folder is stale when the process that named it is gone, or when it bears
+ * this process's id but was made before this process swept (Lambda reuses process ids in its sandbox).
+ */
+async function sortFolder(parent: string): Promise<string> {
+  let sweep = sweeps.get(parent);
+  if (!sweep) {
+    sweep = removeStaleFolders(parent);
+    sweeps.set(parent, sweep);
+  }
+  await sweep;
+  return mkdtemp(join(parent, `${FOLDER_PREFIX}${process.pid}-`));
+}
+
+async function removeStaleFolders(parent: string): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(FOLDER_PREFIX)) continue;
+    const pid = Number(name.slice(FOLDER_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    if (pid === process.pid || !processExists(pid)) await rm(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

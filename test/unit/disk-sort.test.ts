@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -89,4 +90,32 @@ test('discarding, or stopping the reading early, removes the spilled runs', asyn
   for (let i = 0; i < 100; i++) await stopped.add(randomBytes(4));
   for await (const _ of stopped.sorted()) break;
   assert.deepEqual(readdirSync(dir), []);
+});
+
+test('before its first spill a process removes the runs that dead processes left behind, not those of live ones', async () => {
+  const dir = scratchDir();
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const deadPid = Number(dead.stdout);
+  const leftovers = {
+    dead: `integrator-sort-${deadPid}-a1b2c3`,
+    earlierSelf: `integrator-sort-${process.pid}-d4e5f6`,
+    live: `integrator-sort-${process.ppid}-g7h8i9`,
+    other: 'someone-elses-folder',
+  };
+  for (const name of Object.values(leftovers)) {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'run-0'), 'x');
+  }
+  const sort = diskSortScratch({ dir, memoryBytes: 10 * 12 }).start(4);
+  for (let i = 0; i < 100; i++) await sort.add(randomBytes(4));
+  const names = readdirSync(dir);
+  assert.ok(!names.includes(leftovers.dead), 'a dead process’s runs are removed');
+  assert.ok(!names.includes(leftovers.earlierSelf), 'a folder with this pid made before the sweep is removed');
+  assert.ok(names.includes(leftovers.live), 'a live process’s runs stay');
+  assert.ok(names.includes(leftovers.other), 'folders the sort did not name stay');
+  assert.ok(
+    names.some((n) => n.startsWith(`integrator-sort-${process.pid}-`)),
+    'the new sort spilled',
+  );
+  await sort.discard();
 });
