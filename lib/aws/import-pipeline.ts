@@ -72,7 +72,10 @@ export class ImportPipeline extends Construct {
       serviceName: 'import-file',
       description: 'Imports a file that arrived under inbound/<org>/',
       timeout: IMPORT_TIMEOUT,
-      memorySize: 1024,
+      // Lambda gives CPU in proportion to memory, one full vCPU at 1,769 MB. An import is CPU-bound (its profile is the
+      // SDK's per-request work, one UpdateItem per changed row; it needs under 256 MB), so a full vCPU finishes it
+      // sooner for about the same GB-seconds.
+      memorySize: 1769,
       // The duplicate-key census sorts 21 bytes per row and spills past 8 MiB (functions/adapters/disk-sort.ts):
       // 2 GiB holds the census of a 100-million-row file (storage beyond 512 MiB is billed per GB-second, at about
       // 1/500 of the price of memory).

@@ -201,10 +201,10 @@ describe('functions', () => {
     });
   }
 
-  test('import function: 15 minutes, 1 GB, 2 GiB of /tmp for the duplicate-key census', () => {
+  test('import function: 15 minutes, one full vCPU (1,769 MB), 2 GiB of /tmp for the duplicate-key census', () => {
     const resource = json.Resources[id(stack.importPipeline.function.node.defaultChild)]!;
     assert.equal(resource.Properties.Timeout, 900);
-    assert.equal(resource.Properties.MemorySize, 1024);
+    assert.equal(resource.Properties.MemorySize, 1769);
     assert.deepEqual(resource.Properties.EphemeralStorage, { Size: 2048 });
   });
 
