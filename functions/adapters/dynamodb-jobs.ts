@@ -2,7 +2,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
+  paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { JobRepository } from '../core/ports.ts';
@@ -27,20 +27,18 @@ export function dynamoDbJobs(
   return {
     async importJobs(org) {
       const jobs: ImportJob[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'org = :org',
-            ExpressionAttributeValues: { ':org': org },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) if (item.direction === 'import') jobs.push(item as ImportJob);
-        start = out.LastEvaluatedKey;
-      } while (start);
+      const pages = paginateQuery(
+        { client: db },
+        {
+          TableName: table,
+          KeyConditionExpression: 'org = :org',
+          ExpressionAttributeValues: { ':org': org },
+          ConsistentRead: true,
+        },
+      );
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) if (item.direction === 'import') jobs.push(item as ImportJob);
+      }
       return jobs;
     },
 

@@ -20,47 +20,54 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
-function decodeCursor(cursor: string | undefined, org: string, field: string): Record<string, unknown> | undefined {
+function decodeCursor(
+  cursor: string | undefined,
+  partition: string,
+  field: string,
+): Record<string, unknown> | undefined {
   if (!cursor) return undefined;
-  const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+  let key: Record<string, unknown> | undefined;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    // Not ours: answered as an invalid cursor below, not as a server error.
+  }
   // A cursor is only an offset: it must not be a way to read another organization's partition.
-  if (typeof key[field] !== 'string' || !(key[field] as string).startsWith(org)) throw new Error('invalid cursor');
+  if (key?.[field] !== partition) throw new Error('invalid cursor');
   return key;
 }
 
 export function dynamoDbRunReports(db: DynamoDBDocumentClient, env: NodeJS.ProcessEnv = process.env): RunReports {
   const runs = tableName('Runs', env);
   const errors = tableName('RunErrors', env);
+  /** One page of a partition, resumed from a cursor that must lie in that same partition. */
+  const page = async (
+    table: string,
+    field: string,
+    value: string,
+    limit: number,
+    cursor?: string,
+    newestFirst = false,
+  ) => {
+    const out = await db.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#k = :k',
+        ExpressionAttributeNames: { '#k': field },
+        ExpressionAttributeValues: { ':k': value },
+        ScanIndexForward: !newestFirst,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor, value, field),
+      }),
+    );
+    return { items: out.Items ?? [], next: encodeCursor(out.LastEvaluatedKey) };
+  };
   return {
-    async listRuns(org, limit, cursor) {
-      const out = await db.send(
-        new QueryCommand({
-          TableName: runs,
-          KeyConditionExpression: 'org = :org',
-          ExpressionAttributeValues: { ':org': org },
-          ScanIndexForward: false,
-          Limit: limit,
-          ExclusiveStartKey: decodeCursor(cursor, org, 'org'),
-        }),
-      );
-      return { items: out.Items ?? [], next: encodeCursor(out.LastEvaluatedKey) };
-    },
+    listRuns: (org, limit, cursor) => page(runs, 'org', org, limit, cursor, true),
     async getRun(org, runId) {
       const out = await db.send(new GetCommand({ TableName: runs, Key: { org, runId } }));
       return out.Item;
     },
-    async listRunErrors(org, runId, limit, cursor) {
-      const orgRun = `${org}#${runId}`;
-      const out = await db.send(
-        new QueryCommand({
-          TableName: errors,
-          KeyConditionExpression: 'orgRun = :k',
-          ExpressionAttributeValues: { ':k': orgRun },
-          Limit: limit,
-          ExclusiveStartKey: decodeCursor(cursor, orgRun, 'orgRun'),
-        }),
-      );
-      return { items: out.Items ?? [], next: encodeCursor(out.LastEvaluatedKey) };
-    },
+    listRunErrors: (org, runId, limit, cursor) => page(errors, 'orgRun', `${org}#${runId}`, limit, cursor),
   };
 }

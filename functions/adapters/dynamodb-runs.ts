@@ -2,11 +2,11 @@ import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
+  paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RunLog } from '../core/ports.ts';
-import { errorSeq, type RowError, type Run } from '../core/transfer/runs.ts';
+import { errorSeq, onePerRow, type RowError, type Run } from '../core/transfer/runs.ts';
 import { tableName } from './aws-clients.ts';
 import { backoff, chunks, MAX_BATCH_ATTEMPTS, updateParts } from './dynamodb-expressions.ts';
 
@@ -49,10 +49,8 @@ export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunL
 
     async addErrors(org, runId, rowErrors) {
       const orgRun = `${org}#${runId}`;
-      // One item per row: a later error for the same row (a note on a kept row) must not collide in one batch.
-      const byRow = new Map<number, RowError>();
-      for (const e of rowErrors) byRow.set(e.row, e);
-      for (const part of chunks([...byRow.values()], 25)) {
+      // One item per row: BatchWriteItem refuses a batch holding a key twice, and a row's problems must all stay.
+      for (const part of chunks(onePerRow(rowErrors), 25)) {
         let requests: Record<string, unknown>[] = part.map((e) => ({
           PutRequest: { Item: errorItem(org, runId, orgRun, e) },
         }));
@@ -66,18 +64,16 @@ export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunL
     },
 
     async *errors(org, runId) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await db.send(
-          new QueryCommand({
-            TableName: errors,
-            KeyConditionExpression: 'orgRun = :k',
-            ExpressionAttributeValues: { ':k': `${org}#${runId}` },
-            ExclusiveStartKey: start,
-            Limit: 500,
-          }),
-        );
-        for (const item of out.Items ?? []) {
+      const pages = paginateQuery(
+        { client: db, pageSize: 500 },
+        {
+          TableName: errors,
+          KeyConditionExpression: 'orgRun = :k',
+          ExpressionAttributeValues: { ':k': `${org}#${runId}` },
+        },
+      );
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) {
           yield {
             row: item.row as number,
             problems: item.problems as RowError['problems'],
@@ -85,8 +81,7 @@ export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunL
             ...(item.kept ? { kept: true } : {}),
           };
         }
-        start = out.LastEvaluatedKey;
-      } while (start);
+      }
     },
   };
 }

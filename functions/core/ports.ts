@@ -118,6 +118,7 @@ export interface RunLog {
   /** Creates or updates the run's attributes (attributes other parts own, such as comments, are kept). */
   save(run: Run): Promise<void>;
   get(org: string, runId: string): Promise<Run | undefined>;
+  /** Entries of one row within a call are merged into one (runs.ts `onePerRow`): nothing a row was told is dropped. */
   addErrors(org: string, runId: string, errors: readonly RowError[]): Promise<void>;
   /** The run's errors in row order, paged: constant memory however many. */
   errors(org: string, runId: string): AsyncIterable<RowError>;

@@ -15,7 +15,7 @@ import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { importFile } from '../../functions/core/transfer/import-file.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { recordPk } from '../../functions/core/transfer/records.ts';
-import { startRun } from '../../functions/core/transfer/runs.ts';
+import { type RowError, startRun } from '../../functions/core/transfer/runs.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
 
@@ -177,6 +177,24 @@ test('run log: saves keep attributes added by others; errors list in row order, 
   assert.equal(rows.length, 1203);
   assert.deepEqual(rows.slice(0, 3), [2, 3, 4]);
   assert.equal(rows.at(-1), 1204);
+
+  // Two entries for one row in one call (a kept row that was also over the limit): one item, nothing dropped.
+  await log.addErrors('acme', 'run-2', [
+    { row: 7, kept: true, problems: [{ code: 'duplicate_key', message: 'kept' }] },
+    { row: 7, values: ['x'], problems: [{ code: 'over_limit', message: 'over' }] },
+  ]);
+  const merged: RowError[] = [];
+  for await (const e of log.errors('acme', 'run-2')) merged.push(e);
+  assert.deepEqual(merged, [
+    {
+      row: 7,
+      values: ['x'],
+      problems: [
+        { code: 'duplicate_key', message: 'kept' },
+        { code: 'over_limit', message: 'over' },
+      ],
+    },
+  ]);
 });
 
 test('jobs: put and list launched import jobs', async () => {

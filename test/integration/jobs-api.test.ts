@@ -11,6 +11,7 @@ import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts'
 import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { dynamoDbJobs, putJob } from '../../functions/adapters/dynamodb-jobs.ts';
 import { dynamoDbRunReports } from '../../functions/adapters/dynamodb-reports.ts';
+import { dynamoDbRunLog } from '../../functions/adapters/dynamodb-runs.ts';
 import { createApi } from '../../functions/api/app.ts';
 import type { ApiEnv } from '../../functions/api/jobs-routes.ts';
 import type { JobRepository } from '../../functions/core/ports.ts';
@@ -22,6 +23,7 @@ import { templates } from '../../functions/core/transfer/templates.ts';
 import { localIssuer } from '../../lib/local/local-auth.ts';
 import { tableEnvName } from '../../schemas/tables.ts';
 import { bytes, fixedClock, MemoryRecords, MemoryRunLog } from '../fixtures/memory-ports.ts';
+import { ACTIVE_ONLY, WORKDAY_HEADER, WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
 
 let parts: LocalParts;
@@ -63,22 +65,7 @@ async function stored(org: string, jobId: string): Promise<Json | undefined> {
   return out.Item;
 }
 
-const MAPPING = [
-  { column: 'Worker ID', field: 'employeeId' },
-  { column: 'Legal Name', field: 'lastName', transforms: [{ type: 'split', separator: ',', index: 0 }] },
-  { column: 'Legal Name', field: 'firstName', transforms: [{ type: 'split', separator: ',', index: 1 }] },
-  { column: 'Work Email', field: 'email' },
-  {
-    column: 'Hire Date',
-    field: 'hireDate',
-    transforms: [{ type: 'date', formats: ['MM/DD/YYYY', 'M/D/YY'], pivot: 40 }],
-  },
-  {
-    column: 'Worker Status',
-    field: 'status',
-    transforms: [{ type: 'map', values: { ACT: 'Active', TRM: 'Terminated' } }],
-  },
-];
+const MAPPING = WORKDAY_MAPPING;
 
 test('a draft saved over HTTP is stored under the caller organization, with its revision', async () => {
   const res = await call('PUT', '/v1/jobs/workday', 'acme', {
@@ -178,7 +165,7 @@ test('the job saved over HTTP is the one the import engine runs: transforms and 
   await call('PUT', '/v1/jobs/workday', 'acme', {
     templateId: 'fn_profile_import',
     mapping: MAPPING,
-    filters: [{ field: 'status', op: 'equals', value: 'Active' }],
+    filters: ACTIVE_ONLY,
   });
   const template = templates.byId('fn_profile_import')!;
   const choice = chooseJob(await jobs.importJobs('acme'), template, templates, 'fn_profile_import_20261124.csv');
@@ -187,7 +174,7 @@ test('the job saved over HTTP is the one the import engine runs: transforms and 
   const records = new MemoryRecords();
   const clock = fixedClock();
   const text = [
-    'Worker ID,Legal Name,Work Email,Hire Date,Worker Status',
+    WORKDAY_HEADER,
     'W1,"Silva, Ana",ana@x.com,11/24/2024,ACT',
     'W2,"Li, Bo",bo@x.com,2/3/39,ACT',
     'W3,"Kim, Jo",jo@x.com,2/3/41,TRM',
@@ -215,4 +202,48 @@ test('the job saved over HTTP is the one the import engine runs: transforms and 
     ['W1', '2024-11-24', 'Ana'],
     ['W2', '2039-02-03', 'Bo'],
   ]);
+});
+
+test('runs are listed a page at a time; a cursor works only for the organization it came from', async () => {
+  const log = dynamoDbRunLog(db, { env: parts.env });
+  for (const [org, minute] of [
+    ['pager', 1],
+    ['pager', 2],
+    ['pager', 3],
+    ['pager-2', 4],
+    ['pager-2', 5],
+  ] as const) {
+    await log.save(
+      startRun({
+        org,
+        runId: `20261124T07${String(minute).padStart(2, '0')}00000Z-aaaaaa`,
+        now: new Date(`2026-11-24T07:0${minute}:00Z`),
+        file: { key: `inbound/${org}/f.csv`, name: 'f.csv', size: 1, etag: 'e' },
+      }),
+    );
+  }
+  const first = await call('GET', '/v1/runs?limit=2', 'pager');
+  assert.equal(first.status, 200);
+  assert.deepEqual(
+    first.body.runs.map((r: Json) => r.runId.slice(11, 13)),
+    ['03', '02'],
+    'newest first',
+  );
+  assert.ok(first.body.next);
+  const second = await call('GET', `/v1/runs?limit=2&cursor=${first.body.next}`, 'pager');
+  assert.deepEqual(
+    second.body.runs.map((r: Json) => r.runId.slice(11, 13)),
+    ['01'],
+  );
+
+  // `pager-2` starts with `pager`: the cursor's partition must match exactly.
+  const theirs = await call('GET', '/v1/runs?limit=1', 'pager-2');
+  assert.ok(theirs.body.next);
+  const stolen = await call('GET', `/v1/runs?limit=2&cursor=${theirs.body.next}`, 'pager');
+  assert.equal(stolen.status, 400);
+  assert.equal(stolen.body.error.code, 'invalid_cursor');
+  assert.equal((await call('GET', `/v1/runs?cursor=${first.body.next}`, 'pager-2')).status, 400);
+  const garbage = await call('GET', '/v1/runs?cursor=not-a-cursor', 'pager');
+  assert.equal(garbage.status, 400);
+  assert.equal(garbage.body.error.code, 'invalid_cursor');
 });

@@ -6,6 +6,7 @@ import type { JobRepository } from '../../functions/core/ports.ts';
 import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
 import { localIssuer } from '../../lib/local/local-auth.ts';
+import { WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
 
 /** Jobs in memory with the adapter's semantics: org-keyed, saves conditional on the revision read. */
 class MemoryJobRepository implements JobRepository {
@@ -105,18 +106,7 @@ async function call(method: string, path: string, org: string, body?: unknown, h
   return { status: res.status, body: (await res.json()) as Json };
 }
 
-const PROFILE_MAPPING = [
-  { column: 'Worker ID', field: 'employeeId' },
-  { column: 'Legal Name', field: 'lastName', transforms: [{ type: 'split', separator: ',', index: 0 }] },
-  { column: 'Legal Name', field: 'firstName', transforms: [{ type: 'split', separator: ',', index: 1 }] },
-  { column: 'Work Email', field: 'email', transforms: [{ type: 'case', to: 'lower' }] },
-  { column: 'Hire Date', field: 'hireDate', transforms: [{ type: 'date', formats: ['MM/DD/YYYY'] }] },
-  {
-    column: 'Worker Status',
-    field: 'status',
-    transforms: [{ type: 'map', values: { ACT: 'Active', TRM: 'Terminated' }, caseInsensitive: true }],
-  },
-];
+const PROFILE_MAPPING = WORKDAY_MAPPING;
 
 test('jobs need credentials, and every error has one shape', async () => {
   assert.equal((await app.request('/v1/jobs')).status, 401);

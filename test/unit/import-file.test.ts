@@ -12,6 +12,7 @@ import { type Run, startRun } from '../../functions/core/transfer/runs.ts';
 import { createCatalog, type Template, templates } from '../../functions/core/transfer/templates.ts';
 import fnProfileImport from '../../schemas/templates/fn_profile_import.json' with { type: 'json' };
 import { bytes, fixedClock, MemoryBilling, MemoryRecords, MemoryRunLog } from '../fixtures/memory-ports.ts';
+import { ACTIVE_ONLY, WORKDAY_HEADER, WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
 
 const template = templates.byId('fn_profile_import')!;
 const HEADER =
@@ -307,24 +308,9 @@ test('a row with a wrong cell count fails on its own', async () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Transforms, filters
 
-const WORKDAY = 'Worker ID,Legal Name,Work Email,Hire Date,Worker Status';
-const workdayJob: Partial<ImportJob> = {
-  mapping: [
-    { column: 'Worker ID', field: 'employeeId' },
-    { column: 'Legal Name', field: 'lastName', transforms: [{ type: 'split', separator: ',', index: 0 }] },
-    { column: 'Legal Name', field: 'firstName', transforms: [{ type: 'split', separator: ',', index: 1 }] },
-    { column: 'Work Email', field: 'email', transforms: [{ type: 'case', to: 'lower' }] },
-    { column: 'Hire Date', field: 'hireDate', transforms: [{ type: 'date', formats: ['MM/DD/YYYY'] }] },
-    {
-      column: 'Worker Status',
-      field: 'status',
-      transforms: [{ type: 'map', values: { ACT: 'Active', TRM: 'Terminated', LEA: 'Leave' }, caseInsensitive: true }],
-    },
-  ],
-  filters: [{ field: 'status', op: 'equals', value: 'Active' }],
-};
+const workdayJob: Partial<ImportJob> = { mapping: WORKDAY_MAPPING, filters: ACTIVE_ONLY };
 const workdayFile = [
-  WORKDAY,
+  WORKDAY_HEADER,
   'W1,"Silva, Ana",ANA@X.COM,11/24/2024,ACT',
   'W2,"Li, Bo",bo@x.com,02/29/2024,TRM',
   'W3,"Kim, Jo",jo@x.com,24.11.2024,act',
@@ -360,13 +346,13 @@ test('a job with transforms and a filter: mapped values stored, filtered rows co
   assert.deepEqual(
     errors.map((e) => [e.row, e.problems.map((p) => [p.code, p.column, p.value, p.rule])]),
     [
-      [4, [['invalid_date', 'Hire Date', '24.11.2024', 'a date written MM/DD/YYYY']]],
+      [4, [['invalid_date', 'Hire Date', '24.11.2024', 'a date written as one of MM/DD/YYYY, M/D/YY']]],
       [5, [['unmapped_value', 'Worker Status', 'LOA', 'one of ACT, TRM, LEA (value map, any case)']]],
     ],
   );
   assert.equal(
     errors[0]!.problems[0]!.message,
-    'fn_profile_import_20261124.csv row 4: "Hire Date" value "24.11.2024" must be a date written MM/DD/YYYY (date transform)',
+    'fn_profile_import_20261124.csv row 4: "Hire Date" value "24.11.2024" must be a date written as one of MM/DD/YYYY, M/D/YY (date transform)',
   );
   // Row 6 (W5) has a date no format reads, but the filter leaves it out: no error for it.
   assert.equal(
@@ -385,7 +371,7 @@ test('a paused run with filters resumes with the same counts', async () => {
     { length: 12 },
     (_, i) => `W${i},"Silva, Ana",a${i}@x.com,11/24/2024,${i % 3 ? 'ACT' : 'TRM'}`,
   );
-  const text = `${[WORKDAY, ...rows].join('\r\n')}\r\n`;
+  const text = `${[WORKDAY_HEADER, ...rows].join('\r\n')}\r\n`;
   const straight = setup({ job: workdayJob });
   const reference = await straight.run(text);
   const paused = setup({ job: workdayJob });

@@ -285,6 +285,8 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
           },
         };
         for (const p of batch) {
+          // A kept row beyond the limit gets both entries; the run log stores them as one (onePerRow).
+          if (p.kept) errors.push({ row: p.row, kept: true, problems: [p.kept] });
           if (outcome.overLimit.has(p)) {
             const overLimit: Problem = {
               code: 'over_limit',
@@ -293,10 +295,7 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
               row: p.row,
               rule: 'allowed record limit',
             };
-            // One entry per row: a kept row beyond the limit carries both its note and why it was not applied.
-            errors.push({ row: p.row, values: masked(p.values), problems: p.kept ? [p.kept, overLimit] : [overLimit] });
-          } else if (p.kept) {
-            errors.push({ row: p.row, kept: true, problems: [p.kept] });
+            errors.push({ row: p.row, values: masked(p.values), problems: [overLimit] });
           }
         }
       }

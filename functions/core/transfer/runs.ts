@@ -80,6 +80,29 @@ export interface RowError {
   kept?: boolean;
 }
 
+/**
+ * One entry per row, in first-seen order: entries of the same row are merged (their problems in order; the cells of
+ * whichever has them; `kept` only while every entry is a note on a kept row). The run log stores one item per row.
+ */
+export function onePerRow(errors: readonly RowError[]): RowError[] {
+  const byRow = new Map<number, RowError>();
+  for (const e of errors) {
+    const earlier = byRow.get(e.row);
+    if (!earlier) {
+      byRow.set(e.row, e);
+      continue;
+    }
+    const values = earlier.values ?? e.values;
+    byRow.set(e.row, {
+      row: e.row,
+      problems: [...earlier.problems, ...e.problems],
+      ...(values ? { values } : {}),
+      ...(earlier.kept && e.kept ? { kept: true } : {}),
+    });
+  }
+  return [...byRow.values()];
+}
+
 export function emptyCounts(): RunCounts {
   return { rows: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, overLimit: 0 };
 }

@@ -18,7 +18,7 @@
  * Custom fields (fn_custom_data_import): a template with `x-integrator.customFields` accepts fields the organization
  * declares on its job; `withCustomFields` composes the row schema from the template and those declarations.
  */
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, FuncKeywordDefinition } from 'ajv';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import caseStatusExport from '../../../schemas/templates/case_status_export.json' with { type: 'json' };
@@ -207,39 +207,41 @@ export function newAjv(allErrors = true): Ajv2020 {
   addFormats(ajv);
   for (const [name, format] of Object.entries(CUSTOM_FORMATS)) ajv.addFormat(name, format.test);
   ajv.addVocabulary(['x-integrator']);
-  ajv.addKeyword({
-    keyword: 'dateOrder',
-    type: 'object',
-    schemaType: 'array',
-    errors: true,
-    metaSchema: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['earlier', 'later'],
-        properties: { earlier: { type: 'string' }, later: { type: 'string' }, allowEqual: { type: 'boolean' } },
-        additionalProperties: false,
-      },
-    },
-    validate: validateDateOrder,
-  });
-  ajv.addKeyword({
-    keyword: 'requiredWith',
-    type: 'object',
-    schemaType: 'array',
-    errors: true,
-    metaSchema: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['field', 'with'],
-        properties: { field: { type: 'string' }, with: { type: 'string' } },
-        additionalProperties: false,
-      },
-    },
-    validate: validateRequiredWith,
-  });
+  ajv.addKeyword(
+    ruleListKeyword(
+      'dateOrder',
+      { earlier: { type: 'string' }, later: { type: 'string' }, allowEqual: { type: 'boolean' } },
+      ['earlier', 'later'],
+      validateDateOrder,
+    ),
+  );
+  ajv.addKeyword(
+    ruleListKeyword(
+      'requiredWith',
+      { field: { type: 'string' }, with: { type: 'string' } },
+      ['field', 'with'],
+      validateRequiredWith,
+    ),
+  );
   return ajv;
+}
+
+/** A keyword on the record whose value is a list of rules, each an object of exactly the given properties. */
+function ruleListKeyword<Rule>(
+  keyword: string,
+  properties: Record<string, { type: string }>,
+  required: (keyof Rule & string)[],
+  validate: (rules: Rule[], data: unknown, schema: unknown) => boolean,
+): FuncKeywordDefinition {
+  return {
+    keyword,
+    type: 'object',
+    schemaType: 'array',
+    errors: true,
+    metaSchema: { type: 'array', items: { type: 'object', required, properties, additionalProperties: false } },
+    // ajv calls it with (the rules, the record, the template's schema): the cast only widens the declared types.
+    validate: validate as FuncKeywordDefinition['validate'],
+  };
 }
 
 function isStringList(v: unknown): v is string[] {
