@@ -106,3 +106,14 @@ export function outcomeKey(archivedKey: string): string {
 export function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
+
+/**
+ * The path an organization's SFTP user sees for one of its objects (`archive/acme/2026-11-24/x.csv` ->
+ * `/archive/2026-11-24/x.csv`): runs name both, the bucket key for operators and this path for the customer.
+ * Undefined for keys outside the organization's areas.
+ */
+export function sftpPathOf(org: string, key: string): string | undefined {
+  const parsed = parseObjectKey(key);
+  if (!parsed || parsed.org !== org) return undefined;
+  return `/${parsed.area}/${parsed.path}`;
+}
