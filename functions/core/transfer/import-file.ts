@@ -365,7 +365,8 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     } catch (err) {
       // The file turned unreadable part-way (broken quoting, a line too long): what was read is applied, the rest is
       // not. So when the store refused a write for good (StoreRefusal): retrying the run could only fail the same way.
-      if (err instanceof StoreRefusal) stoppedBy = { ...err.problem, message: `${fileName}: ${err.problem.message}.`, file: fileName };
+      if (err instanceof StoreRefusal)
+        stoppedBy = { ...err.problem, message: `${fileName}: ${err.problem.message}.`, file: fileName };
       else if (err instanceof FileProblem) stoppedBy = err.problem;
       else throw err;
     }
