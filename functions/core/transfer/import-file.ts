@@ -364,13 +364,14 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
       }
     } catch (err) {
       // The file turned unreadable part-way (broken quoting, a line too long): what was read is applied, the rest is
-      // not. So when the store refused a write for good (StoreRefusal): retrying the run could only fail the same way.
-      if (err instanceof StoreRefusal)
-        stoppedBy = { ...err.problem, message: `${fileName}: ${err.problem.message}.`, file: fileName };
-      else if (err instanceof FileProblem) stoppedBy = err.problem;
-      else throw err;
+      // not. So when the store refused a write for good: retrying the run could only fail the same way.
+      stoppedBy = stopProblem(err, fileName);
     }
-    await flush();
+    try {
+      await flush();
+    } catch (err) {
+      stoppedBy ??= stopProblem(err, fileName);
+    }
     if (stoppedBy) {
       const problem: Problem = {
         ...stoppedBy,
@@ -400,6 +401,14 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     }
     return { run: finishRun(run, deps.clock.now()), paused: false };
   }
+}
+
+/** Why reading ends early: a FileProblem, or a StoreRefusal (adapters/store-refusals.ts); any other error is thrown. */
+function stopProblem(err: unknown, fileName: string): Problem {
+  if (err instanceof StoreRefusal)
+    return { ...err.problem, message: `${fileName}: ${err.problem.message}.`, file: fileName };
+  if (err instanceof FileProblem) return err.problem;
+  throw err;
 }
 
 function violationProblem(
