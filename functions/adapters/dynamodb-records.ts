@@ -10,6 +10,7 @@ import {
   mapConcurrent,
   updateParts,
 } from './dynamodb-expressions.ts';
+import { asStoreRefusal } from './store-refusals.ts';
 
 /** Request counts, for tests and benchmarks ("unchanged rows cost no write"). */
 export interface RecordStoreStats {
@@ -119,7 +120,7 @@ async function write(
     );
     return 'written';
   } catch (err) {
-    if (!isConditionFailed(err)) throw err;
+    if (!isConditionFailed(err)) throw asStoreRefusal(err, `the record of row ${w.row}`);
     if (stats) stats.conditionFailures++;
     return 'condition_failed';
   }

@@ -6,9 +6,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RunLog } from '../core/ports.ts';
+import { boundRowError, boundRun } from '../core/transfer/item-bounds.ts';
 import { errorSeq, onePerRow, type RowError, type Run } from '../core/transfer/runs.ts';
 import { tableName } from './aws-clients.ts';
 import { backoff, chunks, MAX_BATCH_ATTEMPTS, updateParts } from './dynamodb-expressions.ts';
+import { refusable } from './store-refusals.ts';
 
 export interface DynamoDbRunLogOptions {
   env?: NodeJS.ProcessEnv;
@@ -19,26 +21,27 @@ export interface DynamoDbRunLogOptions {
 /** Run attributes that disappear when a run no longer has them (a finished run has no checkpoint). */
 const CLEARED_WHEN_ABSENT = ['checkpoint'];
 
-/** Cells of a row error beyond this size (bytes of JSON) are not stored: DynamoDB items are limited to 400 KB. */
-const MAX_VALUES_JSON = 300_000;
-
 /**
  * Runs (org, runId) and their per-row errors in RunErrors (orgRun = org#runId, seq = zero-padded row number, so a
  * query lists them in file order). A run is written with UpdateItem so attributes other parts add (a comment, an
- * acknowledgement from the Need Attention report) survive the run's own updates.
+ * acknowledgement from the Need Attention report) survive the run's own updates. Every item is bounded before it is
+ * written (item-bounds.ts: texts cut with a marker, lists capped), so none can exceed DynamoDB's 400 KB; a write the
+ * store still refuses is a StoreRefusal (store-refusals.ts), never an error to retry.
  */
 export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunLogOptions = {}): RunLog {
   const runs = options.runsTable ?? tableName('Runs', options.env);
   const errors = options.errorsTable ?? tableName('RunErrors', options.env);
   return {
     async save(run) {
-      const { org, runId, ...attributes } = run;
-      await db.send(
-        new UpdateCommand({
-          TableName: runs,
-          Key: { org, runId },
-          ...updateParts(attributes as Record<string, unknown>, { remove: CLEARED_WHEN_ABSENT }),
-        }),
+      const { org, runId, ...attributes } = boundRun(run);
+      await refusable('the run', () =>
+        db.send(
+          new UpdateCommand({
+            TableName: runs,
+            Key: { org, runId },
+            ...updateParts(attributes as Record<string, unknown>, { remove: CLEARED_WHEN_ABSENT }),
+          }),
+        ),
       );
     },
 
@@ -52,12 +55,14 @@ export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunL
       // One item per row: BatchWriteItem refuses a batch holding a key twice, and a row's problems must all stay.
       for (const part of chunks(onePerRow(rowErrors), 25)) {
         let requests: Record<string, unknown>[] = part.map((e) => ({
-          PutRequest: { Item: errorItem(org, runId, orgRun, e) },
+          PutRequest: { Item: errorItem(org, runId, orgRun, boundRowError(e)) },
         }));
         for (let attempt = 0; requests.length > 0; attempt++) {
           if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`RunErrors: ${requests.length} items stayed unprocessed`);
           if (attempt > 0) await backoff(attempt);
-          const out = await db.send(new BatchWriteCommand({ RequestItems: { [errors]: requests as never } }));
+          const out = await refusable('row errors', () =>
+            db.send(new BatchWriteCommand({ RequestItems: { [errors]: requests as never } })),
+          );
           requests = (out.UnprocessedItems?.[errors] as Record<string, unknown>[] | undefined) ?? [];
         }
       }
@@ -88,7 +93,6 @@ export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunL
 
 function errorItem(org: string, runId: string, orgRun: string, e: RowError): Record<string, unknown> {
   const first = e.problems[0];
-  const fits = e.values === undefined || JSON.stringify(e.values).length <= MAX_VALUES_JSON;
   return {
     orgRun,
     seq: errorSeq(e.row),
@@ -102,8 +106,7 @@ function errorItem(org: string, runId: string, orgRun: string, e: RowError): Rec
     value: first?.value,
     rule: first?.rule,
     problems: e.problems,
-    ...(e.values && fits ? { values: e.values } : {}),
-    ...(e.values && !fits ? { valuesTooLarge: true } : {}),
+    ...(e.values ? { values: e.values } : {}),
     ...(e.kept ? { kept: true } : {}),
   };
 }

@@ -26,3 +26,17 @@ export class FileProblem extends Error {
     this.problem = problem;
   }
 }
+
+/**
+ * The store refused a write that no retry can make acceptable (DynamoDB's ValidationException, such as an item over
+ * 400 KB). Adapters turn such SDK errors into this value (adapters/store-refusals.ts), so the core can end the run
+ * (code `store_refused`) instead of the message being retried for hours as if the failure were transient.
+ */
+export class StoreRefusal extends Error {
+  readonly problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.message);
+    this.name = 'StoreRefusal';
+    this.problem = problem;
+  }
+}

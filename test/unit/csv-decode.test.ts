@@ -102,48 +102,105 @@ describe('decodeStream', () => {
     assert.equal(result.text, '');
   });
 
-  it('fails with invalid_encoding when UTF-8 text turns invalid after the sniff window', async () => {
+  /** Decodes and takes every queued replacement after the text (the reader takes them row by row). */
+  async function decodeWithReplacements(file: Uint8Array, size?: number) {
+    const decoded = await decodeStream(chunked(file, size), 'people.csv');
+    let text = '';
+    for await (const part of decoded.text) text += part;
+    const replacements = [];
+    for (let r = decoded.takeReplacement(); r !== undefined; r = decoded.takeReplacement()) replacements.push(r);
+    return { encoding: decoded.encoding, text, replacements };
+  }
+
+  it('stays UTF-8 when UTF-8 text turns invalid after the sniff window: U+FFFD, and the offset is queued', async () => {
     const headLine = 'Name,City\nJosé,Zürich\n';
     const filler = 'Smith,Boston\n'.repeat(Math.ceil(SNIFF_BYTES / 13) + 100);
-    const file = bytes(headLine, filler, 'Ren', [0xe9], ',Paris\n');
+    const file = bytes(headLine, filler, 'Ren', [0xe9], ',Paris\nRené,Nîmes\n');
     const badOffset = Buffer.byteLength(headLine + filler + 'Ren');
-    const decoded = await decodeStream(chunked(file), 'people.csv');
-    assert.equal(decoded.encoding, 'utf-8');
-    const problem = await problemOf(
-      (async () => {
-        for await (const _ of decoded.text);
-      })(),
+    const result = await decodeWithReplacements(file);
+    assert.equal(result.encoding, 'utf-8');
+    assert.equal(result.text, `${headLine}${filler}Ren\uFFFD,Paris\nRené,Nîmes\n`);
+    assert.deepEqual(result.replacements, [{ offset: badOffset, byte: 0xe9, length: 1 }]);
+  });
+
+  it('a UTF-8 file with an invalid byte before its first valid multi-byte character is still UTF-8 (the evidence decides)', async () => {
+    // The reproduction: Windows-1252 was chosen for the whole file and every René became RenÃ©.
+    const file = bytes('Name,City\nRen', [0xe9], ',Paris\n', 'René,Nîmes\n'.repeat(5));
+    for (const size of [undefined, 1, 7]) {
+      const result = await decodeWithReplacements(file, size);
+      assert.equal(result.encoding, 'utf-8');
+      assert.equal(result.text, `Name,City\nRen\uFFFD,Paris\n${'René,Nîmes\n'.repeat(5)}`);
+      assert.deepEqual(
+        result.replacements.map((r) => r?.offset),
+        [13],
+      );
+    }
+  });
+
+  it('a real Windows-1252 file stays Windows-1252 even with one byte pair that happens to be valid UTF-8', async () => {
+    // C3 A9 reads as "Ã©" in Windows-1252 (and é in UTF-8): one such pair against many lone accented bytes.
+    const file = bytes(
+      'Name\nRen',
+      [0xe9],
+      '\nJos',
+      [0xe9],
+      '\nZo',
+      [0xeb],
+      '\nM',
+      [0xfc],
+      'ller\nX',
+      [0xc3, 0xa9],
+      '\n',
     );
-    assert.equal(problem.code, 'invalid_encoding');
-    assert.equal(problem.file, 'people.csv');
-    assert.equal(problem.value, '0xE9');
-    const lines = (headLine + filler).split('\n').length;
-    assert.match(problem.message, /^people\.csv: /);
-    assert.ok(
-      problem.message.includes(
-        `byte offset ${badOffset.toLocaleString('en-US')} (line ${lines.toLocaleString('en-US')})`,
-      ),
-      problem.message,
+    const result = await decodeWithReplacements(file);
+    assert.equal(result.encoding, 'windows-1252');
+    assert.equal(result.text, 'Name\nRené\nJosé\nZoë\nMüller\nXÃ©\n');
+    assert.deepEqual(result.replacements, []);
+  });
+
+  it('stays UTF-8 on a mix of UTF-8 and Windows-1252 inside the sniff window', async () => {
+    const result = await decodeWithReplacements(bytes('Name\nJosé\nRen', [0xe9], '\n'));
+    assert.equal(result.encoding, 'utf-8');
+    assert.equal(result.text, 'Name\nJosé\nRen\uFFFD\n');
+    assert.deepEqual(result.replacements, [{ offset: 14, byte: 0xe9, length: 1 }]);
+  });
+
+  it('stays UTF-8 on invalid bytes in a file with a UTF-8 BOM (offsets count the BOM)', async () => {
+    const result = await decodeWithReplacements(bytes([0xef, 0xbb, 0xbf], 'Name\nRen', [0xe9], '\n'));
+    assert.equal(result.encoding, 'utf-8-bom');
+    assert.equal(result.text, 'Name\nRen\uFFFD\n');
+    assert.deepEqual(result.replacements, [{ offset: 11, byte: 0xe9, length: 1 }]);
+  });
+
+  it('replaces a UTF-8 character cut at the very end of the file', async () => {
+    const result = await decodeWithReplacements(bytes('Name\nJosé\nM', [0xc3]));
+    assert.equal(result.text, 'Name\nJosé\nM\uFFFD');
+    assert.deepEqual(result.replacements, [{ offset: 12, byte: 0xc3, length: 1 }]);
+  });
+
+  it('replaces invalid sequences as the WHATWG decoder does, and queues a U+FFFD the file holds as null', async () => {
+    // After a BOM (UTF-8 for certain): E2 82 (a cut three-byte sequence) then A, a lone continuation 80, overlong C0 AF,
+    // a surrogate ED A0 80; then a U+FFFD the file holds.
+    const file = bytes(
+      [0xef, 0xbb, 0xbf],
+      'é',
+      [0xe2, 0x82],
+      'A',
+      [0x80],
+      'B',
+      [0xc0, 0xaf],
+      'C',
+      [0xed, 0xa0, 0x80],
+      '\uFFFD\n',
     );
-    assert.match(problem.message, /mixes two encodings/);
-  });
-
-  it('fails on a mix of UTF-8 and Windows-1252 inside the sniff window, rather than guessing', async () => {
-    const problem = await problemOf(decodeAll(bytes('Name\nJosé\nRen', [0xe9], '\n')));
-    assert.equal(problem.code, 'invalid_encoding');
-    assert.match(problem.message, /byte offset 14 \(line 3\)/);
-  });
-
-  it('fails on invalid bytes in a file with a UTF-8 BOM', async () => {
-    const problem = await problemOf(decodeAll(bytes([0xef, 0xbb, 0xbf], 'Name\nRen', [0xe9], '\n')));
-    assert.equal(problem.code, 'invalid_encoding');
-    assert.match(problem.message, /byte order mark/);
-  });
-
-  it('fails on a truncated UTF-8 character at the end of a UTF-8 file', async () => {
-    const problem = await problemOf(decodeAll(bytes('Name\nJosé\nM', [0xc3])));
-    assert.equal(problem.code, 'invalid_encoding');
-    assert.match(problem.message, /ends in the middle of a UTF-8 character/);
+    for (const size of [undefined, 1, 2]) {
+      const result = await decodeWithReplacements(file, size);
+      assert.equal(result.text, new TextDecoder().decode(file));
+      assert.deepEqual(
+        result.replacements.map((r) => r?.offset ?? null),
+        [5, 8, 10, 11, 13, 14, 15, null],
+      );
+    }
   });
 
   it('fails on the bytes Windows-1252 leaves undefined', async () => {

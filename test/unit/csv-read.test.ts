@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FileProblem } from '../../functions/core/problems.ts';
-import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
+import {
+  MAX_CELL_BYTES,
+  MAX_COLUMN_NAME_CHARS,
+  MAX_COLUMNS,
+  openCsv,
+} from '../../functions/core/transfer/csv/read-csv.ts';
 import type { CsvRow } from '../../functions/core/transfer/csv/types.ts';
 import { chunked, problemOf } from '../support/csv-sources.ts';
 
@@ -246,10 +251,91 @@ describe('openCsv', () => {
     assert.match(problem.message, /longer than 1,000,000 bytes/);
   });
 
-  it('passes invalid_encoding through from the decoder', async () => {
-    const file = Buffer.concat([utf8('id,name\n1,José\n2,Ren'), Buffer.from([0xe9]), utf8('\n')]);
+  it('a UTF-8 file with a few invalid bytes is read as UTF-8: the rows holding them are row errors naming the offset', async () => {
+    const file = Buffer.concat([
+      utf8('id,name,city\n1,Ren'),
+      Buffer.from([0xe9]),
+      utf8(',Paris\n2,René,Nîmes\n3,"Zo\uFFFDë",Bonn\n4,Ana,S'),
+      Buffer.from([0xe3, 0x6f]),
+      utf8(' Paulo\n'),
+    ]);
+    for (const chunk of [1, 5, 1024]) {
+      const result = await read(file, { chunk });
+      assert.equal(result.encoding, 'utf-8');
+      assert.deepEqual(values(result.rows), [
+        ['1', 'Ren\uFFFD', 'Paris'],
+        ['2', 'René', 'Nîmes'],
+        ['3', 'Zo\uFFFDë', 'Bonn'],
+        ['4', 'Ana', 'S\uFFFDo Paulo'],
+      ]);
+      const [first, second, third, fourth] = result.rows;
+      assert.equal(first!.problem?.code, 'invalid_encoding');
+      assert.equal(first!.problem?.row, 2);
+      assert.equal(first!.problem?.column, 'name');
+      assert.equal(first!.problem?.value, '0xE9');
+      assert.match(
+        first!.problem!.message,
+        /row 2, column 2 \(B\) "name": the byte 0xE9 at byte offset 18 is not valid UTF-8/,
+      );
+      assert.equal(second!.problem, undefined);
+      // A U+FFFD the file itself holds (valid UTF-8) is no error.
+      assert.equal(third!.problem, undefined);
+      assert.equal(fourth!.problem?.column, 'city');
+      assert.match(fourth!.problem!.message, /byte offset 65/);
+    }
+  });
+
+  it('invalid bytes in the header stop the file', async () => {
+    const file = Buffer.concat([utf8('id,Pr'), Buffer.from([0xe9]), utf8('nom\n1,René\n')]);
     const problem = await problemOf(read(file));
     assert.equal(problem.code, 'invalid_encoding');
+    assert.equal(problem.row, 1);
+    assert.match(problem.message, /byte offset 5/);
+  });
+
+  it('a cell past MAX_CELL_BYTES is a row error naming the row and column; the file goes on', async () => {
+    const long = '漢'.repeat(Math.ceil(MAX_CELL_BYTES / 3) + 1);
+    const result = await read(`id,name\n1,${long}\n2,Bo\n`);
+    assert.equal(result.rows[0]!.problem?.code, 'cell_too_long');
+    assert.equal(result.rows[0]!.problem?.row, 2);
+    assert.equal(result.rows[0]!.problem?.column, 'name');
+    assert.match(
+      result.rows[0]!.problem!.message,
+      /row 2, column 2 \(B\) "name": the cell holds 32,772 bytes; a cell may hold at most 32,768/,
+    );
+    assert.equal(result.rows[1]!.problem, undefined);
+    // At the limit exactly: read as it is.
+    const fits = await read(`id,name\n1,${'x'.repeat(MAX_CELL_BYTES)}\n`);
+    assert.equal(fits.rows[0]!.problem, undefined);
+  });
+
+  it('a header past MAX_COLUMNS, MAX_COLUMN_NAME_CHARS or MAX_HEADER_BYTES stops the file, naming the column', async () => {
+    const many = Array.from({ length: 40_000 }, (_, i) => `Column ${i + 1}`).join(',');
+    let problem = await problemOf(read(`${many}\n`));
+    assert.equal(problem.code, 'too_many_columns');
+    assert.equal(problem.row, 1);
+    assert.equal(problem.column, `${MAX_COLUMNS + 1} (ALM)`);
+    assert.match(problem.message, /the header has 40,000 columns; a file may have at most 1,000/);
+    assert.ok(Buffer.byteLength(problem.message) < 300);
+
+    problem = await problemOf(read(`id,${'N'.repeat(MAX_COLUMN_NAME_CHARS + 1)}\n1,2\n`));
+    assert.equal(problem.code, 'column_name_too_long');
+    assert.equal(problem.column, '2 (B)');
+    assert.match(problem.message, /…\[cut: /);
+
+    const wide = Array.from({ length: 400 }, (_, i) => `${i}${'名'.repeat(60)}`).join(',');
+    problem = await problemOf(read(`${wide}\n`));
+    assert.equal(problem.code, 'header_too_long');
+    assert.match(problem.message, /column 3\d\d /);
+  });
+
+  it('a header of repeated names lists ten of them and counts the rest', async () => {
+    const header = Array.from({ length: 900 }, () => 'Employee ID').join(',');
+    const problem = await problemOf(read(`${header}\n`));
+    assert.equal(problem.code, 'duplicate_column');
+    assert.equal(problem.message.split(' repeats ').length - 1, 10);
+    assert.match(problem.message, /; and 889 more repeated names\. Column names must be unique/);
+    assert.ok(Buffer.byteLength(problem.message) < 2_048, String(Buffer.byteLength(problem.message)));
   });
 
   it('rethrows a failing source unchanged (not a customer problem)', async () => {

@@ -505,3 +505,77 @@ test('duplicate keys far apart in a big file are caught the same when the census
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hardening: passport numbers in rows that do not line up, long values, refused writes
+
+const passportTemplate = templates.byId('fn_passport_import')!;
+const PASSPORT_HEADER = 'Employee ID,First Name,Passport Number,Issuing Country,Expiry Date';
+const passportJob: Partial<ImportJob> = defaultImportJob('acme', 'fn_passport_import', 'job-p');
+
+test('a row whose cells do not line up with the header has every cell masked when the template has sensitive fields', async () => {
+  const { runLog, run } = setup({ t: passportTemplate, job: passportJob });
+  const file = `${[
+    PASSPORT_HEADER,
+    'E1,Ana,P1234567,DE,2030-01-01',
+    // An unquoted comma in the name shifts the passport number into Issuing Country (by position, not masked).
+    'E2,Silva, Ana,X9876543,DE,2030-01-01',
+    // One cell missing: the number lands under First Name.
+    'E3,Y5555555,DE,2030-01-01',
+  ].join('\r\n')}\r\n`;
+  const { run: done } = await run(file);
+  assert.equal(done.counts.failed, 2);
+  const errors = runLog.errorList('acme', done.runId);
+  assert.deepEqual(
+    errors.map((e) => e.problems[0]?.code),
+    ['wrong_cell_count', 'wrong_cell_count'],
+  );
+  const stored = JSON.stringify(errors);
+  for (const number of ['X9876543', 'Y5555555', '987654', '555555']) assert.ok(!stored.includes(number), number);
+  assert.deepEqual(errors[0]!.values, ['****', '****va', '****', '****43', '****', '****01']);
+  assert.doesNotMatch(JSON.stringify(done), /X9876543|Y5555555/);
+});
+
+test('a row that lines up keeps masking by column, and its other cells readable', async () => {
+  const { runLog, run } = setup({ t: passportTemplate, job: passportJob });
+  const { run: done } = await run(`${PASSPORT_HEADER}\r\nE1,Ana,P1234567,XX,2030-01-01\r\n`);
+  const [error] = runLog.errorList('acme', done.runId);
+  assert.equal(error?.problems[0]?.code, 'invalid_country');
+  assert.deepEqual(error?.values, ['E1', 'Ana', '****67', 'XX', '2030-01-01']);
+});
+
+test('a long value quoted in a message is cut with a marker, so the message keeps its rule', async () => {
+  const { runLog, run } = setup();
+  const longId = 'E'.repeat(20_000);
+  const { run: done } = await run(csv(row('E1', { hire: `2024-13-01${'x'.repeat(20_000)}` }), row(longId)));
+  const errors = runLog.errorList('acme', done.runId);
+  const hire = errors[0]!.problems[0]!;
+  assert.equal(hire.code, 'invalid_date');
+  assert.match(hire.value!, /…\[cut: [\d,]+ more bytes\]$/);
+  assert.ok(Buffer.byteLength(hire.value!) <= 256);
+  assert.match(hire.message, /\[cut: [\d,]+ more bytes\]" must be a date/);
+  assert.ok(Buffer.byteLength(hire.message) < 1_000);
+});
+
+test('a write the store refuses for good ends the run, naming the problem, instead of failing the invocation', async () => {
+  const { StoreRefusal } = await import('../../functions/core/problems.ts');
+  const { runLog, run } = setup();
+  const refusing = Object.assign(Object.create(Object.getPrototypeOf(runLog)), runLog) as MemoryRunLog;
+  refusing.addErrors = async () => {
+    throw new StoreRefusal({
+      code: 'store_refused',
+      message: 'the store refused to record row errors: Item size has exceeded the maximum allowed size',
+    });
+  };
+  const { run: done, paused } = await run(csv(row('E1'), row('E2', { hire: 'never' }), row('E3'), row('E4')), {
+    runLog: refusing,
+  });
+  assert.equal(paused, false);
+  assert.equal(done.status, 'incomplete');
+  assert.equal(done.problem?.code, 'store_refused');
+  assert.match(
+    done.problem!.message,
+    /^fn_profile_import_20261124\.csv: the store refused to record row errors: Item size has exceeded/,
+  );
+  assert.notEqual(done.status, 'running');
+});

@@ -63,3 +63,30 @@ test('masked values hide all but the last two characters', () => {
   assert.equal(maskValue('X1234567'), '****67');
   assert.equal(maskValue('ab'), '****');
 });
+
+test('a country field accepts only assigned ISO 3166-1 alpha-2 codes, from the one shipped list', async () => {
+  const { ASSIGNED_COUNTRY_CODES } = await import('../../functions/core/transfer/countries.ts');
+  assert.equal(ASSIGNED_COUNTRY_CODES, 249);
+  for (const code of ['XX', 'UK', 'EU', 'XK', 'AA', 'ZZ']) {
+    const violations = validateRow(t, { ...valid, citizenship: code });
+    assert.deepEqual(
+      violations.map((v) => [v.field, v.code]),
+      [['citizenship', 'invalid_country']],
+      code,
+    );
+    assert.match(violations[0]!.rule, new RegExp(`${code} is not an assigned country code`));
+  }
+  for (const code of ['GB', 'DE', 'IN', 'US', 'SS', 'CW', 'AX'])
+    assert.deepEqual(validateRow(t, { ...valid, citizenship: code }), [], code);
+  // Another shape is the pattern's error alone, named once.
+  assert.deepEqual(
+    validateRow(t, { ...valid, citizenship: 'gb' }).map((v) => v.code),
+    ['invalid_format'],
+  );
+  const passport = templates.byId('fn_passport_import')!;
+  const row = { employeeId: 'E1', passportNumber: 'X1234567', issuingCountry: 'XX', expiryDate: '2030-01-01' };
+  assert.deepEqual(
+    validateRow(passport, row).map((v) => [v.field, v.code]),
+    [['issuingCountry', 'invalid_country']],
+  );
+});

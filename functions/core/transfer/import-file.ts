@@ -40,10 +40,11 @@ import type {
   WriteCondition,
 } from '../ports.ts';
 import type { Problem } from '../problems.ts';
-import { FileProblem } from '../problems.ts';
+import { FileProblem, StoreRefusal } from '../problems.ts';
 import type { CsvRow, OpenedCsv } from './csv/types.ts';
 import { type KeyNote, keyCensus, NoteCursor } from './duplicate-keys.ts';
 import { compileFilters, filteredFields } from './filters.ts';
+import { cutText, SHOWN_VALUE_BYTES } from './item-bounds.ts';
 import type { ImportJob } from './jobs.ts';
 import {
   headerProblems,
@@ -150,9 +151,22 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
   const sensitiveColumns = new Set(
     header.bound.filter((b) => template.field(b.field)?.sensitive).flatMap((b) => b.indexes ?? [b.index]),
   );
-  const masked = (values: readonly string[]) =>
-    sensitiveColumns.size === 0 ? [...values] : values.map((v, i) => (sensitiveColumns.has(i) && v ? maskValue(v) : v));
-  const shown = (field: string, value: string) => (template.field(field)?.sensitive ? maskValue(value) : value);
+  const anySensitive = template.fields.some((f) => f.sensitive);
+  const columns = opened.header.length;
+  /**
+   * A row's cells as errors and outcome files show them. Masking goes by column position, which only holds while the
+   * row's cells line up with the header: in a row of another cell count (an unquoted comma in a name) a passport
+   * number may sit in any column, so when the template has sensitive fields every cell of such a row is masked.
+   */
+  const masked = (values: readonly string[]) => {
+    if (anySensitive && values.length !== columns) return values.map((v) => (v ? maskValue(v) : v));
+    return sensitiveColumns.size === 0
+      ? [...values]
+      : values.map((v, i) => (sensitiveColumns.has(i) && v ? maskValue(v) : v));
+  };
+  /** A value quoted in a message: masked when sensitive, cut when long (the message must keep its rule). */
+  const shown = (field: string, value: string) =>
+    template.field(field)?.sensitive ? maskValue(value) : cutText(value, SHOWN_VALUE_BYTES);
   const columnOf = (field: string) => header.columnOf.get(field) ?? template.field(field)?.title ?? field;
   const filterOut = compileFilters(filters);
   const filterFields = new Set(filteredFields(filters));
@@ -349,11 +363,15 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
         }
       }
     } catch (err) {
-      // The file turned unreadable part-way (broken quoting, mixed encodings): what was read is applied, the rest is not.
-      if (!(err instanceof FileProblem)) throw err;
-      stoppedBy = err.problem;
+      // The file turned unreadable part-way (broken quoting, a line too long): what was read is applied, the rest is
+      // not. So when the store refused a write for good: retrying the run could only fail the same way.
+      stoppedBy = stopProblem(err, fileName);
     }
-    await flush();
+    try {
+      await flush();
+    } catch (err) {
+      stoppedBy ??= stopProblem(err, fileName);
+    }
     if (stoppedBy) {
       const problem: Problem = {
         ...stoppedBy,
@@ -383,6 +401,14 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     }
     return { run: finishRun(run, deps.clock.now()), paused: false };
   }
+}
+
+/** Why reading ends early: a FileProblem, or a StoreRefusal (adapters/store-refusals.ts); any other error is thrown. */
+function stopProblem(err: unknown, fileName: string): Problem {
+  if (err instanceof StoreRefusal)
+    return { ...err.problem, message: `${fileName}: ${err.problem.message}.`, file: fileName };
+  if (err instanceof FileProblem) return err.problem;
+  throw err;
 }
 
 function violationProblem(

@@ -3,11 +3,15 @@
  * them at the source (or in the file) and send them again.
  *
  * Cells are CSV-injection safe (OWASP): a cell starting with = + - @ tab, CR or LF gets a leading single quote, so a
- * spreadsheet shows it as text instead of running it. UTF-8 with a BOM, CRLF line ends: what Excel opens correctly.
+ * spreadsheet shows it as text instead of running it. So does one where spaces or tabs come before = + - @ (Excel and
+ * LibreOffice skip them and still read a formula), and one starting with the full-width forms ＝ ＋ － ＠ (which
+ * spreadsheets in Japanese and Chinese locales turn into their ASCII forms as they are typed or imported).
+ * UTF-8 with a BOM, CRLF line ends: what Excel opens correctly.
  */
 import type { RowError } from './runs.ts';
 
-const FORMULA_START = /^[=+\-@\t\r\n]/;
+/** A formula trigger at the start, after any spaces or tabs; U+FF1D ＝, U+FF0B ＋, U+FF0D －, U+FF20 ＠. */
+const FORMULA_START = /^(?:[\t\r\n]|[ \t]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/;
 
 export function safeCell(value: string): string {
   const text = FORMULA_START.test(value) ? `'${value}` : value;

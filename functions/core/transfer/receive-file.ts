@@ -20,7 +20,7 @@
  */
 
 import type { FileEntry, FileLedger, FileStore, JobStore, ObjectRef, Random } from '../ports.ts';
-import type { Problem } from '../problems.ts';
+import { type Problem, StoreRefusal } from '../problems.ts';
 import { type ImportDeps, importFile } from './import-file.ts';
 import { chooseJob } from './jobs.ts';
 import { archiveKey, baseName, isTemporaryName, outcomeKey, parseObjectKey } from './layout.ts';
@@ -118,8 +118,8 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
 
   const ref: ObjectRef = { key, etag: info.etag, ...(info.versionId ? { versionId: info.versionId } : {}) };
   const fileName = baseName(parsed.path);
+  let run: Run | undefined;
   try {
-    let run: Run | undefined;
     if (claim.previous?.runId) run = await deps.runLog.get(parsed.org, claim.previous.runId);
     if (run && run.status !== 'running') return { outcome: 'finished', run: await settle(deps, run, ref, entry) };
     if (run) {
@@ -181,6 +181,11 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
     }
     return { outcome: 'finished', run: await settle(deps, result.run, ref, entry) };
   } catch (err) {
+    // A write the store refuses for good (adapters/store-refusals.ts) would fail every retry the same way: end the run.
+    if (err instanceof StoreRefusal && run) {
+      const problem = { ...err.problem, file: fileName, message: `${fileName}: ${err.problem.message}` };
+      return { outcome: 'finished', run: await settle(deps, interruptRun(run, problem, deps.clock.now()), ref, entry) };
+    }
     // Let a retry of this event take over at once (it resumes the run from its last checkpoint).
     await deps.ledger.update({ ...entry, leaseUntil: 0, updatedAt: deps.clock.now().toISOString() }).catch(() => {});
     throw err;

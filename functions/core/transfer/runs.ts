@@ -58,8 +58,10 @@ export interface Run {
   message?: string;
   /** Why the run was interrupted. */
   problem?: Problem;
-  /** The file's header as received (the outcome file repeats it). */
+  /** The file's header as received (the outcome file repeats it); as stored, bounded (item-bounds.ts). */
   header?: string[];
+  /** Header cells left out of the stored header (a header past MAX_HEADER_CELLS); absent when none were. */
+  headerCut?: number;
   encoding?: string;
   /** Where the original went once the run was recorded. */
   archivedKey?: string;

@@ -4,7 +4,8 @@
  * caller, which knows the customer's headings (mapping) and which fields are sensitive (masking).
  */
 import type { ErrorObject } from 'ajv';
-import type { Template } from './templates.ts';
+import { isAssignedCountryCode } from './countries.ts';
+import { COUNTRY_PATTERN, type Template } from './templates.ts';
 
 export interface FieldViolation {
   /** Our field id. */
@@ -64,11 +65,33 @@ export function describeError(template: Template, error: ErrorObject): FieldViol
   }
 }
 
+const TWO_CAPITALS = new RegExp(COUNTRY_PATTERN);
+
+/**
+ * Country fields whose value has the pattern's shape (two capitals) but is no assigned ISO 3166-1 code. A value of
+ * another shape is left to the schema's own pattern error, so a cell is named once.
+ */
+function countryViolations(template: Template, row: Readonly<Record<string, string>>): FieldViolation[] {
+  const violations: FieldViolation[] = [];
+  for (const f of template.fields) {
+    if (f.kind !== 'country') continue;
+    const value = row[f.id];
+    if (value === undefined || !TWO_CAPITALS.test(value) || isAssignedCountryCode(value)) continue;
+    violations.push({
+      field: f.id,
+      code: 'invalid_country',
+      rule: `${f.rule ?? 'a two-letter ISO 3166-1 country code'}; ${value} is not an assigned country code`,
+    });
+  }
+  return violations;
+}
+
 /** The rules a mapped row breaks, at most one per field and rule, in template field order. Empty when valid. */
 export function validateRow(template: Template, row: Readonly<Record<string, string>>): FieldViolation[] {
-  if (template.check(row) || template.validate(row)) return [];
+  const countries = countryViolations(template, row);
+  if (template.check(row) || template.validate(row)) return countries;
   const seen = new Set<string>();
-  const violations: FieldViolation[] = [];
+  const violations: FieldViolation[] = [...countries];
   for (const error of template.validate.errors ?? []) {
     const v = describeError(template, error);
     const id = `${v.field}\u0000${v.code}`;

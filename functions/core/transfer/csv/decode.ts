@@ -8,11 +8,16 @@
  * - Otherwise UTF-8 if the bytes are valid UTF-8, Windows-1252 (what Excel's plain "CSV" writes) if they are not.
  *   Up to SNIFF_BYTES are read before the first text is returned so that `encoding` is usually known up front.
  *   The decision is only final once a non-ASCII character has been seen: while everything so far is ASCII (identical
- *   in both encodings), a first non-ASCII byte that is not valid UTF-8 switches to Windows-1252 without loss, even
- *   far past the sniff window. Once valid multi-byte UTF-8 has been decoded, a later invalid byte means the file
- *   mixes encodings: that fails with `invalid_encoding` instead of producing mojibake or U+FFFD.
- * - Never silently replaced: invalid UTF-8/UTF-16, the five bytes Windows-1252 leaves undefined (81 8D 8F 90 9D),
- *   a NUL byte (UTF-16 without BOM, or a binary file) and a ZIP/.xlsx signature are all `invalid_encoding`.
+ *   in both encodings), a first non-ASCII byte that is not valid UTF-8 decides by the evidence of the bytes at hand
+ *   (the sniff window, or the chunk it comes in): Windows-1252 unless they hold at least as many valid multi-byte
+ *   UTF-8 sequences as invalid ones (Windows-1252 text almost never forms valid UTF-8 sequences: `é` is E9 alone).
+ * - A file that is UTF-8 but for some bytes (valid multi-byte UTF-8 decoded before them, a UTF-8 BOM, or the
+ *   evidence above) stays UTF-8: never a silent switch of the whole file's encoding, which would turn every `René`
+ *   into `RenÃ©`. Each invalid sequence becomes U+FFFD in the text and its byte offset is queued
+ *   (`takeReplacement`), so the reader can make the row holding it a row error naming the offset; the rows around it
+ *   are read as they are.
+ * - Never silently replaced: the five bytes Windows-1252 leaves undefined (81 8D 8F 90 9D), invalid UTF-16, a NUL
+ *   byte (UTF-16 without BOM, or a binary file) and a ZIP/.xlsx signature are `invalid_encoding` for the whole file.
  */
 import { TextDecoder } from 'node:util';
 import iconv from 'iconv-lite';
@@ -30,6 +35,20 @@ export interface DecodedStream {
   readonly encoding: DetectedEncoding;
   /** The decoded text in chunks (BOM removed). Single use. Fails with a FileProblem `invalid_encoding`. */
   readonly text: AsyncIterable<string>;
+  /**
+   * One entry per U+FFFD in the text handed out so far, in text order, taken once each: the invalid bytes it replaced,
+   * or null for a U+FFFD the file itself holds (valid UTF-8 EF BF BD). Undefined when none is waiting.
+   */
+  takeReplacement(): Replacement | null | undefined;
+  /** U+FFFD entries waiting to be taken (0 on almost every file: the reader then skips looking for them). */
+  readonly waitingReplacements: number;
+}
+
+/** Bytes of a UTF-8 file that are not UTF-8, replaced by U+FFFD in the text. */
+export interface Replacement {
+  /** File offset of the first invalid byte (the BOM counts). */
+  offset: number;
+  byte: number;
 }
 
 const SUPPORTED = 'UTF-8, UTF-8 with BOM, UTF-16 with BOM or Windows-1252';
@@ -127,6 +146,10 @@ export async function decodeStream(source: AsyncIterable<Uint8Array>, fileName: 
       return decoder.encoding;
     },
     text: text(),
+    takeReplacement: () => decoder.takeReplacement(),
+    get waitingReplacements() {
+      return decoder.waitingReplacements();
+    },
   };
 }
 
@@ -155,6 +178,12 @@ class ChunkDecoder {
   private utf8: TextDecoder | undefined;
   private utf16: TextDecoder | undefined;
   private cp1252: iconv.DecoderStream | undefined;
+  /** UTF-8 with some invalid bytes: decoded by scanUtf8, replacing them; `carry` holds a character cut at a chunk end. */
+  private lenient = false;
+  private carry = new Uint8Array(0);
+  /** See DecodedStream.takeReplacement; `taken` entries at the front are done. */
+  private replacements: (Replacement | null)[] = [];
+  private taken = 0;
 
   constructor(encoding: DetectedEncoding, fileName: string, offset: number) {
     this.encoding = encoding;
@@ -172,13 +201,29 @@ class ChunkDecoder {
     return this.encoding === 'utf-8' && !this.committed && pendingUtf8Bytes(this.recent) > 0;
   }
 
+  takeReplacement(): Replacement | null | undefined {
+    if (this.taken >= this.replacements.length) return undefined;
+    const next = this.replacements[this.taken++];
+    if (this.taken > 1024 && this.taken * 2 > this.replacements.length) {
+      this.replacements = this.replacements.slice(this.taken);
+      this.taken = 0;
+    }
+    return next;
+  }
+
+  waitingReplacements(): number {
+    return this.replacements.length - this.taken;
+  }
+
   write(chunk: Uint8Array): string {
+    if (this.lenient) return this.writeLenient(chunk, false);
     if (this.cp1252 !== undefined) return this.writeCp1252(chunk, this.offset);
     if (this.utf16 !== undefined) return this.writeUtf16(chunk);
     return this.writeUtf8(chunk);
   }
 
   end(): string {
+    if (this.lenient) return this.writeLenient(new Uint8Array(0), true);
     if (this.cp1252 !== undefined) return this.counted(this.cp1252.end() ?? '');
     if (this.utf16 !== undefined) {
       try {
@@ -189,13 +234,15 @@ class ChunkDecoder {
     }
     const utf8 = this.utf8!;
     try {
-      return this.counted(utf8.decode());
+      return this.genuine(this.counted(utf8.decode()));
     } catch {
       const pending = pendingUtf8Bytes(this.recent);
       const carry = this.recent.subarray(this.recent.length - pending);
       if (!this.committed)
         return this.switchToCp1252(carry, this.offset - pending) + this.counted(this.cp1252!.end() ?? '');
-      throw this.failure(this.offset - pending, carry[0], 'the file ends in the middle of a UTF-8 character', 0);
+      // A UTF-8 file cut in the middle of its last character: that character is the invalid part.
+      this.switchToLenient(this.offset - pending);
+      return this.writeLenient(carry, true);
     }
   }
 
@@ -210,22 +257,60 @@ class ChunkDecoder {
     if (!this.committed && NON_ASCII.test(text)) this.committed = true;
     this.remember(chunk);
     this.offset += chunk.length;
-    return this.counted(text);
+    return this.genuine(this.counted(text));
   }
 
-  /** The UTF-8 decoder refused `chunk`: find the exact place, then fall back to Windows-1252 or fail. */
+  /** Queues a null entry for each U+FFFD the file itself holds, so entries stay in step with the text. */
+  private genuine(text: string): string {
+    for (let at = text.indexOf('\uFFFD'); at !== -1; at = text.indexOf('\uFFFD', at + 1)) this.replacements.push(null);
+    return text;
+  }
+
+  /**
+   * The UTF-8 decoder refused `chunk`. Decided UTF-8 already (valid multi-byte text decoded, or a UTF-8 BOM): stay UTF-8,
+   * replacing the invalid bytes. Only ASCII so far: Windows-1252, unless these bytes show more UTF-8 than not.
+   */
   private onInvalidUtf8(chunk: Uint8Array): string {
     const pending = pendingUtf8Bytes(this.recent);
     const bytes = concat([this.recent.subarray(this.recent.length - pending), chunk]);
     const start = this.offset - pending;
-    const bad = Math.max(0, firstInvalidUtf8(bytes));
-    const validText = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, bad));
-    if (!this.committed && !NON_ASCII.test(validText)) return this.switchToCp1252(bytes, start);
-    const reason =
-      this.encoding === 'utf-8-bom'
-        ? 'the file starts with a UTF-8 byte order mark'
-        : 'the text before it is UTF-8, so the file mixes two encodings';
-    throw this.failure(start + bad, bytes[bad], `it is not valid UTF-8, but ${reason}`, lineBreaks(validText));
+    if (!this.committed) {
+      const evidence = scanUtf8(bytes, 0, true);
+      if (evidence.multiByte === 0 || evidence.multiByte < evidence.invalid.length) {
+        return this.switchToCp1252(bytes, start);
+      }
+    }
+    this.switchToLenient(start);
+    return this.writeLenient(bytes, false);
+  }
+
+  private switchToLenient(start: number): void {
+    this.lenient = true;
+    this.committed = true;
+    this.utf8 = undefined;
+    this.carry = new Uint8Array(0);
+    this.offset = start;
+  }
+
+  /** UTF-8 with replacement: each invalid sequence becomes U+FFFD and its offset is queued, in text order. */
+  private writeLenient(chunk: Uint8Array, final: boolean): string {
+    this.rejectNul(chunk, this.offset);
+    const bytes = this.carry.length > 0 ? concat([this.carry, chunk]) : chunk;
+    const start = this.offset - this.carry.length;
+    const scanned = scanUtf8(bytes, start, final);
+    let text = '';
+    let from = 0;
+    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    for (const bad of scanned.invalid) {
+      text += this.genuine(decoder.decode(bytes.subarray(from, bad.offset - start)));
+      text += '\uFFFD';
+      this.replacements.push(bad);
+      from = bad.offset - start + bad.length;
+    }
+    text += this.genuine(decoder.decode(bytes.subarray(from, scanned.complete)));
+    this.carry = bytes.slice(scanned.complete);
+    this.offset = start + bytes.length;
+    return this.counted(text);
   }
 
   /** Everything decoded so far was ASCII, which Windows-1252 reads identically: continue as Windows-1252. */
@@ -327,29 +412,62 @@ function pendingUtf8Bytes(tail: Uint8Array): number {
 }
 
 /**
- * Index of the first byte of the first invalid UTF-8 sequence in `bytes` (which starts on a character boundary),
- * or -1. An incomplete character at the very end is not invalid. Binary search with a fatal streaming decoder:
- * only used on the failure path.
+ * Finds the invalid sequences of `bytes` (file offset `start`) as the WHATWG UTF-8 decoder replaces them: one U+FFFD
+ * per maximal invalid subpart; a byte that breaks a sequence starts the next one. Also counts the valid multi-byte
+ * characters (the evidence for UTF-8). Unless `final`, a character cut at the end is left out of `complete`.
  */
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  const valid = (length: number): boolean => {
-    try {
-      new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(0, length), { stream: true });
-      return true;
-    } catch {
-      return false;
+function scanUtf8(
+  bytes: Uint8Array,
+  start: number,
+  final: boolean,
+): { invalid: (Replacement & { length: number })[]; multiByte: number; complete: number } {
+  const invalid: (Replacement & { length: number })[] = [];
+  let multiByte = 0;
+  let i = 0;
+  const n = bytes.length;
+  while (i < n) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
     }
-  };
-  if (valid(bytes.length)) return -1;
-  let good = 0;
-  let bad = bytes.length;
-  while (bad - good > 1) {
-    const middle = Math.floor((good + bad) / 2);
-    if (valid(middle)) good = middle;
-    else bad = middle;
+    let need = 0;
+    let lower = 0x80;
+    let upper = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lower = 0xa0;
+      if (b === 0xed) upper = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lower = 0x90;
+      if (b === 0xf4) upper = 0x8f;
+    }
+    if (need === 0) {
+      invalid.push({ offset: start + i, byte: b, length: 1 });
+      i++;
+      continue;
+    }
+    let k = 1;
+    for (; k <= need && i + k < n; k++) {
+      const c = bytes[i + k]!;
+      if (c < (k === 1 ? lower : 0x80) || c > (k === 1 ? upper : 0xbf)) break;
+    }
+    if (k > need) {
+      multiByte++;
+      i += need + 1;
+    } else if (i + k >= n) {
+      // Cut at the end of the bytes: the rest of the character may come with the next chunk.
+      if (!final) return { invalid, multiByte, complete: i };
+      invalid.push({ offset: start + i, byte: b, length: n - i });
+      i = n;
+    } else {
+      invalid.push({ offset: start + i, byte: b, length: k });
+      i += k;
+    }
   }
-  // bytes[0, good) is valid, possibly ending with the start of the sequence that byte `good` breaks.
-  return good - pendingUtf8Bytes(bytes.subarray(Math.max(0, good - 3), good));
+  return { invalid, multiByte, complete: n };
 }
 
 /** Line breaks in `text`: LF, CRLF and CR files alike (a mix is approximate, for messages only). */
