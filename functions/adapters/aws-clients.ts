@@ -33,10 +33,13 @@ export function dynamoDbDocumentClient(config: ClientConfig = configFromEnv()): 
         }
       : {}),
   });
-  return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
+  return DynamoDBDocumentClient.from(client, DOCUMENT_OPTIONS);
 }
+
+/** How every document client marshals: undefined attributes are left out, class instances refused. */
+export const DOCUMENT_OPTIONS = {
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+} as const;
 
 export function s3Client(config: ClientConfig = configFromEnv()): S3Client {
   if (!config.s3Endpoint) return new S3Client({ region: config.region });

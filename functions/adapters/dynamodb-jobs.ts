@@ -3,8 +3,11 @@ import {
   GetCommand,
   PutCommand,
   paginateQuery,
+  QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from '../core/pages.ts';
 import type { JobRepository } from '../core/ports.ts';
 import type { ImportJob } from '../core/transfer/jobs.ts';
 import { tableName } from './aws-clients.ts';
@@ -14,6 +17,18 @@ export { putOrganization } from './dynamodb-organizations.ts';
 
 /** Optional parts of a job definition: removed from the item when a save leaves them out. */
 const OPTIONAL_ATTRIBUTES = ['filters', 'customFields'] as const;
+
+/**
+ * The guard of "one launched import job per template": an item of the Jobs table, in the organization's partition,
+ * whose sort key `~launched#<templateId>` sorts after every job id (job ids are letters, digits, - and _, all below
+ * `~`), so job lists stop before the guards. It names the job that holds the template.
+ */
+export const GUARD_PREFIX = '~launched#';
+const JOBS_END = '~';
+
+export function launchGuardKey(org: string, templateId: string): { org: string; jobId: string } {
+  return { org, jobId: `${GUARD_PREFIX}${templateId}` };
+}
 
 /**
  * Jobs of an organization (Jobs table: org, jobId): the import handler reads the launched ones, the API reads and
@@ -31,8 +46,8 @@ export function dynamoDbJobs(
         { client: db },
         {
           TableName: table,
-          KeyConditionExpression: 'org = :org',
-          ExpressionAttributeValues: { ':org': org },
+          KeyConditionExpression: 'org = :org AND jobId < :end',
+          ExpressionAttributeValues: { ':org': org, ':end': JOBS_END },
           ConsistentRead: true,
         },
       );
@@ -42,12 +57,27 @@ export function dynamoDbJobs(
       return jobs;
     },
 
+    async list(org, limit, cursor) {
+      const out = await db.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'org = :org AND jobId < :end',
+          ExpressionAttributeValues: { ':org': org, ':end': JOBS_END },
+          ConsistentRead: true,
+          Limit: limit,
+          ExclusiveStartKey: decodeCursor(cursor, { partition: 'org', partitionValue: org, sort: 'jobId' }),
+        }),
+      );
+      const items = (out.Items ?? []).filter((item) => item.direction === 'import') as ImportJob[];
+      return { items, next: encodeCursor(out.LastEvaluatedKey) };
+    },
+
     async get(org, jobId) {
       const out = await db.send(new GetCommand({ TableName: table, Key: { org, jobId }, ConsistentRead: true }));
       return out.Item?.direction === 'import' ? (out.Item as ImportJob) : undefined;
     },
 
-    async save(job, expectedRevision) {
+    async save(job, expectedRevision, options = {}) {
       const { org, jobId, ...definition } = job;
       const parts = updateParts(definition, {
         remove: OPTIONAL_ATTRIBUTES.filter((name) => definition[name] === undefined),
@@ -65,24 +95,75 @@ export function dynamoDbJobs(
             ? 'attribute_exists(#jobId) AND (attribute_not_exists(#revision) OR #revision = :expected)'
             : 'attribute_exists(#jobId) AND #revision = :expected';
       }
+      const update = {
+        TableName: table,
+        Key: { org, jobId },
+        UpdateExpression: parts.UpdateExpression,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      };
+      const guard = guardWrite(table, job, options.releasesTemplate === true);
+      if (!guard) {
+        try {
+          await db.send(new UpdateCommand(update));
+          return 'saved';
+        } catch (err) {
+          if (isConditionFailed(err)) return 'conflict';
+          throw err;
+        }
+      }
       try {
-        await db.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { org, jobId },
-            UpdateExpression: parts.UpdateExpression,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        );
+        await db.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, guard] }));
         return 'saved';
       } catch (err) {
-        if (isConditionFailed(err)) return 'conflict';
+        const reasons = cancellationReasons(err);
+        if (!reasons) throw err;
+        if (reasons[0] === 'ConditionalCheckFailed') return 'conflict';
+        if (reasons[1] === 'ConditionalCheckFailed') return 'template_taken';
         throw err;
       }
     },
   };
+}
+
+/**
+ * The guard's part of a save: a launched job takes (or keeps) its template, unless another job holds it; a job going
+ * back to draft gives it back (a guard it does not hold stays). Nothing for other drafts.
+ */
+function guardWrite(table: string, job: ImportJob, releases: boolean) {
+  const Key = launchGuardKey(job.org, job.templateId);
+  const held = 'attribute_not_exists(#holder) OR #holder = :jobId';
+  const names = { '#holder': 'holder' };
+  const values = { ':jobId': job.jobId };
+  if (job.status === 'launched') {
+    return {
+      Put: {
+        TableName: table,
+        Item: { ...Key, holder: job.jobId },
+        ConditionExpression: held,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+  if (!releases) return undefined;
+  return {
+    Delete: {
+      TableName: table,
+      Key,
+      ConditionExpression: held,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/** The per-item codes of a cancelled transaction ('None' for items that passed), or undefined for other errors. */
+function cancellationReasons(err: unknown): string[] | undefined {
+  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] } | null;
+  if (e?.name !== 'TransactionCanceledException' || !e.CancellationReasons) return undefined;
+  return e.CancellationReasons.map((r) => r.Code ?? 'None');
 }
 
 /** Stores a job definition as a whole (seeding, tests), stamping createdAt/updatedAt. */
@@ -93,10 +174,18 @@ export async function putJob(
 ): Promise<void> {
   const table = options.table ?? tableName('Jobs', options.env);
   const at = (options.now ?? new Date()).toISOString();
+  const Item = { ...job, createdAt: job.createdAt ?? at, updatedAt: at };
+  if (job.status !== 'launched') {
+    await db.send(new PutCommand({ TableName: table, Item }));
+    return;
+  }
+  // A launched job holds its template, as a launch through the API does (see save).
   await db.send(
-    new PutCommand({
-      TableName: table,
-      Item: { ...job, createdAt: job.createdAt ?? at, updatedAt: at },
+    new TransactWriteCommand({
+      TransactItems: [
+        { Put: { TableName: table, Item } },
+        { Put: { TableName: table, Item: { ...launchGuardKey(job.org, job.templateId), holder: job.jobId } } },
+      ],
     }),
   );
 }

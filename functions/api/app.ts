@@ -1,7 +1,10 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { RunReports } from '../adapters/dynamodb-reports.ts';
-import { type ApiEnv, apiError, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
+import { InvalidCursor } from '../core/pages.ts';
+import type { JobRepository, RunReports } from '../core/ports.ts';
+import { ApiError, apiError } from './errors.ts';
+import { type ApiEnv, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
+import { pageSize } from './paging.ts';
 
 /**
  * The HTTP API, one Hono app served by API Gateway + Lambda in AWS and by the twin's Node server locally.
@@ -14,19 +17,25 @@ import { type ApiEnv, apiError, type JobsApiDependencies, jobRoutes } from './jo
  *   GET  /v1/jobs, /v1/jobs/:jobId; PUT /v1/jobs/:jobId;
  *   POST /v1/jobs/:jobId/launch, /v1/mapping-suggestions        import jobs (jobs-routes.ts)
  *
- * Errors: `{ error: { code, message, problems? } }` with 400 (bad request), 401, 404, 409 (state conflicts).
+ * Errors: `{ error: { code, message, problems? } }` with 400 (bad request), 401, 404, 409 (state conflicts); the
+ * status comes from the error's type (ApiError, InvalidCursor), never from its message.
+ *
+ * The stores are the caller's organization's: `storesFor(org)` gives them per request. In AWS they run on credentials
+ * scoped to that organization's items (functions/adapters/tenant-stores.ts), so a route that built a wrong key still
+ * could not reach another organization; the twin, which has no STS, passes plain clients.
  */
-export interface ApiDependencies extends JobsApiDependencies {
+export interface TenantStores {
   reports: RunReports;
+  jobs: JobRepository;
+}
+
+export interface ApiDependencies extends JobsApiDependencies {
+  storesFor(org: string): Promise<TenantStores> | TenantStores;
   authenticate(c: Context): Promise<string | undefined> | string | undefined;
 }
 
-const MAX_PAGE = 100;
-
-function pageSize(raw: string | undefined): number {
-  const n = Number(raw ?? 25);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, MAX_PAGE) : 25;
-}
+/** Run ids are `<timestamp>-<suffix>`; anything longer or otherwise spelled names no run (and is never a key). */
+const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
   const { org: _org, orgRun: _orgRun, ...rest } = item;
@@ -42,25 +51,33 @@ export function createApi(deps: ApiDependencies): Hono<ApiEnv> {
     const org = await deps.authenticate(c);
     if (!org) return apiError(c, 401, 'unauthorized', 'a valid bearer token is required');
     c.set('org', org);
+    c.set('stores', await deps.storesFor(org));
     await next();
   });
 
   app.get('/v1/runs', async (c) => {
-    const page = await deps.reports.listRuns(c.get('org'), pageSize(c.req.query('limit')), c.req.query('cursor'));
+    const page = await c
+      .get('stores')
+      .reports.listRuns(c.get('org'), pageSize(c.req.query('limit')), c.req.query('cursor'));
     return c.json({ runs: page.items.map(withoutKeys), next: page.next ?? null });
   });
 
+  const runOf = async (c: Context<ApiEnv>) => {
+    const runId = c.req.param('runId') ?? '';
+    return RUN_ID.test(runId) ? c.get('stores').reports.getRun(c.get('org'), runId) : undefined;
+  };
+
   app.get('/v1/runs/:runId', async (c) => {
-    const run = await deps.reports.getRun(c.get('org'), c.req.param('runId'));
+    const run = await runOf(c);
     if (!run) return apiError(c, 404, 'not_found', 'no such run');
     return c.json({ run: withoutKeys(run) });
   });
 
   app.get('/v1/runs/:runId/errors', async (c) => {
-    const org = c.get('org');
-    const runId = c.req.param('runId');
-    if (!(await deps.reports.getRun(org, runId))) return apiError(c, 404, 'not_found', 'no such run');
-    const page = await deps.reports.listRunErrors(org, runId, pageSize(c.req.query('limit')), c.req.query('cursor'));
+    if (!(await runOf(c))) return apiError(c, 404, 'not_found', 'no such run');
+    const page = await c
+      .get('stores')
+      .reports.listRunErrors(c.get('org'), c.req.param('runId'), pageSize(c.req.query('limit')), c.req.query('cursor'));
     return c.json({ errors: page.items.map(withoutKeys), next: page.next ?? null });
   });
 
@@ -69,7 +86,8 @@ export function createApi(deps: ApiDependencies): Hono<ApiEnv> {
   app.notFound((c) => apiError(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 
   app.onError((err, c) => {
-    if (err.message === 'invalid cursor') return apiError(c, 400, 'invalid_cursor', 'the cursor is not valid here');
+    if (err instanceof ApiError) return apiError(c, err.status, err.code, err.message, err.problems);
+    if (err instanceof InvalidCursor) return apiError(c, 400, err.code, 'the cursor is not valid here');
     console.error(JSON.stringify({ level: 'ERROR', message: 'unhandled API error', error: err.message }));
     return apiError(c, 500, 'internal', 'internal error');
   });

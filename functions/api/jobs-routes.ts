@@ -2,7 +2,7 @@
  * Import jobs over HTTP: list, read, save a draft (PUT), launch, and smart-mapping suggestions for a header or a
  * sample file. The organization is the caller's (set by the app's authentication middleware), never the URL's.
  *
- *   GET  /v1/jobs                     -> 200 { jobs: [job] }
+ *   GET  /v1/jobs                     -> 200 { jobs: [job], next } (`?limit=`, `?cursor=`, in job id order)
  *   GET  /v1/jobs/:jobId              -> 200 { job } | 404
  *   PUT  /v1/jobs/:jobId              -> 201 (created) | 200 { job } | 400 | 409
  *   POST /v1/jobs/:jobId/launch       -> 200 { job } | 404 | 409 { error: { code: job_not_launchable, problems } }
@@ -14,7 +14,7 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { Clock, JobRepository, OpenCsv } from '../core/ports.ts';
+import type { Clock, JobRepository, OpenCsv, RunReports } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { FileProblem, type Problem } from '../core/problems.ts';
 import { openCsv as projectOpenCsv } from '../core/transfer/csv/read-csv.ts';
@@ -26,27 +26,17 @@ import {
   readJobDefinition,
   saveJob,
 } from '../core/transfer/jobs.ts';
-import { suggestJobMapping } from '../core/transfer/mapping.ts';
+import { MAX_HEADING_LENGTH, MAX_SUGGESTION_COLUMNS, suggestJobMapping } from '../core/transfer/mapping.ts';
 import { type Template, type TemplateCatalog, templates } from '../core/transfer/templates.ts';
+import { ApiError, apiError } from './errors.ts';
+import { pageSize } from './paging.ts';
 
-/** Hono environment of the /v1 routes: the caller's organization. */
-export type ApiEnv = { Variables: { org: string } };
+export { apiError, type ErrorStatus } from './errors.ts';
 
-export type ErrorStatus = 400 | 401 | 404 | 409 | 500;
-
-/** The one shape of every error the API returns. */
-export function apiError(
-  c: Context,
-  status: ErrorStatus,
-  code: string,
-  message: string,
-  problems?: readonly Problem[],
-): Response {
-  return c.json({ error: { code, message, ...(problems && problems.length > 0 ? { problems } : {}) } }, status);
-}
+/** Hono environment of the /v1 routes: the caller's organization and its stores. */
+export type ApiEnv = { Variables: { org: string; stores: { jobs: JobRepository; reports: RunReports } } };
 
 export interface JobsApiDependencies {
-  jobs: JobRepository;
   /** Default: the project's templates. */
   catalog?: TemplateCatalog;
   clock?: Clock;
@@ -108,15 +98,14 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
   const notFound = (c: Context<ApiEnv>) => apiError(c, 404, 'not_found', 'no such job');
 
   app.get('/jobs', async (c) => {
-    const jobs = await deps.jobs.importJobs(c.get('org'));
-    jobs.sort((a, b) => a.jobId.localeCompare(b.jobId));
-    return c.json({ jobs: jobs.map((j) => jobView(j, catalog)) });
+    const page = await c.get('stores').jobs.list(c.get('org'), pageSize(c.req.query('limit')), c.req.query('cursor'));
+    return c.json({ jobs: page.items.map((j) => jobView(j, catalog)), next: page.next ?? null });
   });
 
   app.get('/jobs/:jobId', async (c) => {
     const jobId = jobIdOf(c);
     if (!jobId) return badJobId(c);
-    const job = await deps.jobs.get(c.get('org'), jobId);
+    const job = await c.get('stores').jobs.get(c.get('org'), jobId);
     return job ? c.json({ job: jobView(job, catalog) }) : notFound(c);
   });
 
@@ -131,7 +120,8 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
     if (JSON.stringify(parsed.definition).length > MAX_JOB_BYTES) {
       return apiError(c, 400, 'job_too_large', `a job definition may have at most ${MAX_JOB_BYTES} characters`);
     }
-    const existing = await deps.jobs.get(org, jobId);
+    const jobs = c.get('stores').jobs;
+    const existing = await jobs.get(org, jobId);
     const saved = saveJob({
       org,
       jobId,
@@ -144,7 +134,10 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
       const status = saved.code === 'unknown_template' || saved.code === 'not_an_import_template' ? 400 : 409;
       return apiError(c, status, saved.code, saved.message, saved.problems);
     }
-    const result = await deps.jobs.save(saved.job, existing ? (existing.revision ?? 0) : undefined);
+    const result = await jobs.save(saved.job, existing ? (existing.revision ?? 0) : undefined, {
+      releasesTemplate: existing?.status === 'launched' && saved.job.status !== 'launched',
+    });
+    if (result === 'template_taken') return templateTaken(c, saved.job);
     if (result === 'conflict') {
       return apiError(
         c,
@@ -160,7 +153,8 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
     const org = c.get('org');
     const jobId = jobIdOf(c);
     if (!jobId) return badJobId(c);
-    const job = await deps.jobs.get(org, jobId);
+    const jobs = c.get('stores').jobs;
+    const job = await jobs.get(org, jobId);
     if (!job) return notFound(c);
     const template = catalog.byId(job.templateId);
     if (!template) {
@@ -168,7 +162,8 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
         { code: 'unknown_template', message: `job ${jobId}: template ${job.templateId} no longer exists` },
       ]);
     }
-    const launched = launchJob(job, template, await deps.jobs.importJobs(org));
+    // The read of the other jobs gives a helpful message; the store's conditional write is what decides.
+    const launched = launchJob(job, template, await jobs.importJobs(org));
     if (!launched.ok) {
       return apiError(
         c,
@@ -184,7 +179,9 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
       revision: (job.revision ?? 0) + 1,
       updatedAt: clock.now().toISOString(),
     };
-    if ((await deps.jobs.save(next, job.revision ?? 0)) === 'conflict') {
+    const result = await jobs.save(next, job.revision ?? 0);
+    if (result === 'template_taken') return templateTaken(c, next);
+    if (result === 'conflict') {
       return apiError(c, 409, 'edit_conflict', `job ${jobId} was changed meanwhile; reload it and launch it again`);
     }
     return c.json({ job: jobView(next, catalog) });
@@ -233,7 +230,7 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
     if (jobId !== undefined) {
       // The job's custom fields are suggested too (when the job follows this template and declares them well).
       if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) return badJobId(c);
-      const job = await deps.jobs.get(org, jobId);
+      const job = await c.get('stores').jobs.get(org, jobId);
       if (!job) return notFound(c);
       if (job.templateId === base.id) {
         template = composeJobTemplate(job, base).template;
@@ -254,6 +251,7 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
     } else {
       return apiError(c, 400, 'invalid_request', 'send header (a list of column headings) or sample (CSV text)');
     }
+    checkHeadings(columns);
     const suggestions = suggestJobMapping(template, columns, { samples, uniqueFields });
     return c.json({
       templateId: template.id,
@@ -264,6 +262,30 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
   });
 
   return app;
+}
+
+function templateTaken(c: Context<ApiEnv>, job: ImportJob): Response {
+  return apiError(c, 409, 'job_not_launchable', `job ${job.jobId} cannot be launched`, [
+    {
+      code: 'template_already_launched',
+      message: `job ${job.jobId}: another job is already launched for template ${job.templateId}; a file must have exactly one job, so put that one back to draft first`,
+    },
+  ]);
+}
+
+/** Smart mapping reads at most MAX_SUGGESTION_COLUMNS headings of at most MAX_HEADING_LENGTH characters each. */
+function checkHeadings(columns: readonly string[]): void {
+  if (columns.length > MAX_SUGGESTION_COLUMNS) {
+    throw new ApiError(400, 'too_many_columns', `at most ${MAX_SUGGESTION_COLUMNS} columns, not ${columns.length}`);
+  }
+  const long = columns.findIndex((h) => h.length > MAX_HEADING_LENGTH);
+  if (long >= 0) {
+    throw new ApiError(
+      400,
+      'heading_too_long',
+      `column ${long + 1}: a heading may have at most ${MAX_HEADING_LENGTH} characters, not ${columns[long]!.length}`,
+    );
+  }
 }
 
 type Sample = { ok: true; header: string[]; rows: string[][]; encoding: string } | { ok: false; problem: Problem };

@@ -3,6 +3,7 @@
  * DynamoDB and S3 (the same code in AWS and in the twin); tests may implement them in memory.
  * Each port is small and named after what the core asks of it.
  */
+import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
 import type { ImportJob } from './transfer/jobs.ts';
 import type { RowError, Run } from './transfer/runs.ts';
@@ -99,18 +100,39 @@ export interface JobStore {
   importJobs(org: string): Promise<ImportJob[]>;
 }
 
-/** Whether a conditional save happened, or the stored job was not the one the caller read. */
-export type JobSaveResult = 'saved' | 'conflict';
+/**
+ * Whether a conditional save happened; or the stored job was not the one the caller read (`conflict`); or another
+ * launched job holds the template (`template_taken`).
+ */
+export type JobSaveResult = 'saved' | 'conflict' | 'template_taken';
 
 /** The job editor's store (the API): jobs of an organization, read and saved one by one. */
 export interface JobRepository extends JobStore {
   get(org: string, jobId: string): Promise<ImportJob | undefined>;
+  /** One page of the organization's import jobs, in job id order; a cursor from another list is an InvalidCursor. */
+  list(org: string, limit: number, cursor?: string): Promise<Page<ImportJob>>;
   /**
    * Saves the job's definition (attributes other parts keep on the item stay) if the stored job is still the one the
    * caller read: `expectedRevision` undefined -> the job must not exist yet; a number -> the stored revision (an
    * item without one counts as 0). Otherwise nothing is written and the result is `conflict`.
+   *
+   * One launched import job per template, kept by the store, not by a read before the write: a launched job holds its
+   * template (a guard keyed by organization and template, written atomically with the job), so of two concurrent
+   * launches for one template exactly one is saved and the other is `template_taken`. `releasesTemplate`: the save
+   * takes a launched job back to draft and frees its template in the same write.
    */
-  save(job: ImportJob, expectedRevision: number | undefined): Promise<JobSaveResult>;
+  save(
+    job: ImportJob,
+    expectedRevision: number | undefined,
+    options?: { releasesTemplate?: boolean },
+  ): Promise<JobSaveResult>;
+}
+
+/** Read side of runs and their errors, for the API; every read is keyed by the caller's organization. */
+export interface RunReports {
+  listRuns(org: string, limit: number, cursor?: string): Promise<Page<Record<string, unknown>>>;
+  getRun(org: string, runId: string): Promise<Record<string, unknown> | undefined>;
+  listRunErrors(org: string, runId: string, limit: number, cursor?: string): Promise<Page<Record<string, unknown>>>;
 }
 
 /** Runs and their per-row errors. */

@@ -1,9 +1,10 @@
+import { STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'hono';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { handle } from 'hono/aws-lambda';
-import { dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbRunReports } from '../adapters/dynamodb-reports.ts';
+import { tenantSettingsFromEnv, tenantStores } from '../adapters/tenant-stores.ts';
 import { createApi } from '../api/app.ts';
 
 /** The organization claim the user pool puts in every token (a custom attribute). */
@@ -16,10 +17,16 @@ function orgFromAuthorizer(c: Context<{ Bindings: { event: LambdaEvent } }>): st
   return typeof org === 'string' && org !== '' ? org : undefined;
 }
 
-const db = dynamoDbDocumentClient();
+// The function's own role may do nothing on the tables: every DynamoDB call runs on the caller organization's
+// credentials (the tenant-data role, assumed with a session policy for that organization's keys).
+const region = process.env.AWS_REGION;
 const app = createApi({
-  reports: dynamoDbRunReports(db),
-  jobs: dynamoDbJobs(db),
+  storesFor: tenantStores({
+    sts: new STSClient(region ? { region } : {}),
+    ...tenantSettingsFromEnv(),
+    ...(region ? { region } : {}),
+    build: (db) => ({ reports: dynamoDbRunReports(db), jobs: dynamoDbJobs(db) }),
+  }),
   authenticate: (c) => orgFromAuthorizer(c as unknown as Context<{ Bindings: { event: LambdaEvent } }>),
 });
 

@@ -16,7 +16,7 @@ import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../..
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import { generateKeyPair } from './keys.ts';
-import { localIssuer } from './local-auth.ts';
+import { localAuthenticate, localIssuer } from './local-auth.ts';
 import { freePort } from './ports.ts';
 import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 import { startLocalS3 } from './s3-server.ts';
@@ -163,15 +163,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const { createApi } = await import('../../functions/api/app.ts');
     const { dynamoDbRunReports } = await import('../../functions/adapters/dynamodb-reports.ts');
     const { dynamoDbJobs } = await import('../../functions/adapters/dynamodb-jobs.ts');
-    const app = createApi({
-      reports: dynamoDbRunReports(documents),
-      jobs: dynamoDbJobs(documents),
-      authenticate: (c) => {
-        const token = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
-        const org = token ? issuer.verify(token)?.['custom:org'] : undefined;
-        return typeof org === 'string' ? org : undefined;
-      },
-    });
+    // No STS locally: the stores run on the twin's own client (in AWS, on credentials scoped to the organization).
+    const stores = { reports: dynamoDbRunReports(documents), jobs: dynamoDbJobs(documents) };
+    const app = createApi({ storesFor: () => stores, authenticate: localAuthenticate(issuer) });
     const apiPort = await port('api', options);
     const server = await new Promise<ReturnType<typeof serve>>((ready) => {
       const s = serve({ fetch: app.fetch, port: apiPort, hostname: '127.0.0.1' }, () => ready(s));

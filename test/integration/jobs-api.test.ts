@@ -20,7 +20,7 @@ import { importFile } from '../../functions/core/transfer/import-file.ts';
 import { chooseJob, defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
 import { startRun } from '../../functions/core/transfer/runs.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
-import { localIssuer } from '../../lib/local/local-auth.ts';
+import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
 import { tableEnvName } from '../../schemas/tables.ts';
 import { bytes, fixedClock, MemoryRecords, MemoryRunLog } from '../fixtures/memory-ports.ts';
 import { ACTIVE_ONLY, WORKDAY_HEADER, WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
@@ -39,15 +39,8 @@ before(async () => {
   parts = await startLocalParts({ s3: false });
   db = dynamoDbDocumentClient(parts.config);
   jobs = dynamoDbJobs(db, { env: parts.env });
-  app = createApi({
-    reports: dynamoDbRunReports(db, parts.env),
-    jobs,
-    authenticate: (c) => {
-      const token = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
-      const org = token ? issuer.verify(token)?.['custom:org'] : undefined;
-      return typeof org === 'string' ? org : undefined;
-    },
-  });
+  const stores = { reports: dynamoDbRunReports(db, parts.env), jobs };
+  app = createApi({ storesFor: () => stores, authenticate: localAuthenticate(issuer) });
 });
 after(() => parts.stop());
 
@@ -246,4 +239,75 @@ test('runs are listed a page at a time; a cursor works only for the organization
   const garbage = await call('GET', '/v1/runs?cursor=not-a-cursor', 'pager');
   assert.equal(garbage.status, 400);
   assert.equal(garbage.body.error.code, 'invalid_cursor');
+});
+
+test('two concurrent launches for one template: exactly one wins, whichever way the race goes', async () => {
+  for (let round = 0; round < 5; round++) {
+    const org = `race-${round}`;
+    for (const id of ['first', 'second']) {
+      const saved = await call('PUT', `/v1/jobs/${id}`, org, { templateId: 'fn_profile_import', mapping: MAPPING });
+      assert.equal(saved.status, 201);
+      assert.equal(saved.body.job.launchable, true);
+    }
+    // Both read "no other launched job" before either writes: only the conditional write can tell them apart.
+    const results = await Promise.all(['first', 'second'].map((id) => call('POST', `/v1/jobs/${id}/launch`, org)));
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 409], `round ${round}`);
+    const loser = results.find((r) => r.status === 409)!;
+    assert.equal(loser.body.error.problems[0].code, 'template_already_launched');
+    const launched = (await jobs.importJobs(org)).filter((j) => j.status === 'launched');
+    assert.equal(launched.length, 1);
+    // The import engine then finds exactly one job for the template.
+    assert.equal(
+      chooseJob(await jobs.importJobs(org), templates.byId('fn_profile_import')!, templates, 'f.csv').ok,
+      true,
+    );
+
+    // Back to draft frees the template: the other job launches.
+    const winner = launched[0]!;
+    const other = winner.jobId === 'first' ? 'second' : 'first';
+    assert.equal((await call('POST', `/v1/jobs/${other}/launch`, org)).status, 409);
+    const drafted = await call('PUT', `/v1/jobs/${winner.jobId}`, org, {
+      templateId: 'fn_profile_import',
+      mapping: MAPPING,
+      status: 'draft',
+    });
+    assert.equal(drafted.status, 200);
+    assert.equal((await call('POST', `/v1/jobs/${other}/launch`, org)).status, 200);
+  }
+});
+
+test('job lists are paginated, guards never listed; a malformed cursor is a 400', async () => {
+  const org = 'job-pages';
+  for (let i = 0; i < 5; i++) {
+    await call('PUT', `/v1/jobs/job-${i}`, org, { templateId: 'fn_profile_import', mapping: MAPPING });
+  }
+  await call('POST', '/v1/jobs/job-2/launch', org);
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const page = await call('GET', `/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`, org);
+    assert.equal(page.status, 200);
+    assert.ok(page.body.jobs.length <= 2);
+    seen.push(...page.body.jobs.map((j: Json) => j.jobId));
+    cursor = page.body.next;
+    pages++;
+  } while (cursor && pages < 10);
+  assert.deepEqual(seen, ['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
+  const wrongShape = Buffer.from(JSON.stringify({ org, jobId: 'job-1', extra: 1 })).toString('base64url');
+  const res = await call('GET', `/v1/jobs?cursor=${wrongShape}`, org);
+  assert.equal(res.status, 400);
+  assert.equal(res.body.error.code, 'invalid_cursor');
+});
+
+test('a runs cursor of the right organization but the wrong shape is a 400, not a store error', async () => {
+  for (const key of [{ org: 'pager' }, { org: 'pager', runId: 5 }, { org: 'pager', runId: 'r', seq: 'x' }]) {
+    const cursor = Buffer.from(JSON.stringify(key)).toString('base64url');
+    const res = await call('GET', `/v1/runs?cursor=${cursor}`, 'pager');
+    assert.equal(res.status, 400, JSON.stringify(key));
+    assert.equal(res.body.error.code, 'invalid_cursor');
+  }
+  const errors = Buffer.from(JSON.stringify({ orgRun: 'pager#r', seq: 7 })).toString('base64url');
+  assert.equal((await call('GET', `/v1/runs/${'r'.repeat(2000)}/errors?cursor=${errors}`, 'pager')).status, 404);
 });

@@ -1,32 +1,55 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RunReports } from '../../functions/adapters/dynamodb-reports.ts';
 import { createApi } from '../../functions/api/app.ts';
-import type { JobRepository } from '../../functions/core/ports.ts';
+import { decodeCursor, encodeCursor, InvalidCursor } from '../../functions/core/pages.ts';
+import type { JobRepository, RunReports } from '../../functions/core/ports.ts';
 import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
+import { MAX_HEADING_LENGTH, MAX_SUGGESTION_COLUMNS } from '../../functions/core/transfer/mapping.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
-import { localIssuer } from '../../lib/local/local-auth.ts';
+import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
 import { WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
 
-/** Jobs in memory with the adapter's semantics: org-keyed, saves conditional on the revision read. */
+/**
+ * Jobs in memory with the adapter's semantics: org-keyed, saves conditional on the revision read, a launched job
+ * holding its template (the guard), pages in job id order with cursors checked as the adapter checks them.
+ */
 class MemoryJobRepository implements JobRepository {
   readonly items = new Map<string, ImportJob>();
+  readonly holders = new Map<string, string>();
   saves = 0;
   constructor(jobs: ImportJob[] = []) {
-    for (const j of jobs) this.items.set(`${j.org}#${j.jobId}`, structuredClone(j));
+    for (const j of jobs) {
+      this.items.set(`${j.org}#${j.jobId}`, structuredClone(j));
+      if (j.status === 'launched') this.holders.set(`${j.org}#${j.templateId}`, j.jobId);
+    }
   }
   async importJobs(org: string) {
     return [...this.items.values()].filter((j) => j.org === org).map((j) => structuredClone(j));
+  }
+  async list(org: string, limit: number, cursor?: string) {
+    const after = decodeCursor(cursor, { partition: 'org', partitionValue: org, sort: 'jobId' })?.jobId;
+    const all = (await this.importJobs(org))
+      .sort((a, b) => (a.jobId < b.jobId ? -1 : 1))
+      .filter((j) => after === undefined || j.jobId > after);
+    const items = all.slice(0, limit);
+    const last = items.at(-1);
+    return all.length > limit && last ? { items, next: encodeCursor({ org, jobId: last.jobId })! } : { items };
   }
   async get(org: string, jobId: string) {
     const job = this.items.get(`${org}#${jobId}`);
     return job ? structuredClone(job) : undefined;
   }
-  async save(job: ImportJob, expectedRevision: number | undefined) {
+  async save(job: ImportJob, expectedRevision: number | undefined, options: { releasesTemplate?: boolean } = {}) {
     const current = this.items.get(`${job.org}#${job.jobId}`);
     if (expectedRevision === undefined ? current : !current || (current.revision ?? 0) !== expectedRevision) {
       return 'conflict' as const;
     }
+    const guard = `${job.org}#${job.templateId}`;
+    const holder = this.holders.get(guard);
+    if (job.status === 'launched') {
+      if (holder !== undefined && holder !== job.jobId) return 'template_taken' as const;
+      this.holders.set(guard, job.jobId);
+    } else if (options.releasesTemplate && holder === job.jobId) this.holders.delete(guard);
     this.saves++;
     this.items.set(`${job.org}#${job.jobId}`, structuredClone(job));
     return 'saved' as const;
@@ -49,15 +72,10 @@ const issuer = localIssuer('test-secret');
 const jobs = new MemoryJobRepository([defaultImportJob('globex', 'fn_profile_import', 'profile')]);
 const clock = { now: () => new Date('2026-11-24T07:00:00.000Z') };
 const app = createApi({
-  reports,
-  jobs,
+  storesFor: () => ({ reports, jobs }),
   catalog: templates,
   clock,
-  authenticate: (c) => {
-    const token = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
-    const org = token ? issuer.verify(token)?.['custom:org'] : undefined;
-    return typeof org === 'string' ? org : undefined;
-  },
+  authenticate: localAuthenticate(issuer),
 });
 const as = (org: string) => ({ headers: { authorization: `Bearer ${issuer.issue(org)}` } });
 
@@ -334,4 +352,132 @@ test('mapping suggestions: bad requests', async () => {
     jobId: 'hr-profile',
   });
   assert.equal(foreign.status, 404, "another organization's job");
+});
+
+test('local tokens are verified as JWTs: a fourth segment is refused; the Bearer scheme is case-insensitive', async () => {
+  const token = issuer.issue('acme');
+  const get = (authorization: string) => app.request('/v1/runs', { headers: { authorization } });
+  for (const scheme of ['Bearer', 'bearer', 'BEARER']) assert.equal((await get(`${scheme} ${token}`)).status, 200);
+  assert.equal((await get(`Bearer ${token}.extra`)).status, 401, 'a fourth segment');
+  assert.equal((await get(`Bearer ${token}.`)).status, 401);
+  const [header, payload, signature] = token.split('.');
+  const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+  assert.equal((await get(`Bearer ${none}`)).status, 401, 'alg none');
+  assert.equal((await get(`Bearer ${header}.${payload}.${signature}x`)).status, 401, 'a changed signature');
+  assert.equal((await get(`Bearer ${localIssuer('test-secret').issue('acme', -10)}`)).status, 401, 'expired');
+  assert.equal((await get(`Basic ${token}`)).status, 401);
+});
+
+test('an over-long or odd run id is a 404, an over-long job id a 400, never a 500', async () => {
+  for (const path of [`/v1/runs/${'r'.repeat(5000)}`, `/v1/runs/${'r'.repeat(5000)}/errors`, '/v1/runs/a%00b']) {
+    const res = await call('GET', path, 'acme');
+    assert.equal(res.status, 404, path.slice(0, 30));
+    assert.equal(res.body.error.code, 'not_found');
+  }
+  const job = await call('GET', `/v1/jobs/${'j'.repeat(5000)}`, 'acme');
+  assert.equal(job.status, 400);
+  assert.equal(job.body.error.code, 'invalid_job_id');
+});
+
+test('a malformed cursor or limit is a 400', async () => {
+  const cursors = [
+    'not-a-cursor',
+    encodeCursor({ org: 'acme' })!, // the right organization, the wrong shape
+    encodeCursor({ org: 'acme', jobId: { S: 'x' } })!,
+    encodeCursor({ org: 'acme', jobId: 'x', extra: 'y' })!,
+    encodeCursor({ org: 'globex', jobId: 'profile' })!,
+    encodeCursor(['org', 'acme'] as unknown as Record<string, unknown>)!,
+    'x'.repeat(5000),
+  ];
+  for (const cursor of cursors) {
+    const res = await call('GET', `/v1/jobs?cursor=${encodeURIComponent(cursor)}`, 'acme');
+    assert.equal(res.status, 400, cursor.slice(0, 40));
+    assert.equal(res.body.error.code, 'invalid_cursor');
+  }
+  for (const limit of ['0', '-1', 'abc', '1.5']) {
+    const res = await call('GET', `/v1/jobs?limit=${limit}`, 'acme');
+    assert.equal(res.status, 400, limit);
+    assert.equal(res.body.error.code, 'invalid_limit');
+  }
+});
+
+test('jobs are listed a page at a time, in job id order', async () => {
+  for (const id of ['page-c', 'page-a', 'page-b']) {
+    assert.equal(
+      (await call('PUT', `/v1/jobs/${id}`, 'paging', { templateId: 'fn_profile_import', mapping: [] })).status,
+      201,
+    );
+  }
+  const first = await call('GET', '/v1/jobs?limit=2', 'paging');
+  assert.deepEqual(
+    first.body.jobs.map((j: Json) => j.jobId),
+    ['page-a', 'page-b'],
+  );
+  assert.ok(first.body.next);
+  const second = await call('GET', `/v1/jobs?limit=2&cursor=${first.body.next}`, 'paging');
+  assert.deepEqual(
+    second.body.jobs.map((j: Json) => j.jobId),
+    ['page-c'],
+  );
+  assert.equal(second.body.next, null);
+  assert.equal((await call('GET', `/v1/jobs?cursor=${first.body.next}`, 'acme')).status, 400, 'not across orgs');
+});
+
+test('value-map keys and field ids named like object properties are a 400 naming them', async () => {
+  for (const key of ['__proto__', 'constructor', 'toString']) {
+    const res = await app.request('/v1/jobs/reserved', {
+      method: 'PUT',
+      headers: { ...as('acme').headers, 'content-type': 'application/json' },
+      // As text: a JSON object literal with __proto__ would set the prototype instead of sending the key.
+      body: `{"templateId":"fn_profile_import","mapping":[{"column":"Status","field":"status","transforms":[{"type":"map","values":{"${key}":"Active"}}]}]}`,
+    });
+    assert.equal(res.status, 400, key);
+    const body = (await res.json()) as Json;
+    assert.equal(body.error.code, 'invalid_job');
+    assert.match(body.error.problems[0].message, new RegExp(`value map key "${key}" is a reserved name`));
+  }
+  const custom = await call('PUT', '/v1/jobs/reserved', 'acme', {
+    templateId: 'fn_custom_data_import',
+    customFields: [{ id: 'constructor', title: 'Key', type: 'string', unique: true }],
+    syncKey: 'constructor',
+    mapping: [{ column: 'Key', field: 'constructor' }],
+  });
+  assert.equal(custom.status, 400);
+  assert.equal((await call('GET', '/v1/jobs/reserved', 'acme')).status, 404, 'nothing was saved');
+});
+
+test('mapping suggestions: headings are bounded in length and number (400 naming the limit)', async () => {
+  const long = await call('POST', '/v1/mapping-suggestions', 'acme', {
+    templateId: 'fn_profile_import',
+    header: ['Employee ID', 'x'.repeat(MAX_HEADING_LENGTH + 1)],
+  });
+  assert.equal(long.status, 400);
+  assert.equal(long.body.error.code, 'heading_too_long');
+  assert.match(long.body.error.message, new RegExp(`column 2: a heading may have at most ${MAX_HEADING_LENGTH}`));
+  const sample = await call('POST', '/v1/mapping-suggestions', 'acme', {
+    templateId: 'fn_profile_import',
+    sample: `Employee ID,${'hiredate'.repeat(1000)}\r\nE1,x\r\n`,
+  });
+  assert.equal(sample.status, 400);
+  assert.equal(sample.body.error.code, 'heading_too_long');
+  const many = await call('POST', '/v1/mapping-suggestions', 'acme', {
+    templateId: 'fn_profile_import',
+    header: Array.from({ length: MAX_SUGGESTION_COLUMNS + 1 }, (_, i) => `c${i}`),
+  });
+  assert.equal(many.status, 400);
+  assert.equal(many.body.error.code, 'too_many_columns');
+  assert.match(many.body.error.message, new RegExp(`at most ${MAX_SUGGESTION_COLUMNS} columns`));
+  const atLimit = await call('POST', '/v1/mapping-suggestions', 'acme', {
+    templateId: 'fn_profile_import',
+    header: ['Employee ID', 'x'.repeat(MAX_HEADING_LENGTH)],
+  });
+  assert.equal(atLimit.status, 200);
+});
+
+test('pages: decodeCursor accepts exactly a key of the partition', () => {
+  const expected = { partition: 'org', partitionValue: 'acme', sort: 'runId' };
+  assert.deepEqual(decodeCursor(encodeCursor({ runId: 'r1', org: 'acme' }), expected), { runId: 'r1', org: 'acme' });
+  assert.equal(decodeCursor(undefined, expected), undefined);
+  assert.throws(() => decodeCursor(encodeCursor({ org: 'acme', runId: '' }), expected), InvalidCursor);
+  assert.throws(() => decodeCursor(encodeCursor({ org: 'acme-corp', runId: 'r' }), expected), InvalidCursor);
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isReservedName, ownValue } from '../../functions/core/reserved-names.ts';
 import {
   composeJobTemplate,
   defaultImportJob,
@@ -262,5 +263,60 @@ describe('composeJobTemplate', () => {
     const again = composeJobTemplate(job, fromBase.template);
     assert.deepEqual(again.problems, []);
     assert.equal(again.template, fromBase.template);
+  });
+});
+
+describe('reserved names (properties every JavaScript object has)', () => {
+  const customJob = (id: string) => ({
+    templateId: custom.id,
+    customFields: [{ id, title: 'Key', type: 'string', unique: true }],
+    syncKey: id,
+    mapping: [{ column: 'Key', field: id }],
+  });
+
+  it('a definition naming one as a field id, sync key, filter field or value-map key is refused, each named', () => {
+    for (const name of ['constructor', 'prototype', 'toString', 'hasOwnProperty']) {
+      const read = readJobDefinition(customJob(name));
+      assert.equal(read.ok, false, name);
+      const messages = !read.ok ? read.problems.map((p) => p.message) : [];
+      assert.ok(
+        messages.some((m) => m.startsWith(`custom field 1 (${name}) is a reserved name`)),
+        messages.join('\n'),
+      );
+      assert.ok(messages.some((m) => m.startsWith(`syncKey ${name} is a reserved name`)));
+      assert.ok(messages.some((m) => m.startsWith(`mapping entry 1: field ${name} is a reserved name`)));
+    }
+    const valueMap = JSON.parse(
+      '{"templateId":"fn_profile_import","filters":[{"field":"__proto__","op":"isEmpty"}],' +
+        '"mapping":[{"column":"Status","field":"status","transforms":[{"type":"map","values":' +
+        '{"__proto__":"Active","constructor":"Active","toString":"Inactive","ACT":"Active"}}]}]}',
+    );
+    const read = readJobDefinition(valueMap);
+    assert.equal(read.ok, false);
+    const messages = !read.ok ? read.problems.map((p) => p.message) : [];
+    for (const key of ['__proto__', 'constructor', 'toString']) {
+      assert.ok(
+        messages.some((m) => m.startsWith(`mapping entry 1, transform 1: value map key "${key}" is a reserved`)),
+      );
+    }
+    assert.ok(messages.some((m) => m.startsWith('filter 1 (__proto__) is a reserved name')));
+    assert.equal(messages.length, 4, 'ACT is an ordinary key');
+  });
+
+  it('a stored job declaring one (saved before the rule) has a problem, so it never runs', () => {
+    const job: ImportJob = { ...draft(), ...(customJob('constructor') as Partial<ImportJob>), status: 'launched' };
+    const problems = composeJobTemplate(job, custom).problems;
+    assert.ok(
+      problems.some((p) => p.code === 'invalid_custom_field' && /constructor is a reserved name/.test(p.message)),
+    );
+    assert.ok(jobProblems(job, custom).length > 0);
+  });
+
+  it('ownValue sees only what was stored under the key itself', () => {
+    const row: Record<string, string> = { employeeId: 'E1' };
+    assert.equal(ownValue(row, 'employeeId'), 'E1');
+    for (const name of ['constructor', '__proto__', 'toString', 'valueOf'])
+      assert.equal(ownValue(row, name), undefined);
+    assert.ok(isReservedName('__proto__') && isReservedName('prototype') && !isReservedName('employeeId'));
   });
 });

@@ -10,6 +10,7 @@
  *   absent column would silently keep or drop every row.
  */
 import type { Problem } from '../problems.ts';
+import { ownValue } from '../reserved-names.ts';
 
 export type FilterOp = 'equals' | 'notEquals' | 'in' | 'notIn' | 'isEmpty' | 'isNotEmpty';
 
@@ -131,18 +132,18 @@ export function compileFilters(rules: readonly FilterRule[] = []): RowFilter {
       case 'notEquals': {
         const wanted = fold((rule.value ?? '').trim());
         const eq = rule.op === 'equals';
-        return (row: Readonly<Record<string, string>>) => (fold(row[field] ?? '') === wanted) === eq;
+        return (row: Readonly<Record<string, string>>) => (fold(ownValue(row, field) ?? '') === wanted) === eq;
       }
       case 'in':
       case 'notIn': {
         const set = new Set((rule.values ?? []).map((v) => fold(v.trim())));
         const inside = rule.op === 'in';
-        return (row: Readonly<Record<string, string>>) => set.has(fold(row[field] ?? '')) === inside;
+        return (row: Readonly<Record<string, string>>) => set.has(fold(ownValue(row, field) ?? '')) === inside;
       }
       case 'isEmpty':
-        return (row: Readonly<Record<string, string>>) => (row[field] ?? '') === '';
+        return (row: Readonly<Record<string, string>>) => (ownValue(row, field) ?? '') === '';
       default:
-        return (row: Readonly<Record<string, string>>) => (row[field] ?? '') !== '';
+        return (row: Readonly<Record<string, string>>) => (ownValue(row, field) ?? '') !== '';
     }
   });
   return (row) => {

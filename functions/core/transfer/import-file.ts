@@ -41,6 +41,7 @@ import type {
 } from '../ports.ts';
 import type { Problem } from '../problems.ts';
 import { FileProblem, StoreRefusal } from '../problems.ts';
+import { ownValue } from '../reserved-names.ts';
 import type { CsvRow, OpenedCsv } from './csv/types.ts';
 import { type KeyNote, keyCensus, NoteCursor } from './duplicate-keys.ts';
 import { compileFilters, filteredFields } from './filters.ts';
@@ -201,7 +202,7 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
       : validateRow(template, fields);
     for (const v of violations)
       problems.push(violationProblem(fileName, v, row.rowNumber, columnOf(v.field), fields, shown));
-    const keyValue = fields[job.syncKey];
+    const keyValue = ownValue(fields, job.syncKey);
     if (keyValue !== undefined) {
       return { filtered: false, problems, fields, keyValue, recordKey: recordKeyOf(template, job.syncKey, keyValue) };
     }
@@ -419,7 +420,7 @@ function violationProblem(
   fields: Readonly<Record<string, string>>,
   shown: (field: string, value: string) => string,
 ): Problem {
-  const raw = fields[v.field];
+  const raw = ownValue(fields, v.field);
   const value = raw === undefined ? '' : shown(v.field, raw);
   const message =
     v.code === 'required'
@@ -483,7 +484,7 @@ async function applyBatch(
         entity: template.entity,
         recordKey: p.recordKey,
         set: p.fields,
-        remove: header.writes.filter((f) => p.fields[f] === undefined),
+        remove: header.writes.filter((f) => ownValue(p.fields, f) === undefined),
         hash,
         condition,
         templateId: template.id,

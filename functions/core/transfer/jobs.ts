@@ -26,12 +26,14 @@
  *   leave out take no part. When the first row itself failed, no row with that key is applied. (import-file.ts)
  */
 import type { Problem } from '../problems.ts';
+import { isReservedName } from '../reserved-names.ts';
 import { type FilterRule, filterProblems } from './filters.ts';
 import { assertOrgId } from './layout.ts';
 import {
   type CustomField,
   declarationsOf,
   entryColumns,
+  MAX_HEADING_LENGTH,
   type MappingEntry,
   mandatoryFields,
   normalizeHeading,
@@ -223,6 +225,8 @@ export function composeJobTemplate(job: ImportJob, template: Template): { templa
   const composed = template.fields.some((f) => f.custom);
   const problems = composed ? [] : customFieldProblems(template, declarationsOf(customFields)).map(problem);
   customFields.forEach((f, i) => {
+    if (typeof f.id === 'string' && isReservedName(f.id))
+      problems.push(problem(reservedMessage(`custom field ${f.id}`)));
     if (f.unique !== undefined && typeof f.unique !== 'boolean') {
       problems.push(
         problem(`custom field ${typeof f.id === 'string' && f.id ? f.id : `#${i + 1}`}: unique must be true or false`),
@@ -289,6 +293,10 @@ const DEFINITION_KEYS = new Set([
 ]);
 const ENTRY_KEYS = new Set(['column', 'columns', 'field', 'transforms', 'default']);
 
+function reservedMessage(what: string): string {
+  return `${what} is a reserved name (a property every JavaScript object has, such as constructor or __proto__): choose another`;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -330,6 +338,20 @@ export function readJobDefinition(
     const list = body[key];
     if (list !== undefined && !(Array.isArray(list) && list.every(isRecord))) bad(`${key} must be a list of objects`);
   }
+  const reserved = (what: string, name: unknown) => {
+    if (typeof name === 'string' && isReservedName(name)) bad(reservedMessage(what));
+  };
+  reserved(`syncKey ${String(body.syncKey)}`, body.syncKey);
+  if (Array.isArray(body.customFields)) {
+    body.customFields.forEach((f: unknown, i) => {
+      if (isRecord(f)) reserved(`custom field ${i + 1} (${String(f.id)})`, f.id);
+    });
+  }
+  if (Array.isArray(body.filters)) {
+    body.filters.forEach((f: unknown, i) => {
+      if (isRecord(f)) reserved(`filter ${i + 1} (${String(f.field)})`, f.field);
+    });
+  }
   const mapping = body.mapping ?? [];
   if (!Array.isArray(mapping)) bad('mapping must be a list of entries');
   else {
@@ -342,13 +364,25 @@ export function readJobDefinition(
       }
       for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) bad(`${at}: unknown property ${key}`);
       if (typeof e.field !== 'string' || e.field === '') bad(`${at}: field is required`);
+      reserved(`${at}: field ${String(e.field)}`, e.field);
       if (e.column !== undefined && typeof e.column !== 'string') bad(`${at}: column must be text`);
       if (e.columns !== undefined && !(Array.isArray(e.columns) && e.columns.every((c) => typeof c === 'string'))) {
         bad(`${at}: columns must be a list of texts`);
       }
       if (e.column === undefined && e.columns === undefined) bad(`${at}: column (or columns) is required`);
+      const headings = [e.column, ...(Array.isArray(e.columns) ? e.columns : [])];
+      if (headings.some((h) => typeof h === 'string' && h.length > MAX_HEADING_LENGTH)) {
+        bad(`${at}: a column heading may have at most ${MAX_HEADING_LENGTH} characters`);
+      }
       if (e.transforms !== undefined && !(Array.isArray(e.transforms) && e.transforms.every(isRecord))) {
         bad(`${at}: transforms must be a list of objects`);
+      } else {
+        for (const [k, t] of ((e.transforms ?? []) as Record<string, unknown>[]).entries()) {
+          // A value map's keys become the keys of a stored object: `__proto__` there would not survive the trip.
+          if (t.type !== 'map' || !isRecord(t.values)) continue;
+          for (const from of Object.keys(t.values))
+            reserved(`${at}, transform ${k + 1}: value map key "${from}"`, from);
+        }
       }
       if (e.default !== undefined && typeof e.default !== 'string') bad(`${at}: default must be text`);
     }

@@ -53,6 +53,13 @@ export function entryLabel(entry: MappingEntry): string {
     .join(' + ');
 }
 
+/**
+ * The longest column heading a job may name and smart mapping will read, and the most columns it reads at once. Real
+ * headings are a few words; the bound keeps the work per request small whatever is sent.
+ */
+export const MAX_HEADING_LENGTH = 256;
+export const MAX_SUGGESTION_COLUMNS = 1000;
+
 export function normalizeHeading(heading: string): string {
   return heading.trim().replace(/\s+/g, ' ').toLowerCase();
 }

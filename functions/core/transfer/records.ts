@@ -3,6 +3,7 @@
  * (no write) from a changed one.
  */
 import { hash } from 'node:crypto';
+import { ownValue } from '../reserved-names.ts';
 
 /** Records table partition key: spreads an organization over many partitions. */
 export function recordPk(org: string, entity: string, recordKey: string): string {
@@ -24,6 +25,6 @@ export function contentHash(
 ): string {
   // `writes` comes sorted from resolveHeader; one flat JSON array keeps this cheap (it runs for every row).
   const values: (string | null)[] = [templateId, writes.join(',')];
-  for (const f of writes) values.push(row[f] ?? null);
+  for (const f of writes) values.push(ownValue(row, f) ?? null);
   return hash('sha256', JSON.stringify(values), 'base64url').slice(0, 22);
 }

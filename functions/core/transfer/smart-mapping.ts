@@ -115,24 +115,56 @@ function singular(word: string, vocabulary: ReadonlySet<string> = BASE_VOCABULAR
 /** Two-letter words a glued word may contain ("EMPID", "EMPNO"); other short pieces split too eagerly. */
 const SHORT_PIECES: ReadonlySet<string> = new Set(['id', 'no']);
 
-/** Splits a glued word into known words ("hiredate" -> hire date), fewest pieces first; undefined if it cannot. */
-function segment(word: string, vocabulary: ReadonlySet<string>): string[] | undefined {
+/** Work done by `segmentWord`: one step per vocabulary lookup (tests bound it). */
+export interface SegmentWork {
+  steps: number;
+}
+
+/**
+ * Splits a glued word into known words ("hiredate" -> hire date), fewest pieces first (ties: the split whose last
+ * piece starts earliest); undefined if it cannot. A piece is never longer than the longest vocabulary word, so the
+ * work is at most (word length x that length) lookups: linear in the word, whatever a request sends.
+ */
+export function segmentWord(
+  word: string,
+  vocabulary: ReadonlySet<string> = BASE_VOCABULARY,
+  work?: SegmentWork,
+): string[] | undefined {
   const n = word.length;
-  const best: (string[] | undefined)[] = new Array(n + 1).fill(undefined);
-  best[0] = [];
+  const longest = longestWordOf(vocabulary);
+  // pieces[i]: fewest pieces covering word[0, i) (-1: none); from[i]: where the last of them starts.
+  const pieces = new Int32Array(n + 1).fill(-1);
+  const from = new Int32Array(n + 1);
+  pieces[0] = 0;
   for (let end = 2; end <= n; end++) {
-    for (let start = 0; start <= end - 2; start++) {
-      const before = best[start];
-      if (!before) continue;
+    for (let start = Math.max(0, end - longest); start <= end - 2; start++) {
+      if (pieces[start]! < 0) continue;
+      if (work) work.steps++;
       const piece = word.slice(start, end);
       if (!vocabulary.has(piece) || (piece.length < 3 && !SHORT_PIECES.has(piece))) continue;
-      const candidate = [...before, piece];
-      const current = best[end];
-      if (!current || candidate.length < current.length) best[end] = candidate;
+      const count = pieces[start]! + 1;
+      if (pieces[end]! < 0 || count < pieces[end]!) {
+        pieces[end] = count;
+        from[end] = start;
+      }
     }
   }
-  const result = best[n];
-  return result && result.length > 1 ? result : undefined;
+  if (pieces[n]! <= 1) return undefined;
+  const out: string[] = [];
+  for (let end = n; end > 0; end = from[end]!) out.push(word.slice(from[end]!, end));
+  return out.reverse();
+}
+
+const longestWords = new WeakMap<ReadonlySet<string>, number>();
+
+function longestWordOf(vocabulary: ReadonlySet<string>): number {
+  let longest = longestWords.get(vocabulary);
+  if (longest === undefined) {
+    longest = 0;
+    for (const w of vocabulary) longest = Math.max(longest, w.length);
+    longestWords.set(vocabulary, longest);
+  }
+  return longest;
 }
 
 function applyRewrites(tokens: string[]): string[] {
@@ -168,7 +200,7 @@ function finishTokens(words: string[], vocabulary: ReadonlySet<string>): string[
       !STOP_WORDS.has(word) &&
       /^\p{L}+$/u.test(word)
     ) {
-      const pieces = segment(word, vocabulary);
+      const pieces = segmentWord(word, vocabulary);
       if (pieces) {
         for (const p of pieces) out.push(...expandWord(p));
         continue;
