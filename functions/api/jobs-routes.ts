@@ -282,7 +282,7 @@ function checkHeadings(columns: readonly string[]): void {
   if (long >= 0) {
     throw new ApiError(
       400,
-      'heading_too_long',
+      'column_name_too_long',
       `column ${long + 1}: a heading may have at most ${MAX_HEADING_LENGTH} characters, not ${columns[long]!.length}`,
     );
   }

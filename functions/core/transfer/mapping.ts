@@ -18,6 +18,7 @@
  * the file now leaves empty.
  */
 import type { Problem } from '../problems.ts';
+import { MAX_COLUMN_NAME_CHARS, MAX_COLUMNS } from './csv/read-csv.ts';
 import { type SuggestMappingOptions, suggestMapping } from './smart-mapping.ts';
 import { type CustomFieldDeclaration, mappableFields, type Template } from './templates.ts';
 import {
@@ -54,11 +55,12 @@ export function entryLabel(entry: MappingEntry): string {
 }
 
 /**
- * The longest column heading a job may name and smart mapping will read, and the most columns it reads at once. Real
- * headings are a few words; the bound keeps the work per request small whatever is sent.
+ * The longest column heading a job may name and smart mapping will read, and the most columns it reads at once: the
+ * CSV reader's own limits, so a heading a job names can always arrive in a file. Real headings are a few words; the
+ * bound keeps the work per request small whatever is sent.
  */
-export const MAX_HEADING_LENGTH = 256;
-export const MAX_SUGGESTION_COLUMNS = 1000;
+export const MAX_HEADING_LENGTH = MAX_COLUMN_NAME_CHARS;
+export const MAX_SUGGESTION_COLUMNS = MAX_COLUMNS;
 
 export function normalizeHeading(heading: string): string {
   return heading.trim().replace(/\s+/g, ' ').toLowerCase();
