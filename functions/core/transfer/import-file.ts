@@ -9,7 +9,9 @@
  * - A mapped column that is required (or the sync key) missing from the header stops the run before any write:
  *   Interrupted, the message names the column. Unknown columns and missing optional ones are warnings.
  * - A row that fails is reported (row number, the customer's column heading, the value, masked when sensitive, and
- *   the rule in words) and not applied; the others proceed; the run is then Incomplete. A failed transform (a date
+ *   the rule in words) and not applied; the others proceed; the run is then Incomplete. A row whose cell count differs
+ *   from the header's (an unquoted comma) cannot be masked by column, so when the template has sensitive fields
+ *   every cell of it is masked. Values quoted in messages are cut (item-bounds.ts) so a message keeps its rule. A failed transform (a date
  *   no listed format reads, a value missing from a value map) is such a failure, named after the transform.
  * - Filters (filters.ts): a row they leave out is counted (`filtered`), not applied and not an error, and takes no
  *   part in the duplicate-key check. A row whose filtered field failed its transform cannot be judged: an error.
@@ -23,6 +25,8 @@
  * - The organization's allowed record limit counts records written (created or updated); unchanged rows are free.
  *   Rows beyond the limit are not applied, are reported (`over_limit`) and make the run Incomplete; once the limit is
  *   raised, sending the file again applies exactly them (the others are unchanged).
+ * - A write the store refuses for good (StoreRefusal: an item DynamoDB will never accept) stops the run like a file
+ *   that turns unreadable: what was applied stays, the run ends naming the problem, and nothing is retried.
  * - Resumable: between batches the engine may pause (the invocation is running out of time). Every row up to the
  *   checkpoint is applied and its errors recorded; the next invocation takes the census again, skips the rows up to
  *   the checkpoint and continues after it.
