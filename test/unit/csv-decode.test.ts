@@ -137,6 +137,21 @@ describe('decodeStream', () => {
     }
   });
 
+  it('the evidence is read ahead from the first non-ASCII byte, however late it comes and however small the chunks', async () => {
+    // 70 KB of ASCII, one stray E9, 20 KB more ASCII, then UTF-8 names: judged on the 64 KB after the stray byte.
+    const ascii = 'Smith,Boston\n'.repeat(5_400);
+    const file = bytes(ascii, 'Ren', [0xe9], '\n', 'Jones,Austin\n'.repeat(1_600), 'René,Nîmes\n'.repeat(50));
+    for (const size of [1024, 16 * 1024]) {
+      const result = await decodeWithReplacements(file, size);
+      assert.equal(result.encoding, 'utf-8');
+      assert.ok(result.text.endsWith('René,Nîmes\n'));
+      assert.deepEqual(
+        result.replacements.map((r) => r?.offset),
+        [Buffer.byteLength(`${ascii}Ren`)],
+      );
+    }
+  });
+
   it('a real Windows-1252 file stays Windows-1252 even with one byte pair that happens to be valid UTF-8', async () => {
     // C3 A9 reads as "Ã©" in Windows-1252 (and é in UTF-8): one such pair against many lone accented bytes.
     const file = bytes(

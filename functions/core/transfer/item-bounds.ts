@@ -27,7 +27,7 @@ export const ROW_VALUES_BYTES = 200_000;
 /** Cells kept per row error; a row with more gets a last cell counting the rest. */
 export const MAX_ROW_CELLS = 1_000;
 /** Warnings kept on a run; the rest are counted in a last one (`warnings_cut`). */
-export const MAX_RUN_WARNINGS = 50;
+export const MAX_RUN_WARNINGS = 30;
 /** The stored header, all cells together (the CSV reader refuses a header past its own, smaller limit). */
 export const RUN_HEADER_BYTES = 80_000;
 /** Cells kept in the stored header. */
@@ -96,20 +96,25 @@ export function boundProblem(problem: Problem): Problem {
   return out;
 }
 
-/** At most `max` problems, each bounded; past it, a last problem says how many more there were. */
+/**
+ * At most `max` problems, each bounded. Past it, the first ones, then one saying how many more there were, then the
+ * last one: what is added last (a note from the end of the run, such as `replaced_during_run`) is never the one lost.
+ */
 export function boundProblems(problems: readonly Problem[], max: number, code: string, what: string): Problem[] {
   if (problems.length <= max) return problems.map(boundProblem);
-  const kept = problems.slice(0, max - 1).map(boundProblem);
-  const rest = problems.length - kept.length;
+  const kept = problems.slice(0, max - 2).map(boundProblem);
+  const last = boundProblem(problems[problems.length - 1]!);
+  const rest = problems.length - kept.length - 1;
   const first = problems[0];
   return [
     ...kept,
     {
       code,
-      message: `…and ${rest.toLocaleString('en-US')} more ${what} (${problems.length.toLocaleString('en-US')} in all; only the first ${kept.length} are kept)`,
+      message: `…and ${rest.toLocaleString('en-US')} more ${what} (${problems.length.toLocaleString('en-US')} in all; the first ${kept.length} and the last are kept)`,
       ...(first?.file !== undefined ? { file: cutText(first.file, PROBLEM_BYTES.file) } : {}),
       ...(first?.row !== undefined && problems.every((p) => p.row === first.row) ? { row: first.row } : {}),
     },
+    last,
   ];
 }
 

@@ -8,9 +8,9 @@
  * - Otherwise UTF-8 if the bytes are valid UTF-8, Windows-1252 (what Excel's plain "CSV" writes) if they are not.
  *   Up to SNIFF_BYTES are read before the first text is returned so that `encoding` is usually known up front.
  *   The decision is only final once a non-ASCII character has been seen: while everything so far is ASCII (identical
- *   in both encodings), a first non-ASCII byte that is not valid UTF-8 decides by the evidence of the bytes at hand
- *   (the sniff window, or the chunk it comes in): Windows-1252 unless they hold at least as many valid multi-byte
- *   UTF-8 sequences as invalid ones (Windows-1252 text almost never forms valid UTF-8 sequences: `é` is E9 alone).
+ *   in both encodings), a first non-ASCII byte that is not valid UTF-8 decides by the evidence of the next SNIFF_BYTES
+ *   from it (read ahead however late it comes): Windows-1252 unless they hold at least as many valid multi-byte UTF-8
+ *   sequences as invalid ones (Windows-1252 text almost never forms valid UTF-8 sequences: `é` is E9 alone).
  * - A file that is UTF-8 but for some bytes (valid multi-byte UTF-8 decoded before them, a UTF-8 BOM, or the
  *   evidence above) stays UTF-8: never a silent switch of the whole file's encoding, which would turn every `René`
  *   into `RenÃ©`. Each invalid sequence becomes U+FFFD in the text and its byte offset is queued
@@ -90,6 +90,23 @@ export async function decodeStream(source: AsyncIterable<Uint8Array>, fileName: 
     }
   };
 
+  /**
+   * `bytes` and what follows them, until SNIFF_BYTES follow their first non-ASCII byte (or the file ends): the evidence a
+   * first byte that is not UTF-8 is judged by, however late in the file it comes and however small the chunks are.
+   */
+  const withEvidence = async (bytes: Uint8Array): Promise<Uint8Array> => {
+    const at = firstNonAscii(bytes);
+    if (at === -1) return bytes;
+    const parts = [bytes];
+    for (let after = bytes.length - at; after < SNIFF_BYTES; ) {
+      const chunk = await pull();
+      if (chunk === undefined) break;
+      parts.push(chunk);
+      after += chunk.length;
+    }
+    return concat(parts);
+  };
+
   const texts: string[] = [];
   let decoder: ChunkDecoder;
   try {
@@ -101,8 +118,9 @@ export async function decodeStream(source: AsyncIterable<Uint8Array>, fileName: 
       head.push(chunk);
       headBytes += chunk.length;
     }
-    const first = concat(head);
+    let first = concat(head);
     const { encoding, bomLength } = detectBom(first);
+    if (encoding === 'utf-8') first = await withEvidence(first);
     if (encoding === 'utf-8' && startsWith(first, [0x50, 0x4b, 0x03, 0x04])) {
       throw new FileProblem({
         code: 'invalid_encoding',
@@ -131,7 +149,7 @@ export async function decodeStream(source: AsyncIterable<Uint8Array>, fileName: 
       for (;;) {
         const chunk = await pull();
         if (chunk === undefined) break;
-        const t = decoder.write(chunk);
+        const t = decoder.write(decoder.undecided() ? await withEvidence(chunk) : chunk);
         if (t.length > 0) yield t;
       }
       const t = decoder.end();
@@ -194,6 +212,11 @@ class ChunkDecoder {
     if (encoding === 'utf-16le' || encoding === 'utf-16be') {
       this.utf16 = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
     }
+  }
+
+  /** True while everything so far was ASCII: the next non-ASCII byte decides between UTF-8 and Windows-1252. */
+  undecided(): boolean {
+    return this.encoding === 'utf-8' && !this.committed;
   }
 
   /** True while a UTF-8 character cut at the end of the input so far still decides between UTF-8 and Windows-1252. */
@@ -479,6 +502,11 @@ function count(text: string, char: string): number {
   let n = 0;
   for (let at = text.indexOf(char); at !== -1; at = text.indexOf(char, at + 1)) n++;
   return n;
+}
+
+function firstNonAscii(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return i;
+  return -1;
 }
 
 function startsWith(bytes: Uint8Array, prefix: number[]): boolean {
