@@ -13,6 +13,12 @@ try {
   process.exit(1);
 }
 
+if (settings.organizations.length === 0) {
+  console.error(
+    'Integrator: no organizations given (-c organizations=<file.json | JSON list>): the SFTP server will have no users',
+  );
+}
+
 new IntegratorStack(app, settings.stackName, {
   description: 'Integrator: SFTP/CSV data transfer and its HTTP API',
   organizations: settings.organizations,

@@ -4,10 +4,13 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HANDLER_FILES, integratorFunction } from './function.ts';
+import { TENANT_ENV, TENANT_KEY_SHAPE, TENANT_TABLE_ACTIONS } from '../../functions/core/tenant-policy.ts';
+import type { TableId } from '../../schemas/tables.ts';
+import { HANDLER_FILES, integratorFunction, logsKeyOf } from './function.ts';
 import type { Storage } from './storage.ts';
 
 /** The user attribute naming a user's organization; it reaches the handler as the JWT claim `custom:org`. */
@@ -24,6 +27,8 @@ export class Api extends Construct {
   readonly userPool: cognito.UserPool;
   readonly userPoolClient: cognito.UserPoolClient;
   readonly function: NodejsFunction;
+  /** The role whose sessions the API's DynamoDB calls run on, one organization per session. */
+  readonly tenantRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: { storage: Storage; handlersDir?: string }) {
     super(scope, id);
@@ -50,8 +55,7 @@ export class Api extends Construct {
       timeout: Duration.seconds(29),
       memorySize: 512,
     });
-    props.storage.grantTables(this.function);
-    props.storage.grantAreas(this.function, { read: ['inbound', 'archive', 'outbound'] });
+    this.tenantRole = this.createTenantRole(props.storage);
 
     const authorizer = new HttpJwtAuthorizer('CognitoJwt', this.userPool.userPoolProviderUrl, {
       jwtAudience: [this.userPoolClient.userPoolClientId],
@@ -77,7 +81,8 @@ export class Api extends Construct {
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
+      encryptionKey: logsKeyOf(this),
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
@@ -88,6 +93,50 @@ export class Api extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+  }
+
+  /**
+   * The API's function role may do nothing on the data itself: no table, no bucket (the API never calls S3), no key.
+   * It may only assume the tenant-data role, tagging the session with the caller's organization; that role reaches
+   * only items whose partition key is that tag (or starts with `<tag>#`), and the API narrows each session further
+   * with a session policy naming the organization (functions/core/tenant-policy.ts, tenant-stores.ts).
+   */
+  private createTenantRole(storage: Storage): iam.Role {
+    const fnRole = this.function.role!;
+    const role = new iam.Role(this, 'TenantDataRole', {
+      description: "Integrator API: one organization's jobs and runs, per session (session tag org)",
+      // Only the API's role, and only with the org tag set (a session without it could not be scoped).
+      assumedBy: new iam.SessionTagsPrincipal(new iam.ArnPrincipal(fnRole.roleArn)).withConditions({
+        Null: { 'aws:RequestTag/org': 'false' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['org'] },
+      }),
+      maxSessionDuration: Duration.hours(1),
+    });
+    const tables: Record<keyof typeof TENANT_TABLE_ACTIONS, TableId> = {
+      jobs: 'Jobs',
+      runs: 'Runs',
+      runErrors: 'RunErrors',
+    };
+    storage.grantTenantTables(
+      role,
+      Object.fromEntries(
+        (Object.keys(tables) as (keyof typeof tables)[]).map((name) => [
+          tables[name],
+          { actions: TENANT_TABLE_ACTIONS[name], key: TENANT_KEY_SHAPE[name] },
+        ]),
+      ),
+    );
+    fnRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], resources: [role.roleArn] }),
+    );
+    storage.nameTables(this.function, Object.values(tables));
+    const arn = (id: TableId) => storage.tables.get(id)!.tableArn;
+    this.function.addEnvironment(TENANT_ENV.roleArn, role.roleArn);
+    this.function.addEnvironment(TENANT_ENV.jobs, arn('Jobs'));
+    this.function.addEnvironment(TENANT_ENV.runs, arn('Runs'));
+    this.function.addEnvironment(TENANT_ENV.runErrors, arn('RunErrors'));
+    this.function.addEnvironment(TENANT_ENV.dataKey, storage.key.keyArn);
+    return role;
   }
 
   private createUserPool(): cognito.UserPool {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { type Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -29,16 +30,61 @@ export interface IntegratorFunctionProps {
 /** The Powertools metrics namespace shared by every handler. */
 export const METRICS_NAMESPACE = 'Integrator';
 
+/** How long function and access logs are kept. */
+export const LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
+
+const LOGS_KEY_ID = 'LogsKey';
+
+/**
+ * The stack's key for CloudWatch Logs (function and API access logs), made once per stack. Logs hold file names,
+ * organization ids and error messages: encrypted with a key of our own, usable by CloudWatch Logs of this account
+ * and region only for this account's log groups (the encryption context names the log group). Retained, like the
+ * log groups: their contents stay readable after the stack is gone.
+ */
+export function logsKeyOf(scope: Construct): kms.Key {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild(LOGS_KEY_ID);
+  if (existing) return existing as kms.Key;
+  const key = new kms.Key(stack, LOGS_KEY_ID, {
+    description: 'Integrator: CloudWatch Logs (functions, API access logs)',
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: [
+        'kms:Encrypt',
+        'kms:Decrypt',
+        'kms:ReEncryptFrom',
+        'kms:ReEncryptTo',
+        'kms:GenerateDataKey',
+        'kms:GenerateDataKeyWithoutPlaintext',
+        'kms:DescribeKey',
+      ],
+      resources: ['*'],
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*`,
+        },
+      },
+    }),
+  );
+  return key;
+}
+
 /**
  * The one way this project builds a Lambda function, so runtime, bundling and logging cannot drift apart between
- * handlers. Each function gets its own role and log group: the role starts with nothing but writing to that log
- * group (no AWSLambdaBasicExecutionRole, which would allow writing to every log group of the account).
+ * handlers. Each function gets its own role and log group (KMS-encrypted, kept for LOG_RETENTION and retained with
+ * the stack): the role starts with nothing but writing to that log group (no AWSLambdaBasicExecutionRole, which
+ * would allow writing to every log group of the account); each construct then grants what its code calls.
  */
 export function integratorFunction(scope: Construct, id: string, props: IntegratorFunctionProps): NodejsFunction {
   const group = new Construct(scope, id);
   const logGroup = new logs.LogGroup(group, 'Logs', {
-    retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-    removalPolicy: RemovalPolicy.DESTROY,
+    retention: props.logRetention ?? LOG_RETENTION,
+    encryptionKey: logsKeyOf(scope),
+    removalPolicy: RemovalPolicy.RETAIN,
   });
   const role = new iam.Role(group, 'Role', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -95,13 +95,26 @@ export class ImportPipeline extends Construct {
     this.function.addEnvironment('IMPORT_QUEUE_URL', this.queue.queueUrl);
     this.queue.grant(this.function, 'sqs:SendMessage');
     key.grant(this.function, 'kms:GenerateDataKey');
-    storage.grantTables(this.function);
+    // Exactly what the import's adapters call (functions/adapters/dynamodb-*.ts): its ledger claims and updates files,
+    // reads the launched jobs, reserves records against the organization's limit, reads and upserts records, keeps
+    // the run and appends its row errors (re-read for the outcome file).
+    storage.grantTables(this.function, {
+      Files: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Jobs: ['dynamodb:Query'],
+      Organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Records: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      RunErrors: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
+    });
     storage.grantAreas(this.function, {
-      read: ['inbound', 'archive', 'outbound'],
-      write: ['inbound', 'archive', 'outbound'],
-      delete: ['inbound', 'archive', 'outbound'],
+      // The upload: its metadata, tags (partial uploads) and bytes, by version.
+      read: ['inbound'],
+      // Whether the archived copy is there (a retried run that archived before it crashed).
+      exists: ['archive'],
+      // The archived copy (CopyObject) and the .errors.csv beside it. Nothing is ever written in inbound or outbound.
+      write: ['archive'],
       // Once archived, the original is removed by its exact version (s3-file-store's remove): a newer upload under
-      // the same name is never touched. The archived copy is the record.
+      // the same name is never touched. The archived copy is the record; nothing in archive or outbound is deleted.
       deleteVersions: ['inbound'],
     });
   }

@@ -14,8 +14,8 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
- * Reads and validates the context. `organizations` is a JSON list of organizations or the path of a JSON file
- * holding one (relative to the working directory, i.e. the project root under `cdk`). Throws with a message that
+ * Reads and validates the context. `organizations` (none by default) is a JSON list of organizations or the path of
+ * a JSON file holding one (relative to the working directory, i.e. the project root under `cdk`). Throws with a message that
  * names the context key and what was expected.
  */
 export function readSettings(node: Node, cwd: string = process.cwd()): IntegratorSettings {
@@ -36,12 +36,12 @@ export function readSettings(node: Node, cwd: string = process.cwd()): Integrato
   };
 }
 
+/**
+ * No `organizations` context means no organizations (an SFTP server without users): a plain synth or deploy never
+ * creates the example organization, whose key pair is public. Deployments name their own file or list.
+ */
 function readOrganizations(value: unknown, cwd: string): OrganizationConfig[] {
-  if (value === undefined || value === '') {
-    throw new Error(
-      'context "organizations" is missing: set it in cdk.json or pass -c organizations=<file.json | JSON list>',
-    );
-  }
+  if (value === undefined || value === '') return [];
   if (Array.isArray(value)) return parseOrganizations(value, 'context "organizations"');
   if (typeof value !== 'string') throw new Error('context "organizations": expected a JSON list or a file path');
 

@@ -12,6 +12,7 @@ import {
   logicalDirectories,
 } from '../../functions/core/transfer/layout.ts';
 import { UPLOAD_TAG } from '../../functions/core/transfer/receive-file.ts';
+import { logsKeyOf } from './function.ts';
 import { cfnRef, type Storage } from './storage.ts';
 
 /** The tag the OnPartialUpload workflow puts on an interrupted upload; receiveFile never imports an object so tagged. */
@@ -51,7 +52,10 @@ export class Sftp extends Construct {
     super(scope, id);
     const { storage } = props;
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      encryptionKey: logsKeyOf(this),
+    });
     this.workflow = this.partialUploadWorkflow();
     this.workflowRole = this.createWorkflowRole(storage);
 

@@ -6,7 +6,14 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { Area } from '../../functions/core/transfer/layout.ts';
-import { type KeyAttribute, type TableDefinition, type TableId, tableEnvName, tables } from '../../schemas/tables.ts';
+import {
+  type KeyAttribute,
+  type TableDefinition,
+  type TableId,
+  tableDefinition,
+  tableEnvName,
+  tables,
+} from '../../schemas/tables.ts';
 
 /**
  * Where the data lives: one customer-managed KMS key, the data bucket (with its access-log bucket) and the DynamoDB
@@ -100,23 +107,56 @@ export class Storage extends Construct {
   }
 
   /**
-   * Read/write on every table (items and the named indexes, no wildcard) and the TABLE_* variables that tell the
-   * handler each table's physical name (functions/adapters/aws-clients.ts reads them).
+   * Exactly the listed actions on each listed table (items, plus its named indexes where a Query is granted; no
+   * wildcard), the data key's use, and the TABLE_* variables that tell the handler those tables' physical names
+   * (functions/adapters/aws-clients.ts reads them). A table left out is neither reachable nor named.
    */
-  grantTables(fn: lambda.Function): void {
-    for (const definition of tables) {
-      const table = this.tables.get(definition.id)!;
-      iam.Grant.addToPrincipal({
-        grantee: fn,
-        actions: TABLE_READ_WRITE,
-        resourceArns: [
-          table.tableArn,
-          ...(definition.globalIndexes ?? []).map((index) => `${table.tableArn}/index/${index.indexName}`),
-        ],
-      });
-      fn.addEnvironment(tableEnvName(definition.id), table.tableName);
+  grantTables(fn: lambda.Function, access: TableAccess): void {
+    for (const [id, actions] of Object.entries(access) as [TableId, readonly TableAction[]][]) {
+      const definition = tableDefinition(id);
+      const table = this.tables.get(id)!;
+      const indexes = actions.includes('dynamodb:Query')
+        ? (definition.globalIndexes ?? []).map((index) => `${table.tableArn}/index/${index.indexName}`)
+        : [];
+      iam.Grant.addToPrincipal({ grantee: fn, actions: [...actions], resourceArns: [table.tableArn, ...indexes] });
     }
+    this.nameTables(fn, Object.keys(access) as TableId[]);
     this.grantKeyUse(fn);
+  }
+
+  /** The TABLE_* variables only, for a function that reaches the tables through another role (the API). */
+  nameTables(fn: lambda.Function, ids: readonly TableId[]): void {
+    for (const id of ids) fn.addEnvironment(tableEnvName(id), this.tables.get(id)!.tableName);
+  }
+
+  /**
+   * The tenant-data role's policy: on each table the given actions, only on items whose partition key is the
+   * session's `org` tag (`exact`) or starts with `<org>#` (`prefix`), and the data key's use. The API assumes the role
+   * with that tag and a session policy naming the organization (functions/core/tenant-policy.ts), so each of its
+   * requests reaches one organization's items and no other's.
+   */
+  grantTenantTables(
+    role: iam.Role,
+    access: Partial<Record<TableId, { actions: readonly TableAction[]; key: 'exact' | 'prefix' }>>,
+  ): void {
+    for (const [id, { actions, key }] of Object.entries(access) as [
+      TableId,
+      { actions: readonly TableAction[]; key: 'exact' | 'prefix' },
+    ][]) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [...actions],
+          resources: [this.tables.get(id)!.tableArn],
+          conditions: {
+            [key === 'exact' ? 'ForAllValues:StringEquals' : 'ForAllValues:StringLike']: {
+              'dynamodb:LeadingKeys': [key === 'exact' ? SESSION_ORG : `${SESSION_ORG}#*`],
+            },
+            Null: { 'dynamodb:LeadingKeys': 'false' },
+          },
+        }),
+      );
+    }
+    this.grantKeyUse(role);
   }
 
   /**
@@ -125,7 +165,13 @@ export class Storage extends Construct {
    */
   grantAreas(fn: lambda.Function, access: AreaAccess): void {
     const areas = [
-      ...new Set([...access.read, ...(access.write ?? []), ...(access.delete ?? []), ...(access.deleteVersions ?? [])]),
+      ...new Set([
+        ...(access.read ?? []),
+        ...(access.exists ?? []),
+        ...(access.write ?? []),
+        ...(access.delete ?? []),
+        ...(access.deleteVersions ?? []),
+      ]),
     ];
     fn.addToRolePolicy(
       new iam.PolicyStatement({
@@ -141,6 +187,10 @@ export class Storage extends Construct {
       );
     };
     statement(OBJECT_READ, access.read);
+    statement(
+      ['s3:GetObject'],
+      access.exists?.filter((area) => !access.read?.includes(area)),
+    );
     statement(OBJECT_WRITE, access.write);
     // On a versioned bucket DeleteObject leaves a delete marker, so a mistaken delete stays undoable for 90 days.
     statement(['s3:DeleteObject'], access.delete);
@@ -157,26 +207,33 @@ export class Storage extends Construct {
 }
 
 export interface AreaAccess {
-  read: readonly Area[];
+  /** Objects, their versions and tags. */
+  read?: readonly Area[];
+  /** Only whether a key holds an object (HeadObject, which S3 authorizes as s3:GetObject). */
+  exists?: readonly Area[];
   write?: readonly Area[];
   delete?: readonly Area[];
   /** Permanent deletion of one object version (DeleteObject with a VersionId). */
   deleteVersions?: readonly Area[];
 }
 
-/** What a handler needs on a table: items, queries, conditional and batched writes; no table administration. */
-const TABLE_READ_WRITE = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-  'dynamodb:UpdateItem',
-];
+/** IAM's policy variable for the session tag `org` (a literal `${...}` in the policy, not a template string). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, resolved by IAM per request
+const SESSION_ORG = '${aws:PrincipalTag/org}';
+
+/** The item and query actions a function may be given on a table; no table administration, no wildcard. */
+export type TableAction =
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:BatchWriteItem'
+  | 'dynamodb:ConditionCheckItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:GetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:UpdateItem';
+
+/** Per table, the actions a function's code calls (TransactWriteItems is authorized per action inside it). */
+export type TableAccess = Partial<Record<TableId, readonly TableAction[]>>;
 
 /** Versions and tags are read too: the arrival ledger is per object version, and partial uploads carry a tag. */
 const OBJECT_READ = ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging'];
@@ -194,7 +251,7 @@ function acknowledgeAreaWildcards(fn: lambda.Function, bucket: s3.Bucket, areas:
     // On the role: the finding is raised on its default policy, a child of the role, not of the function.
     Validations.of(fn.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${bucketRef}/${area}/*]`,
-      reason: `Prefix grant: the function handles every organization's objects under ${area}/ and nothing else.`,
+      reason: `Prefix grant: the function handles every organization's objects under ${area}/ (the actions its code calls there, listed in its pipeline construct) and nothing else.`,
     });
   }
 }

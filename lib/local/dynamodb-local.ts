@@ -33,7 +33,11 @@ function emulatorDir(): string {
 
 /**
  * Starts AWS's DynamoDB Local. `-sharedDb` makes every access key and region see the same tables, as every
- * handler and test must.
+ * handler and test must; `-disableTelemetry`: nothing about a developer's tables leaves the machine.
+ *
+ * It listens on every interface, not on loopback only: DynamoDB Local (1.25, `-help`) has no option to choose the
+ * address, and its embedded server takes none from system properties. So the README says so; on a shared network,
+ * firewall the port (INTEGRATOR_DYNAMODB_PORT, 8000 by default). Every other local part binds 127.0.0.1.
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
@@ -47,6 +51,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       '-jar',
       join(dir, 'DynamoDBLocal.jar'),
       '-sharedDb',
+      '-disableTelemetry',
       ...storage,
       '-port',
       String(port),

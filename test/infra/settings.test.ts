@@ -15,13 +15,19 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const settingsOf = (context: Record<string, unknown>, cwd = dir) => readSettings(new App({ context }).node, cwd);
 
-test("cdk.json's context is valid: the example organization file parses", () => {
+test("cdk.json's context is valid and names no organization: a plain deploy creates no example one", () => {
   const { context } = JSON.parse(readFileSync(repoPath('cdk.json'), 'utf8'));
+  assert.equal(context.organizations, undefined);
   const settings = settingsOf(context, repoPath(''));
   assert.equal(settings.stackName, 'Integrator');
   assert.equal(settings.alarmEmail, undefined);
-  assert.equal(settings.organizations.length, 1);
-  assert.match(settings.organizations[0]!.sshPublicKeys[0]!, /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI/);
+  assert.deepEqual(settings.organizations, []);
+});
+
+test('the example organization file parses (to be copied, never deployed as it is)', () => {
+  const example = settingsOf({ organizations: 'config/organizations.example.json' }, repoPath('')).organizations;
+  assert.equal(example.length, 1);
+  assert.match(example[0]!.sshPublicKeys[0]!, /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI/);
 });
 
 test('organizations as a JSON list, as a JSON string (-c on the command line), or as a file path', () => {
@@ -33,7 +39,6 @@ test('organizations as a JSON list, as a JSON string (-c on the command line), o
 });
 
 test('clear messages for a missing, unreadable or invalid organizations value', () => {
-  assert.throws(() => settingsOf({}), /context "organizations" is missing/);
   assert.throws(() => settingsOf({ organizations: 'absent.json' }), /cannot read .*absent\.json/);
   writeFileSync(join(dir, 'broken.json'), '[{');
   assert.throws(() => settingsOf({ organizations: 'broken.json' }), /broken\.json: not valid JSON/);

@@ -3,7 +3,9 @@ import { describe, test } from 'node:test';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
+import { TENANT_ENV, TENANT_TABLE_ACTIONS } from '../../functions/core/tenant-policy.ts';
 import { AREA_ACCESS, AREAS } from '../../functions/core/transfer/layout.ts';
+import { logsKeyOf } from '../../lib/aws/function.ts';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { cdkFeatureFlags, stubHandlersDir } from '../support/cdk-test-app.ts';
@@ -38,6 +40,11 @@ interface CfnResourceJson {
 
 const id = (element: unknown) => stack.resolve(stack.getLogicalId(element as CfnElement)) as string;
 const bucketId = id(stack.storage.bucket.node.defaultChild);
+/** The tables the API reads and writes (through the tenant role). */
+const API_TABLES = ['Jobs', 'Runs', 'RunErrors'] as const;
+/** IAM's policy variable for the session tag `org`, as it appears in the template. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template string
+const SESSION_ORG = '${aws:PrincipalTag/org}';
 const dataKeyId = id(stack.storage.key.node.defaultChild);
 
 describe('data bucket', () => {
@@ -177,24 +184,26 @@ describe('functions', () => {
       assert.deepEqual(resource.Properties.TracingConfig, { Mode: 'Active' });
       assert.ok((resource.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
       const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      // Each function is told only the tables it uses: the import all of them, the API its three (through the
+      // tenant role), and the bucket only where the code calls S3.
+      const named = name === 'api' ? API_TABLES : tables.map((t) => t.id);
       assert.deepEqual(
         Object.keys(variables).sort(),
         [
-          'INTEGRATOR_BUCKET',
           'LOG_LEVEL',
           'NODE_OPTIONS',
           'POWERTOOLS_METRICS_NAMESPACE',
           'POWERTOOLS_SERVICE_NAME',
-          ...tables.map((t) => tableEnvName(t.id)),
-          ...(name === 'import-file' ? ['IMPORT_QUEUE_URL'] : []),
+          ...named.map((t) => tableEnvName(t)),
+          ...(name === 'import-file' ? ['IMPORT_QUEUE_URL', 'INTEGRATOR_BUCKET'] : Object.values(TENANT_ENV)),
         ].sort(),
       );
-      for (const definition of tables) {
-        assert.deepEqual(variables[tableEnvName(definition.id)], {
-          Ref: id(stack.storage.tables.get(definition.id)!.node.defaultChild),
+      for (const table of named) {
+        assert.deepEqual(variables[tableEnvName(table)], {
+          Ref: id(stack.storage.tables.get(table)!.node.defaultChild),
         });
       }
-      assert.deepEqual(variables.INTEGRATOR_BUCKET, { Ref: bucketId });
+      if (name === 'import-file') assert.deepEqual(variables.INTEGRATOR_BUCKET, { Ref: bucketId });
       assert.equal(variables.NODE_OPTIONS, '--enable-source-maps');
       assert.equal(variables.POWERTOOLS_SERVICE_NAME, name);
       assert.equal(variables.POWERTOOLS_METRICS_NAMESPACE, 'Integrator');
@@ -206,6 +215,28 @@ describe('functions', () => {
     assert.equal(resource.Properties.Timeout, 900);
     assert.equal(resource.Properties.MemorySize, 1769);
     assert.deepEqual(resource.Properties.EphemeralStorage, { Size: 2048 });
+  });
+
+  test('log groups: KMS-encrypted with the logs key, kept for a set time, retained with the stack', () => {
+    const logsKeyId = id(logsKeyOf(stack).node.defaultChild);
+    const groups = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    assert.ok(groups.length >= 3, 'two functions and the API access logs');
+    for (const [logicalId, group] of groups) {
+      assert.deepEqual(group.Properties.KmsKeyId, { 'Fn::GetAtt': [logsKeyId, 'Arn'] }, logicalId);
+      assert.ok((group.Properties.RetentionInDays as number) >= 90, logicalId);
+      assert.equal(group.DeletionPolicy, 'Retain', logicalId);
+    }
+    for (const fn of Object.values(functions)) {
+      const resource = json.Resources[id(fn.node.defaultChild)]!;
+      const { LogGroup } = resource.Properties.LoggingConfig as { LogGroup: { Ref: string } };
+      assert.ok(groups.some(([logicalId]) => logicalId === LogGroup.Ref));
+    }
+    // CloudWatch Logs may use the key only for this account's log groups.
+    const key = json.Resources[logsKeyId]!;
+    const statements = (key.Properties.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+    const forLogs = statements.find((st) => JSON.stringify(st.Principal).includes('logs.'))!;
+    assert.ok(JSON.stringify(forLogs.Condition).includes('kms:EncryptionContext:aws:logs:arn'));
+    assert.equal(key.DeletionPolicy, 'Retain');
   });
 
   test('no function role carries an AWS managed policy (CDK’s deploy-time notification handler aside)', () => {
@@ -297,33 +328,131 @@ describe('import pipeline', () => {
     assert.ok(!allows(rolePolicy(stack.api.function.role!.node.defaultChild), 'sqs:SendMessage', queueArn));
   });
 
-  test('the import function reads tags and versions, writes every area, erases versions only in inbound', () => {
+  test('the import function reads inbound, writes only archive, erases only versions in inbound', () => {
     const policy = rolePolicy(stack.importPipeline.function.role!.node.defaultChild);
-    for (const area of AREAS) {
-      for (const action of [
-        's3:GetObject',
-        's3:GetObjectVersion',
-        's3:GetObjectTagging',
-        's3:PutObject',
-        's3:DeleteObject',
-      ]) {
-        assert.ok(allows(policy, action, `${bucketArn}/${area}/acme/x.csv`), `${action} on ${area}`);
-      }
+    const inbound = `${bucketArn}/inbound/acme/x.csv`;
+    const archive = `${bucketArn}/archive/acme/2026-11-24/r_x.csv`;
+    const outbound = `${bucketArn}/outbound/acme/x.csv`;
+    for (const action of ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging']) {
+      assert.ok(allows(policy, action, inbound), action);
     }
-    // The original is removed by version once archived; archived copies and exports stay recoverable.
-    assert.ok(allows(policy, 's3:DeleteObjectVersion', `${bucketArn}/inbound/acme/x.csv`));
-    assert.ok(!allows(policy, 's3:DeleteObjectVersion', `${bucketArn}/archive/acme/x.csv`));
-    assert.ok(!allows(policy, 's3:DeleteObjectVersion', `${bucketArn}/outbound/acme/x.csv`));
-    assert.ok(!allows(policy, 's3:GetObject', `${bucketArn}/elsewhere/x.csv`));
+    // The archived copy and the .errors.csv; HeadObject there to see whether an earlier attempt archived already.
+    assert.ok(allows(policy, 's3:PutObject', archive));
+    assert.ok(allows(policy, 's3:PutObjectTagging', archive), 'CopyObject copies the tags');
+    assert.ok(allows(policy, 's3:GetObject', archive));
+    assert.ok(allows(policy, 's3:DeleteObjectVersion', inbound));
+    for (const [action, resource] of [
+      ['s3:PutObject', inbound],
+      ['s3:PutObject', outbound],
+      ['s3:GetObject', outbound],
+      ['s3:DeleteObject', inbound],
+      ['s3:DeleteObject', archive],
+      ['s3:DeleteObject', outbound],
+      ['s3:DeleteObjectVersion', archive],
+      ['s3:DeleteObjectVersion', outbound],
+      ['s3:GetObjectTagging', archive],
+      ['s3:GetObject', `${bucketArn}/elsewhere/x.csv`],
+    ] as const) {
+      assert.ok(!allows(policy, action, resource), `${action} on ${resource}`);
+    }
     assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': '' }));
+    assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': 'outbound/acme/' }));
   });
 
-  test('the API function reads objects but cannot change them', () => {
-    const policy = rolePolicy(stack.api.function.role!.node.defaultChild);
-    assert.ok(allows(policy, 's3:GetObject', `${bucketArn}/archive/acme/x.errors.csv`));
-    for (const action of ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion']) {
-      assert.ok(!allows(policy, action, `${bucketArn}/inbound/acme/x.csv`), action);
+  test('the import function has on each table exactly what its adapters call', () => {
+    const policy = rolePolicy(stack.importPipeline.function.role!.node.defaultChild);
+    const expected: Record<string, string[]> = {
+      Files: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Jobs: ['dynamodb:Query'],
+      Organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Records: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      RunErrors: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
+    };
+    for (const definition of tables) {
+      const arn = `<${id(stack.storage.tables.get(definition.id)!.node.defaultChild)}.Arn>`;
+      const granted = policy
+        .filter((st) => st.resources.includes(arn))
+        .flatMap((st) => st.actions)
+        .sort();
+      assert.deepEqual(granted, expected[definition.id]!.sort(), definition.id);
     }
+    const all = policy.flatMap((st) => st.actions);
+    for (const action of ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable']) {
+      assert.ok(!all.includes(action), action);
+    }
+  });
+
+  test('the API function touches no data itself: it only assumes the tenant role, tagging the session', () => {
+    const policy = rolePolicy(stack.api.function.role!.node.defaultChild);
+    const actions = policy.flatMap((st) => st.actions);
+    assert.ok(!actions.some((a) => /^(s3|dynamodb|kms):/.test(a)), actions.join(', '));
+    const tenantArn = `<${id(stack.api.tenantRole.node.defaultChild)}.Arn>`;
+    const sts = policy.filter((st) => st.actions.some((a) => a.startsWith('sts:')));
+    assert.deepEqual(sts.flatMap((st) => st.actions).sort(), ['sts:AssumeRole', 'sts:TagSession']);
+    assert.deepEqual(
+      sts.flatMap((st) => st.resources),
+      [tenantArn],
+    );
+  });
+
+  test('the tenant role: assumed only by the API role with an org tag; each table keyed by that tag', () => {
+    const role = json.Resources[id(stack.api.tenantRole.node.defaultChild)]!.Properties;
+    const trust = (role.AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    assert.equal(trust.length, 1);
+    const [statement] = trust;
+    assert.deepEqual((statement!.Action as string[]).sort(), ['sts:AssumeRole', 'sts:TagSession']);
+    assert.deepEqual(statement!.Principal, {
+      AWS: { 'Fn::GetAtt': [id(stack.api.function.role!.node.defaultChild), 'Arn'] },
+    });
+    assert.deepEqual(statement!.Condition, {
+      Null: { 'aws:RequestTag/org': 'false' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['org'] },
+    });
+
+    const policy = Object.values(json.Resources).find(
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: id(stack.api.tenantRole.node.defaultChild) }]),
+    )!;
+    const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    const tableStatement = (tableId: 'Jobs' | 'Runs' | 'RunErrors') =>
+      statements.find(
+        (st) =>
+          JSON.stringify(st.Resource) ===
+          JSON.stringify({ 'Fn::GetAtt': [id(stack.storage.tables.get(tableId)!.node.defaultChild), 'Arn'] }),
+      )!;
+    for (const [tableId, operator, key] of [
+      ['Jobs', 'ForAllValues:StringEquals', SESSION_ORG],
+      ['Runs', 'ForAllValues:StringEquals', SESSION_ORG],
+      ['RunErrors', 'ForAllValues:StringLike', `${SESSION_ORG}#*`],
+    ] as const) {
+      const st = tableStatement(tableId);
+      assert.ok(st, tableId);
+      assert.deepEqual(st.Condition, {
+        [operator]: { 'dynamodb:LeadingKeys': [key] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      });
+      const actions: string[] = list(st.Action as string | string[]).sort();
+      assert.ok(!actions.includes('dynamodb:Scan') && !actions.includes('dynamodb:BatchWriteItem'));
+      assert.deepEqual(
+        actions,
+        [...TENANT_TABLE_ACTIONS[tableId === 'Jobs' ? 'jobs' : tableId === 'Runs' ? 'runs' : 'runErrors']].sort(),
+      );
+    }
+    // No other table (Records, Files, Organizations) and no bucket.
+    const resources = JSON.stringify(statements.map((st) => st.Resource));
+    for (const other of ['Records', 'Files', 'Organizations'] as const) {
+      assert.ok(!resources.includes(id(stack.storage.tables.get(other)!.node.defaultChild)), other);
+    }
+    assert.ok(!resources.includes(bucketId));
+    // The API learns the role and the resources the session policy names.
+    const fn = json.Resources[id(stack.api.function.node.defaultChild)]!;
+    const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.deepEqual(variables[TENANT_ENV.roleArn], {
+      'Fn::GetAtt': [id(stack.api.tenantRole.node.defaultChild), 'Arn'],
+    });
+    assert.deepEqual(variables[TENANT_ENV.dataKey], { 'Fn::GetAtt': [dataKeyId, 'Arn'] });
   });
 });
 
