@@ -378,3 +378,44 @@ test('engine on DynamoDB Local: a daily snapshot with 1% of rows changed costs 1
   assert.equal(stats.updates, 20);
   assert.equal(stats.batchGets, 20);
 });
+
+// Seen as a customer: the same 300 rows in two files at once were counted 300 + 282 created and the organization's
+// used records rose by 582. Each write now says what it did; billing gives back what was not written.
+test('engine on DynamoDB Local: two runs of the same rows at once count each record once, and bill it once', async () => {
+  await putOrganization(db, { id: 'twin-runs', name: 'Twin runs', allowedRecords: 10_000 }, { env: parts.env });
+  const deps = {
+    openCsv,
+    scratch: diskSortScratch(),
+    records: dynamoDbRecords(db, { env: parts.env, concurrency: 4 }),
+    runLog: dynamoDbRunLog(db, { env: parts.env }),
+    billing: dynamoDbBilling(db, { env: parts.env }),
+    clock: systemClock,
+    batchSize: 25,
+  };
+  const job = defaultImportJob('twin-runs', 'fn_profile_import', 'job-1');
+  const template = templates.byId('fn_profile_import')!;
+  const text = `Employee ID,First Name,Last Name,Email\r\n${Array.from({ length: 300 }, (_, i) => `T${i},Ana,Silva,t${i}@example.com`).join('\r\n')}\r\n`;
+  const once = async (runId: string) =>
+    (
+      await importFile(deps, {
+        run: startRun({
+          org: 'twin-runs',
+          runId,
+          now: new Date(),
+          file: { key: `inbound/twin-runs/${runId}.csv`, name: 'f.csv', size: text.length, etag: '"e"' },
+        }),
+        job,
+        template,
+        source: async function* () {
+          for (let i = 0; i < text.length; i += 512) yield Buffer.from(text.slice(i, i + 512));
+        },
+        fileName: 'fn_profile_import_20261124.csv',
+      })
+    ).run;
+  const [a, b] = await Promise.all([once('ra'), once('rb')]);
+  assert.equal(a.counts.created + b.counts.created, 300);
+  assert.equal(a.counts.updated + b.counts.updated, 0);
+  assert.equal(a.counts.unchanged + b.counts.unchanged, 300);
+  const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'twin-runs' } }))).Item;
+  assert.equal(org?.usedRecords, 300);
+});
