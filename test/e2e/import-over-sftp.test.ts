@@ -158,10 +158,11 @@ test('the same name put twice in one session: each upload imported once with its
 
   // The second may wait for the first one's turn (it comes back after 30 s).
   const deadline = Date.now() + 90_000;
-  let runs: Run[] = [];
-  while ((runs = await finishedRuns('initech', 0)).length < 2) {
+  let runs = await finishedRuns('initech', 0);
+  while (runs.length < 2) {
     if (Date.now() > deadline) assert.fail(`two runs expected:\n${twin.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 500));
+    runs = await finishedRuns('initech', 0);
   }
   const [older, newer] = runs.sort((a, b) => a.runId.localeCompare(b.runId)) as [Run, Run];
   const counts = (r: Run) => r.counts as Record<string, number>;
