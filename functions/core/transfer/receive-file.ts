@@ -9,6 +9,11 @@
  * - Claimed once per object version in the Files ledger (conditional put): a redelivered event finds the claim and
  *   stops. A `processing` claim whose lease ran out (the invocation crashed, or paused for lack of time) is retaken,
  *   and the run it belongs to resumes from its checkpoint.
+ * - Files of one organization and template are imported in arrival order (lanes.ts): a file takes its arrival number
+ *   when first claimed and waits (`waiting`: no run yet, claim released, the event delivered again later) until the
+ *   previous file's run has ended. Each record write carries the number, and a record never takes an older file's
+ *   data over a newer one's (RecordWrite.arrival).
+ * - A run keeps the job it started with (stored on the ledger entry): a resumed run is not changed by an edit.
  * - A partial upload (tag `integrator-upload=partial`) is never imported: one Interrupted run says so and the object
  *   stays where it is. So does a file that is not .csv (it may be something else the customer keeps there).
  * - Every other file ends in a run and is archived: a name that follows no template, no launched job, a missing
