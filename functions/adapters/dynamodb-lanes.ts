@@ -5,12 +5,13 @@ import { isConditionFailed } from './dynamodb-expressions.ts';
 
 /**
  * Arrival lanes in the Files table, beside the entries (same partition: the organization). Per lane two kinds of item:
- * - `~lane#<lane>`: `last` (arrival numbers handed out so far) and `turn` (the number whose file may import now);
+ * - `~lane#<lane>`: `last` (arrival numbers handed out so far), `turn` (the number whose file may import now) and
+ *   `skipped` (a number set: turns passed while their file had not finished);
  * - `~lane#<lane>#<number>`: `fileId`, the entry that holds that number, so whoever finds the turn stuck can look at
  *   the holder's lease.
  * Entries' ids start with `inbound/`, so the `~lane#` ids never meet them. Part of dynamodb-files.ts's ledger.
  */
-export type LaneMethods = Pick<FileLedger, 'enterLane' | 'laneTurn' | 'passTurn'>;
+export type LaneMethods = Pick<FileLedger, 'enterLane' | 'laneTurn' | 'passTurn' | 'leaveLane'>;
 
 const laneId = (lane: string) => `~lane#${lane}`;
 const numberId = (lane: string, seq: number) => `~lane#${lane}#${String(seq).padStart(12, '0')}`;
@@ -19,7 +20,7 @@ export function dynamoDbLanes(db: DynamoDBDocumentClient, table: string): LaneMe
   const get = async (org: string, fileId: string) =>
     (await db.send(new GetCommand({ TableName: table, Key: { org, fileId }, ConsistentRead: true }))).Item;
 
-  return {
+  const lanes: LaneMethods = {
     async enterLane(entry, lane) {
       const { org, fileId } = entry;
       for (let attempt = 0; attempt < 50; attempt++) {
@@ -73,22 +74,28 @@ export function dynamoDbLanes(db: DynamoDBDocumentClient, table: string): LaneMe
     async laneTurn(org, lane): Promise<LaneTurn> {
       const item = await get(org, laneId(lane));
       const turn = (item?.turn as number | undefined) ?? 1;
-      if (turn > ((item?.last as number | undefined) ?? 0)) return { turn };
+      const skippedSet = item?.skipped as Set<number> | undefined;
+      const skipped = skippedSet && skippedSet.size > 0 ? { skipped: [...skippedSet].sort((a, b) => a - b) } : {};
+      if (turn > ((item?.last as number | undefined) ?? 0)) return { turn, ...skipped };
       const pointer = await get(org, numberId(lane, turn));
       const holder = pointer ? ((await get(org, String(pointer.holder))) as FileEntry | undefined) : undefined;
-      return holder ? { turn, holder } : { turn };
+      return holder ? { turn, holder, ...skipped } : { turn, ...skipped };
     },
 
-    async passTurn(org, lane, from) {
+    async passTurn(org, lane, from, unsettled = false) {
       try {
         await db.send(
           new UpdateCommand({
             TableName: table,
             Key: { org, fileId: laneId(lane) },
-            UpdateExpression: 'SET #turn = :next',
+            UpdateExpression: unsettled ? 'SET #turn = :next ADD #skipped :from_set' : 'SET #turn = :next',
             ConditionExpression: '#turn = :from',
-            ExpressionAttributeNames: { '#turn': 'turn' },
-            ExpressionAttributeValues: { ':from': from, ':next': from + 1 },
+            ExpressionAttributeNames: { '#turn': 'turn', ...(unsettled ? { '#skipped': 'skipped' } : {}) },
+            ExpressionAttributeValues: {
+              ':from': from,
+              ':next': from + 1,
+              ...(unsettled ? { ':from_set': new Set([from]) } : {}),
+            },
           }),
         );
         return true;
@@ -97,5 +104,24 @@ export function dynamoDbLanes(db: DynamoDBDocumentClient, table: string): LaneMe
         throw err;
       }
     },
+
+    async leaveLane(org, lane, seq) {
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org, fileId: laneId(lane) },
+            UpdateExpression: 'DELETE #skipped :seq_set',
+            ConditionExpression: 'attribute_exists(#skipped)',
+            ExpressionAttributeNames: { '#skipped': 'skipped' },
+            ExpressionAttributeValues: { ':seq_set': new Set([seq]) },
+          }),
+        )
+        .catch((err) => {
+          if (!isConditionFailed(err)) throw err;
+        });
+      await lanes.passTurn(org, lane, seq);
+    },
   };
+  return lanes;
 }

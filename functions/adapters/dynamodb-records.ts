@@ -108,6 +108,7 @@ async function write(
   w: RecordWrite,
   stats: RecordStoreStats | undefined,
 ): Promise<WriteResult> {
+  if (w.touch && w.arrival) return touch(db, table, w, w.arrival, stats);
   const parts = updateParts(
     {
       ...w.set,
@@ -164,6 +165,36 @@ async function write(
       },
     );
   }
+}
+
+/**
+ * Records the arrival number on a record that holds exactly this content under an older number of the lane; nothing
+ * else changes. Refused (the content changed, or a newer number is stored): nothing to do either way.
+ */
+async function touch(
+  db: DynamoDBDocumentClient,
+  table: string,
+  w: RecordWrite,
+  arrival: { lane: string; seq: number },
+  stats: RecordStoreStats | undefined,
+): Promise<WriteResult> {
+  if (stats) stats.updates++;
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { pk: recordPk(w.org, w.entity, w.recordKey) },
+        UpdateExpression: 'SET #lane = :lane, #seq = :seq',
+        ConditionExpression: '#hash = :hash AND (attribute_not_exists(#seq) OR #lane <> :lane OR #seq < :seq)',
+        ExpressionAttributeNames: { '#hash': HASH, '#lane': LANE, '#seq': SEQ },
+        ExpressionAttributeValues: { ':hash': w.hash, ':lane': arrival.lane, ':seq': arrival.seq },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+    if (stats) stats.conditionFailures++;
+  }
+  return { effect: 'unchanged', wrote: false };
 }
 
 /**

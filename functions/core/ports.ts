@@ -93,6 +93,12 @@ export interface RecordWrite {
    * older data over a newer file's. Absent: no ordering guard (callers outside the import pipeline).
    */
   arrival?: { lane: string; seq: number };
+  /**
+   * Only record the arrival number on a record that already holds exactly this content (and an older number): an
+   * unchanged row of a file that overtook an unfinished older one, so that the older file, should it resume, cannot
+   * put its data over this content. Counts as `unchanged`; never billed.
+   */
+  touch?: boolean;
 }
 
 /**
@@ -222,8 +228,13 @@ export interface FileLedger {
    * the number yet: the lane is idle).
    */
   laneTurn(org: string, lane: string): Promise<LaneTurn>;
-  /** Moves the lane's turn from `from` to `from + 1`; false, changing nothing, when the turn is no longer `from`. */
-  passTurn(org: string, lane: string, from: number): Promise<boolean>;
+  /**
+   * Moves the lane's turn from `from` to `from + 1`; false, changing nothing, when the turn is no longer `from`.
+   * `unsettled`: the file holding `from` has not finished (it crashed): its number is remembered in `skipped`.
+   */
+  passTurn(org: string, lane: string, from: number, unsettled?: boolean): Promise<boolean>;
+  /** The file holding `seq` has finished: forgets it in `skipped` and passes the turn on if it is still `seq`. */
+  leaveLane(org: string, lane: string, seq: number): Promise<void>;
 }
 
 export type LaneEntry = FileEntry & { lane: string; seq: number };
@@ -231,6 +242,8 @@ export type LaneEntry = FileEntry & { lane: string; seq: number };
 export interface LaneTurn {
   turn: number;
   holder?: FileEntry;
+  /** Numbers whose turn was passed while their file had not finished (it may still resume, late). */
+  skipped?: number[];
 }
 
 /**

@@ -137,6 +137,24 @@ test('records: a file that arrived earlier never overwrites what a later file of
   assert.equal((await item()).firstName, 'Other');
   // A write without a lane is not ordered either.
   assert.deepEqual(await records.apply([write('S1', { firstName: 'Free' })]), [{ effect: 'updated', wrote: true }]);
+
+  // A touch records a newer number on a record holding the same content, so an older file's write is then refused;
+  // a touch with other content, or an older number, changes nothing.
+  const base = write('S2', { firstName: 'Same' }, { runId: 'run-1', arrival: { lane, seq: 1 } });
+  await records.apply([base]);
+  const touch = (seq: number, set = { firstName: 'Same' }) =>
+    write('S2', set, { runId: `run-${seq}`, arrival: { lane, seq }, touch: true });
+  assert.deepEqual(await records.apply([touch(5), touch(4), touch(9, { firstName: 'Other' })]), [
+    { effect: 'unchanged', wrote: false },
+    { effect: 'unchanged', wrote: false },
+    { effect: 'unchanged', wrote: false },
+  ]);
+  const s2 = (
+    await db.send(new GetCommand({ TableName: 'Records', Key: { pk: recordPk('acme', 'foreignNational', 'S2') } }))
+  ).Item!;
+  assert.deepEqual([s2.firstName, s2.importSeq, s2.lastRunId], ['Same', 5, 'run-1']);
+  const late = write('S2', { firstName: 'Old' }, { runId: 'run-3', arrival: { lane, seq: 3 } });
+  assert.deepEqual(await records.apply([late]), [{ effect: 'superseded', wrote: false }]);
 });
 
 test('file ledger lanes: numbers in arrival order, once per entry, also concurrently; the turn moves conditionally', async () => {
@@ -173,6 +191,13 @@ test('file ledger lanes: numbers in arrival order, once per entry, also concurre
   assert.deepEqual(passes.sort(), [false, true]);
   assert.equal(await ledger.passTurn('lanes', 'tpl', 1), false);
   assert.equal((await ledger.laneTurn('lanes', 'tpl')).holder?.seq, 2);
+  // A turn passed over an unfinished file remembers it until that file leaves the lane.
+  assert.equal(await ledger.passTurn('lanes', 'tpl', 2, true), true);
+  assert.deepEqual((await ledger.laneTurn('lanes', 'tpl')).skipped, [2]);
+  await ledger.leaveLane('lanes', 'tpl', 3);
+  assert.deepEqual(await ledger.laneTurn('lanes', 'tpl').then((t) => [t.turn, t.skipped]), [4, [2]]);
+  await ledger.leaveLane('lanes', 'tpl', 2);
+  assert.deepEqual(await ledger.laneTurn('lanes', 'tpl').then((t) => [t.turn, t.skipped]), [4, undefined]);
   // Lanes are per organization and lane name.
   assert.deepEqual(await ledger.laneTurn('lanes', 'other'), { turn: 1 });
   assert.deepEqual(await ledger.laneTurn('acme', 'tpl'), { turn: 1 });

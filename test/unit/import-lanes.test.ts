@@ -95,15 +95,16 @@ test('files wait for their turn in arrival order; a crashed holder releases it w
   const b = await place('b', 10_000);
   const c = await place('c', 10_000);
   assert.deepEqual([a.seq, b.seq, c.seq], [1, 2, 3]);
-  assert.deepEqual(await awaitTurn(ledger, a, 5_000, grace), { go: true });
+  assert.deepEqual(await awaitTurn(ledger, a, 5_000, grace), { go: true, guardUnchanged: false });
   const waiting = await awaitTurn(ledger, c, 5_000, grace);
   assert.equal(waiting.go, false);
   assert.equal(!waiting.go && waiting.holder.fileId, 'a');
   // a crashed: once its lease is past (and it is quiet), the turn moves past it, then past b, which is quiet too.
-  assert.deepEqual(await awaitTurn(ledger, b, 10_001, grace), { go: true });
-  assert.equal((await ledger.laneTurn('acme', 'fn_profile_import')).turn, 2);
+  // b goes, and guards its unchanged rows: a was passed over unfinished and may resume.
+  assert.deepEqual(await awaitTurn(ledger, b, 10_001, grace), { go: true, guardUnchanged: true });
+  assert.deepEqual(await ledger.laneTurn('acme', 'fn_profile_import').then((t) => [t.turn, t.skipped]), [2, [1]]);
   // a comes back late: its turn has passed, it goes (the records' arrival guard keeps b's rows).
-  assert.deepEqual(await awaitTurn(ledger, a, 10_002, grace), { go: true });
+  assert.deepEqual(await awaitTurn(ledger, a, 10_002, grace), { go: true, guardUnchanged: false });
   // b is working (lease valid): c keeps waiting.
   await ledger.update({ ...b, leaseUntil: 50_000 });
   assert.equal((await awaitTurn(ledger, c, 20_000, grace)).go, false);
@@ -162,4 +163,23 @@ test('receiveFile: a file resuming after a newer one took its turn never overwri
   assert.match(late.run.message!, /2 superseded by a newer file/);
   for (const id of ['E1', 'E2', 'E3', 'E4'])
     assert.equal(records.items.get(`acme#foreignNational#${id}`)?.firstName, 'Right');
+});
+
+test('receiveFile: a row a newer file found unchanged is not overwritten either when the older file resumes late', async () => {
+  const { deps, files, records, clock, ledger, pausing } = setup();
+  files.put(keyOf('01'), file('Same', 'R1', 'R2'));
+  assert.equal((await receiveFile(deps, created(keyOf('01')))).outcome, 'finished');
+  // The older file: two new rows first, then R1 and R2 changed; it stops after the first batch and stays down.
+  files.put(keyOf('02'), file('Old', 'R3', 'R4', 'R1', 'R2'));
+  assert.equal((await receiveFile(pausing(), created(keyOf('02')))).outcome, 'paused');
+  clock.at += 10 * 60_000;
+  // The newer file says R1 and R2 are as stored: unchanged (no write), but it passed over an unfinished file.
+  files.put(keyOf('03'), file('Same', 'R1', 'R2'));
+  const newer = (await receiveFile(deps, created(keyOf('03')))) as { run: Run };
+  assert.equal(newer.run.counts.unchanged, 2);
+  assert.deepEqual((await ledger.laneTurn('acme', 'fn_profile_import')).skipped, [2]);
+  const late = (await receiveFile(deps, created(keyOf('02')))) as { run: Run };
+  assert.equal(late.run.counts.superseded, 2);
+  for (const id of ['R1', 'R2']) assert.equal(records.items.get(`acme#foreignNational#${id}`)?.firstName, 'Same', id);
+  assert.equal((await ledger.laneTurn('acme', 'fn_profile_import')).skipped, undefined, 'forgotten once it finished');
 });

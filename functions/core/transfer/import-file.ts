@@ -86,7 +86,7 @@ export interface ImportRequest {
   source: () => ByteSource | Promise<ByteSource>;
   fileName: string;
   /** The file's arrival lane and number (receive-file.ts): stored on each record it writes, older files lose to it. */
-  arrival?: { lane: string; seq: number };
+  arrival?: Arrival;
 }
 
 export interface ImportResult {
@@ -412,6 +412,9 @@ function violationProblem(
   return { code: v.code, message, file: fileName, row, column, value, rule: v.rule };
 }
 
+/** `guardUnchanged`: unchanged rows record the number as well (lanes.ts: an older file may still resume). */
+type Arrival = { lane: string; seq: number; guardUnchanged?: boolean };
+
 interface BatchOutcome {
   created: number;
   updated: number;
@@ -436,7 +439,7 @@ async function applyBatch(
   header: ResolvedHeader,
   batch: readonly Pending[],
   limitAlreadyReached: boolean,
-  arrival: RecordWrite['arrival'],
+  arrival: Arrival | undefined,
 ): Promise<BatchOutcome> {
   const outcome: BatchOutcome = {
     created: 0,
@@ -454,6 +457,8 @@ async function applyBatch(
   );
   const at = deps.clock.now().toISOString();
   const toWrite: { pending: Pending; write: RecordWrite }[] = [];
+  const touches: RecordWrite[] = [];
+  const place = arrival ? { arrival: { lane: arrival.lane, seq: arrival.seq } } : {};
   for (const p of batch) {
     const hash = contentHash(template.id, header.writes, p.fields);
     const existing = stored.get(p.recordKey);
@@ -463,7 +468,10 @@ async function applyBatch(
       if (existing.lastRunId === run.runId) {
         if (existing.createdRunId === run.runId) outcome.created++;
         else outcome.updated++;
-      } else outcome.unchanged++;
+      } else {
+        outcome.unchanged++;
+        if (arrival?.guardUnchanged) touches.push(touchOf(run, template, p, hash, place.arrival!));
+      }
       continue;
     }
     if ((exists && job.preference === 'create_only') || (!exists && job.preference === 'update_only')) {
@@ -486,10 +494,12 @@ async function applyBatch(
         runId: run.runId,
         row: p.row,
         at,
-        ...(arrival ? { arrival } : {}),
+        ...place,
       },
     });
   }
+  // Touches are never billed and count as unchanged whatever their result (the content was this row's when read).
+  if (touches.length > 0) await deps.records.apply(touches);
   let granted = toWrite.length;
   if (deps.billing && toWrite.length > 0) {
     granted = outcome.limitReached ? 0 : await deps.billing.reserve(run.org, toWrite.length);
@@ -506,4 +516,29 @@ async function applyBatch(
   }
   if (deps.billing && notWritten > 0) await deps.billing.release(run.org, notWritten);
   return outcome;
+}
+
+/** A write that only records the file's arrival number on a record that holds this row's content (RecordWrite.touch). */
+function touchOf(
+  run: Run,
+  template: Template,
+  p: Pending,
+  hash: string,
+  arrival: { lane: string; seq: number },
+): RecordWrite {
+  return {
+    org: run.org,
+    entity: template.entity,
+    recordKey: p.recordKey,
+    set: {},
+    remove: [],
+    hash,
+    condition: 'must_exist',
+    templateId: template.id,
+    runId: run.runId,
+    row: p.row,
+    at: '',
+    arrival,
+    touch: true,
+  };
 }

@@ -10,14 +10,19 @@
  * - A holder that will not pass the turn (its invocation crashed, or it was never retried) must not block the lane
  *   forever: once its lease has expired and it has not been touched for `graceMs`, the next file moves the turn on.
  *   Should the crashed file resume later, it runs behind the newer one; the records' arrival guard
- *   (RecordWrite.arrival) keeps its older rows from overwriting the newer file's.
+ *   (RecordWrite.arrival) keeps its older rows from overwriting the newer file's. Until it has finished, its number
+ *   stays in the lane's `skipped` list, and the files after it record their number on unchanged rows as well.
  * - The grace covers the short gaps in which a live holder's claim is released on purpose: a run paused for lack of
  *   time (its continuation retakes the claim within seconds) and a file waiting for its retry. It must therefore be
  *   longer than the waiting retry delay.
  */
 import type { FileEntry, FileLedger } from '../ports.ts';
 
-export type TurnDecision = { go: true } | { go: false; turn: number; holder: FileEntry };
+/**
+ * `guardUnchanged`: an older file of the lane was passed over unfinished and may still resume: this file's unchanged
+ * rows must record its arrival number too (RecordWrite.touch), or that older file could put its data over them.
+ */
+export type TurnDecision = { go: true; guardUnchanged: boolean } | { go: false; turn: number; holder: FileEntry };
 
 /** True when the holder of the turn has let it go: its run ended, or it is not being worked on and has gone quiet. */
 export function turnReleased(holder: FileEntry, now: number, graceMs: number): boolean {
@@ -38,10 +43,10 @@ export async function awaitTurn(
   graceMs: number,
 ): Promise<TurnDecision> {
   for (;;) {
-    const { turn, holder } = await ledger.laneTurn(entry.org, entry.lane);
+    const { turn, holder, skipped = [] } = await ledger.laneTurn(entry.org, entry.lane);
     // At or past the turn: its turn has come (or passed, when it resumes after others skipped it while it was down).
-    if (entry.seq <= turn) return { go: true };
+    if (entry.seq <= turn) return { go: true, guardUnchanged: skipped.some((s) => s < entry.seq) };
     if (holder && !turnReleased(holder, now, graceMs)) return { go: false, turn, holder };
-    await ledger.passTurn(entry.org, entry.lane, turn);
+    await ledger.passTurn(entry.org, entry.lane, turn, holder?.status === 'processing');
   }
 }

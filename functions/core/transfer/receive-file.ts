@@ -134,6 +134,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   );
   if (!claim.claimed) return ignored(claim.current.status === 'processing' ? 'in_progress' : 'already_processed');
   let entry: FileEntry = claim.entry;
+  let guardUnchanged = false;
 
   const ref: ObjectRef = { key, etag: info.etag, ...(info.versionId ? { versionId: info.versionId } : {}) };
   const fileName = baseName(parsed.path);
@@ -148,7 +149,8 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       const place = await deps.ledger.enterLane(entry, match.template.id);
       entry = { ...entry, lane: place.lane, seq: place.seq, ...(place.job ? { job: place.job } : {}) };
       const turn = await awaitTurn(deps.ledger, place, now.getTime(), deps.turnGraceMs ?? DEFAULT_TURN_GRACE_MS);
-      if (!turn.go) {
+      if (turn.go) guardUnchanged = turn.guardUnchanged;
+      else {
         await deps.ledger.update({ ...entry, leaseUntil: 0, updatedAt: deps.clock.now().toISOString() });
         return {
           outcome: 'waiting',
@@ -214,7 +216,9 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       template: choice.template,
       source: () => deps.files.read(ref),
       fileName,
-      ...(entry.lane && entry.seq !== undefined ? { arrival: { lane: entry.lane, seq: entry.seq } } : {}),
+      ...(entry.lane && entry.seq !== undefined
+        ? { arrival: { lane: entry.lane, seq: entry.seq, ...(guardUnchanged ? { guardUnchanged } : {}) } }
+        : {}),
     });
     if (result.paused) {
       // Released before returning, so the continuation the caller sends next cannot find the claim still held (it
@@ -286,6 +290,6 @@ async function settle(deps: ReceiveDeps, finished: Run, ref: ObjectRef, entry: F
     updatedAt: deps.clock.now().toISOString(),
   });
   // The next file of the lane may start (a no-op when the turn moved on while this one was down).
-  if (entry.lane && entry.seq !== undefined) await deps.ledger.passTurn(entry.org, entry.lane, entry.seq);
+  if (entry.lane && entry.seq !== undefined) await deps.ledger.leaveLane(entry.org, entry.lane, entry.seq);
   return run;
 }
