@@ -26,7 +26,7 @@ const records: RecordStore = {
   current: async () => new Map(),
   apply: async (batch) => {
     writes += batch.length;
-    return batch.map(() => 'written' as const);
+    return batch.map(() => ({ effect: 'created' as const, wrote: true }));
   },
 };
 const runLog: RunLog = {

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import type { ClaimResult, FileEntry, FileLedger } from '../core/ports.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
+import { dynamoDbLanes } from './dynamodb-lanes.ts';
 
 /**
  * The arrival ledger (Files table: org, fileId = key#version). A claim is one conditional UpdateItem: it succeeds for
@@ -14,6 +15,9 @@ export function dynamoDbFileLedger(
 ): FileLedger {
   const table = options.table ?? tableName('Files', options.env);
   return {
+    // Arrival lanes (files of one organization and template in order): dynamodb-lanes.ts.
+    ...dynamoDbLanes(db, table),
+
     async claim(entry, now): Promise<ClaimResult> {
       const { org, fileId, leaseUntil, updatedAt, status, claims: _claims, ...first } = entry;
       const parts = updateParts({ status, leaseUntil, updatedAt }, { ifNotExists: first, add: { claims: 1 } });

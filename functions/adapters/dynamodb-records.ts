@@ -1,6 +1,6 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecordStore, RecordWrite, StoredRecordState, WriteResult } from '../core/ports.ts';
-import { orgEntity, recordPk } from '../core/transfer/records.ts';
+import { orgEntity, recordPk, refusedWrite } from '../core/transfer/records.ts';
 import { tableName } from './aws-clients.ts';
 import {
   backoff,
@@ -33,7 +33,14 @@ export interface DynamoDbRecordsOptions {
  * Reads: BatchGetItem of the hash only (100 keys per call, unprocessed keys retried with backoff).
  * Writes: one UpdateItem per changed row, never PutItem, which would wipe the attributes other parts of the system
  * own: only the mapped fields (set, or removed when the file left them empty) and the bookkeeping attributes change.
- * The preference becomes the condition: create only = attribute_not_exists(pk), update only = attribute_exists(pk).
+ * Every write is conditional, and what it did is read from its own result, never from the earlier BatchGetItem alone
+ * (a concurrent run may have written the record in between):
+ * - the preference: create only = attribute_not_exists(pk), update only = attribute_exists(pk);
+ * - the content: the record must not already hold this hash (then nothing is written: `unchanged`);
+ * - the arrival order: a record written from a file of the same lane that arrived later (a higher `importSeq`) is not
+ *   overwritten (`superseded`).
+ * On success UPDATED_OLD tells created (no earlier item) from updated; on a refusal ALL_OLD
+ * (ReturnValuesOnConditionCheckFailure) tells which condition failed. Neither costs capacity, only bytes on the wire.
  */
 export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRecordsOptions = {}): RecordStore {
   const table = options.table ?? tableName('Records', options.env);
@@ -54,15 +61,20 @@ export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRec
               RequestItems: {
                 [table]: {
                   Keys: keys,
-                  ProjectionExpression: '#pk, #hash',
-                  ExpressionAttributeNames: { '#pk': 'pk', '#hash': 'hash' },
+                  ProjectionExpression: '#pk, #hash, #last, #created',
+                  ExpressionAttributeNames: {
+                    '#pk': 'pk',
+                    '#hash': 'hash',
+                    '#last': 'lastRunId',
+                    '#created': 'createdRunId',
+                  },
                 },
               },
             }),
           );
           for (const item of out.Responses?.[table] ?? []) {
             const pk = String(item.pk);
-            found.set(pk.slice(prefix.length), typeof item.hash === 'string' ? { hash: item.hash } : {});
+            found.set(pk.slice(prefix.length), storedState(item));
           }
           keys = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
         }
@@ -76,12 +88,28 @@ export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRec
   };
 }
 
+/** The attributes the import keeps for ordering and counting, next to the mapped fields. */
+const HASH = 'hash';
+const LANE = 'importLane';
+const SEQ = 'importSeq';
+const LAST_RUN = 'lastRunId';
+const CREATED_RUN = 'createdRunId';
+
+function storedState(item: Record<string, unknown>): StoredRecordState {
+  return {
+    ...(typeof item[HASH] === 'string' ? { hash: item[HASH] } : {}),
+    ...(typeof item[LAST_RUN] === 'string' ? { lastRunId: item[LAST_RUN] } : {}),
+    ...(typeof item[CREATED_RUN] === 'string' ? { createdRunId: item[CREATED_RUN] } : {}),
+  };
+}
+
 async function write(
   db: DynamoDBDocumentClient,
   table: string,
   w: RecordWrite,
   stats: RecordStoreStats | undefined,
 ): Promise<WriteResult> {
+  if (w.touch && w.arrival) return touch(db, table, w, w.arrival, stats);
   const parts = updateParts(
     {
       ...w.set,
@@ -89,39 +117,98 @@ async function write(
       entity: w.entity,
       orgEntity: orgEntity(w.org, w.entity),
       recordKey: w.recordKey,
-      hash: w.hash,
+      [HASH]: w.hash,
       templateId: w.templateId,
-      lastRunId: w.runId,
+      [LAST_RUN]: w.runId,
       lastRow: w.row,
       updatedAt: w.at,
+      ...(w.arrival ? { [LANE]: w.arrival.lane, [SEQ]: w.arrival.seq } : {}),
     },
-    { remove: w.remove, ifNotExists: { createdAt: w.at } },
+    { remove: w.remove, ifNotExists: { createdAt: w.at, [CREATED_RUN]: w.runId } },
   );
-  const condition =
-    w.condition === 'must_exist'
-      ? 'attribute_exists(#pk)'
-      : w.condition === 'must_not_exist'
-        ? 'attribute_not_exists(#pk)'
-        : undefined;
+  const names: Record<string, string> = { ...parts.ExpressionAttributeNames, '#hash': HASH };
+  const values: Record<string, unknown> = { ...parts.ExpressionAttributeValues, ':hash': w.hash };
+  const conditions = ['(attribute_not_exists(#hash) OR #hash <> :hash)'];
+  if (w.condition !== 'none') names['#pk'] = 'pk';
+  if (w.condition === 'must_exist') conditions.push('attribute_exists(#pk)');
+  if (w.condition === 'must_not_exist') conditions.push('attribute_not_exists(#pk)');
+  if (w.arrival) {
+    Object.assign(names, { '#lane': LANE, '#seq': SEQ });
+    Object.assign(values, { ':lane': w.arrival.lane, ':seq': w.arrival.seq });
+    conditions.push('(attribute_not_exists(#seq) OR #lane <> :lane OR #seq <= :seq)');
+  }
+  if (stats) stats.updates++;
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { pk: recordPk(w.org, w.entity, w.recordKey) },
+        UpdateExpression: parts.UpdateExpression,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        // Old values of the attributes this write sets: none when the item did not exist.
+        ReturnValues: 'UPDATED_OLD',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    const existed = out.Attributes !== undefined && Object.keys(out.Attributes).length > 0;
+    return { effect: existed ? 'updated' : 'created', wrote: true };
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+    if (stats) stats.conditionFailures++;
+    const old = plainAttributes((err as { Item?: Record<string, unknown> }).Item);
+    return refusedWrite(
+      w,
+      old && {
+        ...storedState(old),
+        ...(typeof old[LANE] === 'string' && typeof old[SEQ] === 'number' ? { lane: old[LANE], seq: old[SEQ] } : {}),
+      },
+    );
+  }
+}
+
+/**
+ * Records the arrival number on a record that holds exactly this content under an older number of the lane; nothing
+ * else changes. Refused (the content changed, or a newer number is stored): nothing to do either way.
+ */
+async function touch(
+  db: DynamoDBDocumentClient,
+  table: string,
+  w: RecordWrite,
+  arrival: { lane: string; seq: number },
+  stats: RecordStoreStats | undefined,
+): Promise<WriteResult> {
   if (stats) stats.updates++;
   try {
     await db.send(
       new UpdateCommand({
         TableName: table,
         Key: { pk: recordPk(w.org, w.entity, w.recordKey) },
-        ...parts,
-        ...(condition
-          ? {
-              ConditionExpression: condition,
-              ExpressionAttributeNames: { ...parts.ExpressionAttributeNames, '#pk': 'pk' },
-            }
-          : {}),
+        UpdateExpression: 'SET #lane = :lane, #seq = :seq',
+        ConditionExpression: '#hash = :hash AND (attribute_not_exists(#seq) OR #lane <> :lane OR #seq < :seq)',
+        ExpressionAttributeNames: { '#hash': HASH, '#lane': LANE, '#seq': SEQ },
+        ExpressionAttributeValues: { ':hash': w.hash, ':lane': arrival.lane, ':seq': arrival.seq },
       }),
     );
-    return 'written';
   } catch (err) {
     if (!isConditionFailed(err)) throw asStoreRefusal(err, `the record of row ${w.row}`);
     if (stats) stats.conditionFailures++;
-    return 'condition_failed';
   }
+  return { effect: 'unchanged', wrote: false };
+}
+
+/**
+ * The refused item's string and number attributes as plain values: the DocumentClient does not unmarshall the item an
+ * exception carries, and only such attributes decide a refusal.
+ */
+function plainAttributes(item: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!item) return undefined;
+  const plain: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) {
+    const v = value as { S?: string; N?: string } | null;
+    if (typeof v?.S === 'string') plain[name] = v.S;
+    else if (typeof v?.N === 'string') plain[name] = Number(v.N);
+  }
+  return plain;
 }

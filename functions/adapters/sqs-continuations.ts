@@ -16,13 +16,15 @@ export const LOCAL_QUEUE_PREFIX = 'local:';
 
 export function sqsContinuations(client: SQSClient, queueUrl: string): Continuations {
   return {
-    async continueLater(message) {
-      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message, DelaySeconds: 0 }));
+    async continueLater(message, delaySeconds = 0) {
+      await client.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message, DelaySeconds: Math.min(delaySeconds, 900) }),
+      );
     },
   };
 }
 
-type LocalSend = (message: string) => void | Promise<void>;
+type LocalSend = (message: string, delaySeconds: number) => void | Promise<void>;
 const localQueues = new Map<string, LocalSend>();
 
 /** Makes an in-process queue reachable as `url` (`local:<name>`); returns the function that unregisters it. */
@@ -36,10 +38,10 @@ export function registerLocalQueue(url: string, send: LocalSend): () => void {
 
 export function localContinuations(url: string): Continuations {
   return {
-    async continueLater(message) {
+    async continueLater(message, delaySeconds = 0) {
       const send = localQueues.get(url);
       if (!send) throw new Error(`no local queue is registered as ${url}`);
-      await send(message);
+      await send(message, delaySeconds);
     },
   };
 }

@@ -65,6 +65,9 @@ export interface FileStore {
 export interface StoredRecordState {
   /** Content hash of the mapped fields the last import wrote. */
   hash?: string;
+  /** The run that last wrote the record, and the one that created it (a resumed run recognises its own writes). */
+  lastRunId?: string;
+  createdRunId?: string;
 }
 
 export type WriteCondition = 'none' | 'must_exist' | 'must_not_exist';
@@ -85,14 +88,41 @@ export interface RecordWrite {
   runId: string;
   row: number;
   at: string;
+  /**
+   * The file's place in its arrival lane (FileEntry.lane/seq). Stored on the record; a write whose arrival number is
+   * lower than the stored one of the same lane is refused (`superseded`), so a late-running older file never puts
+   * older data over a newer file's. Absent: no ordering guard (callers outside the import pipeline).
+   */
+  arrival?: { lane: string; seq: number };
+  /**
+   * Only record the arrival number on a record that already holds exactly this content (and an older number): an
+   * unchanged row of a file that overtook an unfinished older one, so that the older file, should it resume, cannot
+   * put its data over this content. Counts as `unchanged`; never billed.
+   */
+  touch?: boolean;
 }
 
-export type WriteResult = 'written' | 'condition_failed';
+/**
+ * What one write did, decided from the write's own result (not from an earlier read, which a concurrent run may have
+ * made stale):
+ * - `created`, `updated`: the record changed (`created`: it did not exist before this write);
+ * - `unchanged`: the record already held exactly this content, nothing was written;
+ * - `condition_failed`: the preference's condition (must exist / must not exist) refused it;
+ * - `superseded`: a file that arrived later has already written the record.
+ * `rewrote` is set when the record already held this content from this very run (a resumed run redoing rows after its
+ * checkpoint): it counts as what this run did to it, and is not written or billed again.
+ */
+export type WriteEffect = 'created' | 'updated' | 'unchanged' | 'condition_failed' | 'superseded';
+export interface WriteResult {
+  effect: WriteEffect;
+  /** True when this call changed the stored record (what the record limit counts). */
+  wrote: boolean;
+}
 
 export interface RecordStore {
   /** Stored states by record key; a key with no record is absent from the map. */
   current(org: string, entity: string, recordKeys: readonly string[]): Promise<Map<string, StoredRecordState>>;
-  /** Applies the writes (concurrently, bounded); results in the same order. */
+  /** Applies the writes (concurrently, bounded), each one conditional; results in the same order. */
   apply(writes: readonly RecordWrite[]): Promise<WriteResult[]>;
 }
 
@@ -161,8 +191,11 @@ export interface Billing {
  * ledger entry, not carried in the message).
  */
 export interface Continuations {
-  /** Enqueues `message` for immediate delivery; resolves once the queue holds it, rejects if it could not be sent. */
-  continueLater(message: string): Promise<void>;
+  /**
+   * Enqueues `message` for delivery after `delaySeconds` (0, the default: at once; at most 900, SQS's limit);
+   * resolves once the queue holds it, rejects if it could not be sent.
+   */
+  continueLater(message: string, delaySeconds?: number): Promise<void>;
 }
 
 export type FileStatus = 'processing' | 'done' | 'partial' | 'refused';
@@ -184,6 +217,14 @@ export interface FileEntry {
   runId?: string;
   /** How often the entry was claimed (redeliveries, resumptions). */
   claims: number;
+  /**
+   * The file's arrival lane (its template: files of one organization and template apply in arrival order) and its
+   * arrival number in it, given once by `enterLane`.
+   */
+  lane?: string;
+  seq?: number;
+  /** The job the run started with: a resumed run keeps it, whatever was edited between invocations. */
+  job?: ImportJob;
 }
 
 export type ClaimResult =
@@ -198,6 +239,33 @@ export interface FileLedger {
   claim(entry: FileEntry, now: number): Promise<ClaimResult>;
   /** Updates the entry the caller holds. */
   update(entry: FileEntry): Promise<void>;
+  /**
+   * Gives the claimed entry the next arrival number of the organization's `lane`, once: the lane's counter, a pointer
+   * from the number to the entry and the entry itself change in one transaction, so every number handed out belongs to
+   * an entry. An entry that has its number keeps it (the entry is returned as stored).
+   */
+  enterLane(entry: FileEntry, lane: string): Promise<LaneEntry>;
+  /**
+   * The lane's turn: the arrival number whose file may import now, and that file's entry (absent when no file holds
+   * the number yet: the lane is idle).
+   */
+  laneTurn(org: string, lane: string): Promise<LaneTurn>;
+  /**
+   * Moves the lane's turn from `from` to `from + 1`; false, changing nothing, when the turn is no longer `from`.
+   * `unsettled`: the file holding `from` has not finished (it crashed): its number is remembered in `skipped`.
+   */
+  passTurn(org: string, lane: string, from: number, unsettled?: boolean): Promise<boolean>;
+  /** The file holding `seq` has finished: forgets it in `skipped` and passes the turn on if it is still `seq`. */
+  leaveLane(org: string, lane: string, seq: number): Promise<void>;
+}
+
+export type LaneEntry = FileEntry & { lane: string; seq: number };
+
+export interface LaneTurn {
+  turn: number;
+  holder?: FileEntry;
+  /** Numbers whose turn was passed while their file had not finished (it may still resume, late). */
+  skipped?: number[];
 }
 
 /**

@@ -111,9 +111,10 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
           const leaseMs = context ? context.getRemainingTimeInMillis() + LEASE_MARGIN_MS : defaultLeaseMs;
           const received = await receiveFile({ ...deps, leaseMs, shouldPause }, arrival);
           report(received);
-          if (received.outcome === 'paused') {
+          if (received.outcome === 'paused' || received.outcome === 'waiting') {
             // The whole body: arrivals of this message already finished are found done in the ledger and skipped.
-            if (!(await continueLater(deps, message.body))) failures.push(message.messageId);
+            const delay = received.outcome === 'waiting' ? received.retryAfterSeconds : 0;
+            if (!(await continueLater(deps, message.body, delay))) failures.push(message.messageId);
             break;
           }
         }
@@ -130,13 +131,13 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
 }
 
 /** Sends the continuation; false (the caller falls back to a redelivery by SQS) when there is none or it failed. */
-async function continueLater(deps: ImportDependencies, body: string): Promise<boolean> {
+async function continueLater(deps: ImportDependencies, body: string, delaySeconds = 0): Promise<boolean> {
   if (!deps.continuations) {
     logger.warn('no continuation queue (IMPORT_QUEUE_URL): the paused run resumes when SQS delivers the message again');
     return false;
   }
   try {
-    await deps.continuations.continueLater(body);
+    await deps.continuations.continueLater(body, delaySeconds);
     count('RunsContinued', 1);
     return true;
   } catch (err) {
@@ -151,6 +152,10 @@ async function continueLater(deps: ImportDependencies, body: string): Promise<bo
 function report(received: Received): void {
   if (received.outcome === 'ignored') {
     logger.info('object ignored', { reason: received.reason });
+    return;
+  }
+  if (received.outcome === 'waiting') {
+    logger.info('file waits for an earlier file of its template', { ...received });
     return;
   }
   const { run } = received;

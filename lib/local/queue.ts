@@ -145,8 +145,8 @@ export function sqsRecord(
 
 /**
  * Lets handlers in this process send continuations to `queue` (IMPORT_QUEUE_URL = `queue.url`): each is enqueued with
- * no delay, as the SQS adapter sends them with DelaySeconds 0. Returns the function that unregisters the queue.
+ * the delay it asks for (none for a paused run, some for a file waiting for its turn), as the SQS adapter sends them. Returns the function that unregisters the queue.
  */
 export function acceptContinuations(queue: LocalQueue): () => void {
-  return registerLocalQueue(queue.url, (body) => void queue.send(body, { delayMs: 0 }));
+  return registerLocalQueue(queue.url, (body, delaySeconds) => void queue.send(body, { delayMs: delaySeconds * 1000 }));
 }

@@ -2,16 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { freePort } from './ports.ts';
+import { isVersionKey, objectVersioning, type VersionStore } from './s3-versions.ts';
 
 const require = createRequire(import.meta.url);
 // s3rver is CommonJS and untyped; only the surface used here is declared.
 interface S3rverInstance {
   store: S3rverStore;
+  /** Koa's middleware list: composed when the server starts listening. */
+  middleware: unknown[];
   run(): Promise<{ address: string; port: number }>;
   close(): Promise<void>;
   on(event: 'event', listener: (event: { Records: S3rverRecord[] }) => void): void;
 }
-interface S3rverStore {
+interface S3rverStore extends VersionStore {
   putObject(object: { bucket: string; key: string }): Promise<unknown>;
   deleteObject(bucket: string, key: string): Promise<unknown>;
   copyObject(
@@ -28,7 +31,10 @@ interface S3rverStore {
 interface S3rverRecord {
   eventName: string;
   eventTime: string;
-  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
+  s3: {
+    bucket: { name: string };
+    object: { key: string; size?: number; eTag?: string; sequencer?: string; versionId?: string };
+  };
 }
 const S3rver = require('@20minutes/s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
 
@@ -50,9 +56,10 @@ export interface LocalS3Options {
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /**
- * Starts an S3-compatible server on loopback (s3rver) holding one bucket.
- * Its events differ from AWS in two ways that are corrected here, so the handler never special-cases the twin:
- * keys arrive URL-decoded (AWS encodes them, `+` for a space) and multipart completion is named `Post`.
+ * Starts an S3-compatible server on loopback (s3rver) holding one bucket, versioned as the AWS bucket is
+ * (s3-versions.ts). Its events differ from AWS in two ways that are corrected here, so the handler never
+ * special-cases the twin: keys arrive URL-decoded (AWS encodes them, `+` for a space) and multipart completion is
+ * named `Post`.
  */
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   mkdirSync(options.directory, { recursive: true });
@@ -68,16 +75,23 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     allowMismatchedSignatures: true,
   });
   tagsFollowObjects(server.store);
-  await server.run();
   const listeners: ((event: S3Event) => void)[] = [];
   let sequence = 0;
-  server.on('event', (event) => {
-    const records = event.Records.filter((r) => r.s3.bucket.name === options.bucket).map((r) =>
-      toAwsRecord(r, ++sequence),
-    );
-    if (records.length === 0) return;
-    for (const listener of listeners) listener({ Records: records });
+  const deliver = (record: S3rverRecord) => {
+    if (record.s3.bucket.name !== options.bucket || isVersionKey(record.s3.object.key)) return;
+    const event = { Records: [toAwsRecord(record, ++sequence)] };
+    for (const listener of listeners) listener(event);
+  };
+  // The bucket is versioned, as in AWS (s3-versions.ts): events wait until their version is kept, then carry its id.
+  const versioning = objectVersioning(options.bucket, server.store, (record, versionId, key) => {
+    const r = record as S3rverRecord;
+    deliver({ ...r, s3: { ...r.s3, object: { ...r.s3.object, key, versionId } } });
   });
+  server.middleware.unshift(versioning.middleware);
+  server.on('event', (event) => {
+    for (const record of event.Records) if (versioning.hold(record)) deliver(record);
+  });
+  await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket: options.bucket,
@@ -120,6 +134,7 @@ function toAwsRecord(record: S3rverRecord, sequence: number): S3EventRecord {
         key: encodeEventKey(record.s3.object.key),
         size: record.s3.object.size ?? 0,
         eTag: record.s3.object.eTag ?? '',
+        ...(record.s3.object.versionId ? { versionId: record.s3.object.versionId } : {}),
         // S3 sequencers are hex strings that order a key's events; a zero-padded counter has the same property.
         sequencer: sequence.toString(16).toUpperCase().padStart(16, '0'),
       },

@@ -23,7 +23,7 @@ before(async () => {
   const keysDir = join(stateDir, 'keys');
   mkdirSync(keysDir, { recursive: true });
   const orgs = [];
-  for (const id of ['acme', 'globex']) {
+  for (const id of ['acme', 'globex', 'initech']) {
     const pair = await generateKeyPair(keysDir, id);
     orgs.push({ id, name: id, sshPublicKeys: [pair.publicKey], allowedRecords: 1000 });
   }
@@ -141,6 +141,53 @@ test('another organization sees none of it, over HTTP or SFTP', async () => {
   );
   const acmeInbound = await sftpAs('acme', ['ls -1 /inbound']);
   assert.deepEqual(output(acmeInbound.stdout), [], "nothing was written into acme's inbound");
+});
+
+// Seen as a customer: the same file name put twice within two seconds imported the second content twice and dropped the
+// first. Each closed upload is its own version (the bucket is versioned, in the twin too), imported once, in order.
+test('the same name put twice in one session: each upload imported once with its own bytes, in order', async () => {
+  const header = 'Employee ID,First Name,Last Name,Email';
+  const rows = (first: string, ids: string[]) =>
+    `${header}\r\n${ids.map((id) => `${id},${first},Silva,${id.toLowerCase()}@example.com`).join('\r\n')}\r\n`;
+  const first = join(stateDir, 'first.csv');
+  const second = join(stateDir, 'second.csv');
+  writeFileSync(first, rows('First', ['I1', 'I2', 'I3']));
+  writeFileSync(second, rows('Second', ['I1', 'I2', 'I3', 'I4']));
+  const put = await sftpAs('initech', [`put ${first} /inbound/${FILE}`, `put ${second} /inbound/${FILE}`]);
+  assert.equal(put.code, 0, put.stderr);
+
+  // The second may wait for the first one's turn (it comes back after 30 s).
+  const deadline = Date.now() + 90_000;
+  let runs = await finishedRuns('initech', 0);
+  while (runs.length < 2) {
+    if (Date.now() > deadline) assert.fail(`two runs expected:\n${twin.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    runs = await finishedRuns('initech', 0);
+  }
+  const [older, newer] = runs.sort((a, b) => a.runId.localeCompare(b.runId)) as [Run, Run];
+  const counts = (r: Run) => r.counts as Record<string, number>;
+  assert.deepEqual([counts(older).created, counts(older).updated], [3, 0]);
+  assert.deepEqual([counts(newer).created, counts(newer).updated], [1, 3]);
+  const db = dynamoDbDocumentClient({
+    region: twin.info.dynamodb.region,
+    dynamodbEndpoint: twin.info.dynamodb.endpoint,
+  });
+  const records = await db.send(
+    new QueryCommand({
+      TableName: 'Records',
+      IndexName: 'byOrgEntity',
+      KeyConditionExpression: 'orgEntity = :k',
+      ExpressionAttributeValues: { ':k': 'initech#foreignNational' },
+    }),
+  );
+  assert.deepEqual(records.Items?.map((r) => `${r.recordKey}:${r.firstName}`).sort(), [
+    'I1:Second',
+    'I2:Second',
+    'I3:Second',
+    'I4:Second',
+  ]);
+  const inbound = await sftpAs('initech', ['ls -1 /inbound']);
+  assert.deepEqual(output(inbound.stdout), [], 'nothing is left in inbound');
 });
 
 test('state persists across a restart, and Ctrl-C stops every process', async () => {

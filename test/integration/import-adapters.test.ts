@@ -47,7 +47,9 @@ function write(key: string, set: Record<string, string>, extra: Partial<RecordWr
 test('records: upserts touch only the mapped fields; other attributes survive; preferences are conditions', async () => {
   const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
   const records = dynamoDbRecords(db, { env: parts.env, stats });
-  assert.deepEqual(await records.apply([write('E1', { firstName: 'Ana', preferredName: 'Annie' })]), ['written']);
+  assert.deepEqual(await records.apply([write('E1', { firstName: 'Ana', preferredName: 'Annie' })]), [
+    { effect: 'created', wrote: true },
+  ]);
   // Another part of the system owns caseManager on the same item.
   await db.send(
     new UpdateCommand({
@@ -80,7 +82,11 @@ test('records: upserts touch only the mapped fields; other attributes survive; p
     write('E9', { firstName: 'Y' }, { condition: 'must_exist' }),
     write('E2', { firstName: 'Z' }, { condition: 'must_not_exist' }),
   ]);
-  assert.deepEqual(results, ['condition_failed', 'condition_failed', 'written']);
+  assert.deepEqual(results, [
+    { effect: 'condition_failed', wrote: false },
+    { effect: 'condition_failed', wrote: false },
+    { effect: 'created', wrote: true },
+  ]);
   assert.equal(stats.conditionFailures, 2);
 });
 
@@ -93,6 +99,108 @@ test('records: current() reads 250 keys in 100-key batches', async () => {
   const found = await records.current('acme', 'foreignNational', keys);
   assert.equal(found.size, 250);
   assert.equal(stats.batchGets, 3);
+});
+
+test('records: what a write did comes from its own result, whatever another run did since the read', async () => {
+  const records = dynamoDbRecords(db, { env: parts.env });
+  const a = write('W1', { firstName: 'Ana' }, { runId: 'run-a' });
+  assert.deepEqual(await records.apply([a]), [{ effect: 'created', wrote: true }]);
+  // Another run with the same content (its read said "missing", but run-a wrote meanwhile): unchanged, no write.
+  assert.deepEqual(await records.apply([{ ...a, runId: 'run-b' }]), [{ effect: 'unchanged', wrote: false }]);
+  // run-a resumed after a crash, redoing rows after its checkpoint: what it did then, not written again.
+  assert.deepEqual(await records.apply([a]), [{ effect: 'created', wrote: false }]);
+  const changed = write('W1', { firstName: 'Anna' }, { runId: 'run-c' });
+  assert.deepEqual(await records.apply([changed]), [{ effect: 'updated', wrote: true }]);
+  assert.deepEqual(await records.apply([changed]), [{ effect: 'updated', wrote: false }]);
+  const state = (await records.current('acme', 'foreignNational', ['W1'])).get('W1');
+  assert.deepEqual(state, { hash: changed.hash, lastRunId: 'run-c', createdRunId: 'run-a' });
+});
+
+test('records: a file that arrived earlier never overwrites what a later file of its lane wrote', async () => {
+  const records = dynamoDbRecords(db, { env: parts.env });
+  const lane = 'fn_profile_import';
+  const newer = write('S1', { firstName: 'Corrected' }, { runId: 'run-2', arrival: { lane, seq: 2 } });
+  assert.deepEqual(await records.apply([newer]), [{ effect: 'created', wrote: true }]);
+  const older = write('S1', { firstName: 'Wrong' }, { runId: 'run-1', arrival: { lane, seq: 1 } });
+  assert.deepEqual(await records.apply([older]), [{ effect: 'superseded', wrote: false }]);
+  const item = async () =>
+    (await db.send(new GetCommand({ TableName: 'Records', Key: { pk: recordPk('acme', 'foreignNational', 'S1') } })))
+      .Item!;
+  assert.equal((await item()).firstName, 'Corrected');
+  // The same file again (a resumed run) and a later file do write; so does another lane (no order between lanes).
+  const again = write('S1', { firstName: 'Again' }, { runId: 'run-2', arrival: { lane, seq: 2 } });
+  assert.deepEqual(await records.apply([again]), [{ effect: 'updated', wrote: true }]);
+  const later = write('S1', { firstName: 'Later' }, { runId: 'run-3', arrival: { lane, seq: 3 } });
+  assert.deepEqual(await records.apply([later]), [{ effect: 'updated', wrote: true }]);
+  const other = write('S1', { firstName: 'Other' }, { runId: 'run-9', arrival: { lane: 'other', seq: 1 } });
+  assert.deepEqual(await records.apply([other]), [{ effect: 'updated', wrote: true }]);
+  assert.equal((await item()).firstName, 'Other');
+  // A write without a lane is not ordered either.
+  assert.deepEqual(await records.apply([write('S1', { firstName: 'Free' })]), [{ effect: 'updated', wrote: true }]);
+
+  // A touch records a newer number on a record holding the same content, so an older file's write is then refused;
+  // a touch with other content, or an older number, changes nothing.
+  const base = write('S2', { firstName: 'Same' }, { runId: 'run-1', arrival: { lane, seq: 1 } });
+  await records.apply([base]);
+  const touch = (seq: number, set = { firstName: 'Same' }) =>
+    write('S2', set, { runId: `run-${seq}`, arrival: { lane, seq }, touch: true });
+  assert.deepEqual(await records.apply([touch(5), touch(4), touch(9, { firstName: 'Other' })]), [
+    { effect: 'unchanged', wrote: false },
+    { effect: 'unchanged', wrote: false },
+    { effect: 'unchanged', wrote: false },
+  ]);
+  const s2 = (
+    await db.send(new GetCommand({ TableName: 'Records', Key: { pk: recordPk('acme', 'foreignNational', 'S2') } }))
+  ).Item!;
+  assert.deepEqual([s2.firstName, s2.importSeq, s2.lastRunId], ['Same', 5, 'run-1']);
+  const late = write('S2', { firstName: 'Old' }, { runId: 'run-3', arrival: { lane, seq: 3 } });
+  assert.deepEqual(await records.apply([late]), [{ effect: 'superseded', wrote: false }]);
+});
+
+test('file ledger lanes: numbers in arrival order, once per entry, also concurrently; the turn moves conditionally', async () => {
+  const ledger = dynamoDbFileLedger(db, { env: parts.env });
+  const entry = (name: string): FileEntry => ({
+    org: 'lanes',
+    fileId: `inbound/lanes/${name}#v1`,
+    key: `inbound/lanes/${name}`,
+    etag: '"e"',
+    size: 1,
+    status: 'processing',
+    leaseUntil: 5_000,
+    receivedAt: 't0',
+    updatedAt: 't0',
+    claims: 1,
+  });
+  const names = Array.from({ length: 6 }, (_, i) => `f${i}.csv`);
+  for (const n of names) await ledger.claim(entry(n), 0);
+  assert.deepEqual(await ledger.laneTurn('lanes', 'tpl'), { turn: 1 });
+  const entered = await Promise.all(names.map((n) => ledger.enterLane(entry(n), 'tpl')));
+  assert.deepEqual(
+    entered.map((e) => e.seq).sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6],
+  );
+  // Entering again keeps the number; the entry stores it.
+  const first = entered.find((e) => e.seq === 1)!;
+  assert.equal((await ledger.enterLane(entry(first.key.split('/').pop()!), 'tpl')).seq, 1);
+  const turn = await ledger.laneTurn('lanes', 'tpl');
+  assert.equal(turn.turn, 1);
+  assert.equal(turn.holder?.fileId, first.fileId);
+  assert.equal(turn.holder?.seq, 1);
+  // Only one of two concurrent passes from 1 wins; a pass from a turn that moved on changes nothing.
+  const passes = await Promise.all([ledger.passTurn('lanes', 'tpl', 1), ledger.passTurn('lanes', 'tpl', 1)]);
+  assert.deepEqual(passes.sort(), [false, true]);
+  assert.equal(await ledger.passTurn('lanes', 'tpl', 1), false);
+  assert.equal((await ledger.laneTurn('lanes', 'tpl')).holder?.seq, 2);
+  // A turn passed over an unfinished file remembers it until that file leaves the lane.
+  assert.equal(await ledger.passTurn('lanes', 'tpl', 2, true), true);
+  assert.deepEqual((await ledger.laneTurn('lanes', 'tpl')).skipped, [2]);
+  await ledger.leaveLane('lanes', 'tpl', 3);
+  assert.deepEqual(await ledger.laneTurn('lanes', 'tpl').then((t) => [t.turn, t.skipped]), [4, [2]]);
+  await ledger.leaveLane('lanes', 'tpl', 2);
+  assert.deepEqual(await ledger.laneTurn('lanes', 'tpl').then((t) => [t.turn, t.skipped]), [4, undefined]);
+  // Lanes are per organization and lane name.
+  assert.deepEqual(await ledger.laneTurn('lanes', 'other'), { turn: 1 });
+  assert.deepEqual(await ledger.laneTurn('acme', 'tpl'), { turn: 1 });
 });
 
 test('file ledger: one claim per object version; a lapsed processing claim is retaken', async () => {
@@ -294,4 +402,45 @@ test('engine on DynamoDB Local: a daily snapshot with 1% of rows changed costs 1
   assert.equal(second.counts.unchanged, 1980);
   assert.equal(stats.updates, 20);
   assert.equal(stats.batchGets, 20);
+});
+
+// Seen as a customer: the same 300 rows in two files at once were counted 300 + 282 created and the organization's
+// used records rose by 582. Each write now says what it did; billing gives back what was not written.
+test('engine on DynamoDB Local: two runs of the same rows at once count each record once, and bill it once', async () => {
+  await putOrganization(db, { id: 'twin-runs', name: 'Twin runs', allowedRecords: 10_000 }, { env: parts.env });
+  const deps = {
+    openCsv,
+    scratch: diskSortScratch(),
+    records: dynamoDbRecords(db, { env: parts.env, concurrency: 4 }),
+    runLog: dynamoDbRunLog(db, { env: parts.env }),
+    billing: dynamoDbBilling(db, { env: parts.env }),
+    clock: systemClock,
+    batchSize: 25,
+  };
+  const job = defaultImportJob('twin-runs', 'fn_profile_import', 'job-1');
+  const template = templates.byId('fn_profile_import')!;
+  const text = `Employee ID,First Name,Last Name,Email\r\n${Array.from({ length: 300 }, (_, i) => `T${i},Ana,Silva,t${i}@example.com`).join('\r\n')}\r\n`;
+  const once = async (runId: string) =>
+    (
+      await importFile(deps, {
+        run: startRun({
+          org: 'twin-runs',
+          runId,
+          now: new Date(),
+          file: { key: `inbound/twin-runs/${runId}.csv`, name: 'f.csv', size: text.length, etag: '"e"' },
+        }),
+        job,
+        template,
+        source: async function* () {
+          for (let i = 0; i < text.length; i += 512) yield Buffer.from(text.slice(i, i + 512));
+        },
+        fileName: 'fn_profile_import_20261124.csv',
+      })
+    ).run;
+  const [a, b] = await Promise.all([once('ra'), once('rb')]);
+  assert.equal(a.counts.created + b.counts.created, 300);
+  assert.equal(a.counts.updated + b.counts.updated, 0);
+  assert.equal(a.counts.unchanged + b.counts.unchanged, 300);
+  const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'twin-runs' } }))).Item;
+  assert.equal(org?.usedRecords, 300);
 });

@@ -450,3 +450,98 @@ test('the allowed record limit: rows beyond it are not applied and reported; aft
   const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'lim' } }))).Item;
   assert.equal(org?.usedRecords, 5);
 });
+
+/** Delivers the events as SQS would (again after a reported failure) until none is reported; returns the deliveries. */
+async function deliverUntilDone(h: Handler, ...events: SQSEvent[]): Promise<number> {
+  let pending = events;
+  let deliveries = 0;
+  while (pending.length > 0) {
+    assert.ok(deliveries < 60, 'the events settle');
+    const next: SQSEvent[] = [];
+    for (const event of pending) {
+      deliveries++;
+      if ((await h(event)).batchItemFailures.length > 0) next.push(event);
+    }
+    pending = next;
+  }
+  return deliveries;
+}
+
+// Seen as a customer: the same name put twice within two seconds imported the second content twice and dropped the
+// first. The bucket is versioned (in the twin too): each version is its own file, imported once with its own bytes.
+test('the same name uploaded twice: each version imported once with its own bytes, in order', async () => {
+  await putOrganization(db, { id: 'twice', name: 'Twice', allowedRecords: 1_000 });
+  await putJob(db, defaultImportJob('twice', 'fn_profile_import', 'job-profile'));
+  const key = 'inbound/twice/fn_profile_import_20261201.csv';
+  const first = csv(...['A1', 'A2', 'A3'].map((id) => row(id, undefined, 'First')));
+  const second = csv(...['A1', 'A2', 'A3', 'A4'].map((id) => row(id, undefined, 'Second')));
+  const e1 = await upload(key, first);
+  const e2 = await upload(key, second);
+  await deliverUntilDone(handler, e1, e2);
+  const runs = (await runFor('twice', key)).sort((a, b) => a.runId.localeCompare(b.runId));
+  assert.equal(runs.length, 2);
+  const [r1, r2] = runs as [Run, Run];
+  assert.deepEqual([r1.counts.created, r1.counts.updated], [3, 0]);
+  assert.deepEqual([r2.counts.created, r2.counts.updated], [1, 3]);
+  assert.notEqual(r1.file.versionId, r2.file.versionId);
+  assert.equal(await text(r1.archivedKey!), first);
+  assert.equal(await text(r2.archivedKey!), second);
+  assert.ok(![...r1.warnings, ...r2.warnings].some((w) => w.code === 'replaced_during_run'));
+  assert.equal((await record('twice', 'A1'))?.firstName, 'Second');
+  assert.equal(await exists(key), false);
+  const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'twice' } }))).Item;
+  assert.equal(org?.usedRecords, 7);
+});
+
+// Seen in review: every file was imported on its own and concurrently, so a corrected file uploaded seconds after a
+// wrong one could lose to it row by row. Files of one organization and template now apply in arrival order.
+test('a corrected file waits until the wrong one before it has finished, and wins every row', async () => {
+  await putOrganization(db, { id: 'order', name: 'Order', allowedRecords: 10_000 });
+  await putJob(db, defaultImportJob('order', 'fn_profile_import', 'job-profile'));
+  const ids = Array.from({ length: 250 }, (_, i) => `O${i}`);
+  const wrongKey = 'inbound/order/fn_profile_import_20261201.csv';
+  const rightKey = 'inbound/order/fn_profile_import_20261202.csv';
+  const wrong = await upload(wrongKey, csv(...ids.map((id) => row(id, undefined, 'Wrong'))));
+  const right = await upload(rightKey, csv(...ids.map((id) => row(id, undefined, 'Right'))));
+  // Each invocation stops after one batch of 100 rows (a Lambda short of time); no continuation queue: SQS redelivers.
+  const slow = createImportHandler({ pauseEveryBatches: 1 });
+  assert.equal((await slow(wrong)).batchItemFailures.length, 1, 'the wrong file paused after 100 rows');
+  // The corrected file arrives while the wrong one is unfinished: it waits, nothing of it is written yet.
+  assert.equal((await slow(right)).batchItemFailures.length, 1, 'the corrected file waits for its turn');
+  assert.deepEqual(await runFor('order', rightKey), []);
+  assert.equal((await record('order', 'O0'))?.firstName, 'Wrong');
+  assert.equal(await record('order', 'O249'), undefined);
+  await deliverUntilDone(slow, right, wrong);
+  for (const id of ids) assert.equal((await record('order', id))?.firstName, 'Right', id);
+  const [w] = await runFor('order', wrongKey);
+  const [r] = await runFor('order', rightKey);
+  assert.equal(w?.counts.created, 250);
+  assert.equal(r?.counts.updated, 250);
+  assert.ok(w!.endedAt! <= r!.startedAt, 'the corrected file started after the wrong one ended');
+});
+
+test('a waiting file is sent back with a delay through the continuation queue, not retried at once', async () => {
+  await putOrganization(db, { id: 'delay', name: 'Delay', allowedRecords: 10_000 });
+  await putJob(db, defaultImportJob('delay', 'fn_profile_import', 'job-profile'));
+  const sent: { body: string; delaySeconds: number }[] = [];
+  const url = 'local:continuations-delay';
+  const unregister = registerLocalQueue(url, (body, delaySeconds) => void sent.push({ body, delaySeconds }));
+  try {
+    const h = createImportHandler({
+      pauseEveryBatches: 1,
+      dependencies: () => dependenciesFromEnv({ ...process.env, IMPORT_QUEUE_URL: url }),
+    });
+    const ids = Array.from({ length: 150 }, (_, i) => `D${i}`);
+    const a = await upload('inbound/delay/fn_profile_import_20261201.csv', csv(...ids.map((id) => row(id))));
+    const b = await upload('inbound/delay/fn_profile_import_20261202.csv', csv(row('D0', undefined, 'Later')));
+    assert.deepEqual(await h(a), { batchItemFailures: [] });
+    assert.deepEqual(await h(b), { batchItemFailures: [] });
+    assert.deepEqual(
+      sent.map((s) => s.delaySeconds),
+      [0, 30],
+    );
+    assert.equal(sent[1]?.body, b.Records[0]!.body);
+  } finally {
+    unregister();
+  }
+});

@@ -13,6 +13,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Event } from 'aws-lambda';
 import { s3Client } from '../../functions/adapters/aws-clients.ts';
+import { s3FileStore } from '../../functions/adapters/s3-file-store.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
 
 let parts: LocalParts;
@@ -82,4 +83,59 @@ test('a new upload under the same key has no tags; a copy keeps the source tags'
   assert.deepEqual(await tagsOf('inbound/acme/daily.csv'), []);
   const listed = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'inbound/acme/' }));
   assert.ok((listed.KeyCount ?? 0) >= 2, 'listing works against the local server');
+});
+
+// The data bucket is versioned in AWS; the twin's S3 server must keep each version too (lib/local/s3-versions.ts),
+// or a second upload of one name overwrites the first one's bytes before its import reads them.
+test('the local bucket is versioned: each upload of one key keeps its own bytes, events and tags name the version', async () => {
+  const s3 = s3Client(parts.config);
+  const Bucket = parts.bucket;
+  const Key = 'inbound/acme/twice (1).csv';
+  const events: S3Event['Records'] = [];
+  parts.s3.onEvent((e) => events.push(...e.Records.filter((r) => r.eventName.startsWith('ObjectCreated:'))));
+  const first = await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'first\n' }));
+  await s3.send(
+    new PutObjectTaggingCommand({ Bucket, Key, Tagging: { TagSet: [{ Key: 'integrator-upload', Value: 'partial' }] } }),
+  );
+  const second = await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'second, longer\n' }));
+  assert.ok(first.VersionId && second.VersionId && first.VersionId !== second.VersionId);
+  const mine = events.filter((r) => r.s3.object.key === 'inbound/acme/twice+%281%29.csv');
+  assert.deepEqual(
+    mine.map((r) => r.s3.object.versionId),
+    [first.VersionId, second.VersionId],
+  );
+
+  const files = s3FileStore(s3, { bucket: Bucket });
+  const read = async (versionId?: string) => {
+    const info = await files.head(Key, versionId);
+    if (!info) return undefined;
+    let text = '';
+    for await (const chunk of await files.read({ key: Key, etag: info.etag, ...(info.versionId ? { versionId } : {}) }))
+      text += Buffer.from(chunk).toString('utf8');
+    return text;
+  };
+  assert.equal(await read(first.VersionId), 'first\n');
+  assert.equal(await read(second.VersionId), 'second, longer\n');
+  assert.equal(await read(), 'second, longer\n');
+  assert.equal((await files.head(Key, first.VersionId))?.versionId, first.VersionId);
+  // Tags belong to their version: the first one was marked partial, the second is clean.
+  assert.deepEqual(await files.tags({ key: Key, versionId: first.VersionId! }), { 'integrator-upload': 'partial' });
+  assert.deepEqual(await files.tags({ key: Key, versionId: second.VersionId! }), {});
+
+  // A copy of the older version copies its bytes; deleting a version that is not current leaves the key as it is.
+  assert.equal(await files.copy({ key: Key, versionId: first.VersionId! }, 'archive/acme/first.csv'), true);
+  const archived = await s3.send(new GetObjectCommand({ Bucket, Key: 'archive/acme/first.csv' }));
+  assert.equal(await archived.Body!.transformToString(), 'first\n');
+  assert.equal(await files.remove({ key: Key, versionId: first.VersionId! }), true);
+  assert.equal(await files.head(Key, first.VersionId), undefined);
+  assert.equal(await read(), 'second, longer\n');
+  // Deleting the current version: the key is gone once no older version is left.
+  const third = await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'third\n' }));
+  assert.equal(await files.remove({ key: Key, versionId: third.VersionId! }), true);
+  assert.equal(await read(), 'second, longer\n', 'the previous version is current again, as in S3');
+  assert.equal(await files.remove({ key: Key, versionId: second.VersionId! }), true);
+  assert.equal(await files.head(Key), undefined);
+  // Hidden versions are not listed under the customer's prefixes.
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'inbound/acme/' }));
+  assert.ok(!(listed.Contents ?? []).some((o) => o.Key?.includes('~versions')));
 });

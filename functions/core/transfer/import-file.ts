@@ -91,6 +91,8 @@ export interface ImportRequest {
   /** Reads the file from its first byte; called twice (census, then import), each time the same bytes. */
   source: () => ByteSource | Promise<ByteSource>;
   fileName: string;
+  /** The file's arrival lane and number (receive-file.ts): stored on each record it writes, older files lose to it. */
+  arrival?: Arrival;
 }
 
 export interface ImportResult {
@@ -289,7 +291,7 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
       if (pending.length > 0) {
         const batch = pending;
         pending = [];
-        const outcome = await applyBatch(deps, run, job, template, header, batch, limitReached);
+        const outcome = await applyBatch(deps, run, job, template, header, batch, limitReached, request.arrival);
         limitReached = outcome.limitReached;
         const c = run.counts;
         run = {
@@ -301,8 +303,16 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
             unchanged: c.unchanged + outcome.unchanged,
             skipped: c.skipped + outcome.skipped,
             overLimit: c.overLimit + outcome.overLimit.size,
+            ...(outcome.superseded > 0 || c.superseded ? { superseded: (c.superseded ?? 0) + outcome.superseded } : {}),
           },
         };
+        if (outcome.superseded > 0 && !run.warnings.some((w) => w.code === 'superseded')) {
+          run.warnings.push({
+            code: 'superseded',
+            message: `${fileName}: some rows were not applied because a file uploaded after this one had already updated those records with newer data (see the run's superseded count)`,
+            file: fileName,
+          });
+        }
         for (const p of batch) {
           // A kept row beyond the limit gets both entries; the run log stores them as one (onePerRow).
           if (p.kept) errors.push({ row: p.row, kept: true, problems: [p.kept] });
@@ -433,15 +443,25 @@ function violationProblem(
   return { code: v.code, message, file: fileName, row, column, value, rule: v.rule };
 }
 
+/** `guardUnchanged`: unchanged rows record the number as well (lanes.ts: an older file may still resume). */
+type Arrival = { lane: string; seq: number; guardUnchanged?: boolean };
+
 interface BatchOutcome {
   created: number;
   updated: number;
   unchanged: number;
   skipped: number;
+  superseded: number;
   overLimit: Set<Pending>;
   limitReached: boolean;
 }
 
+/**
+ * One batch: compare with the stored records, reserve the record limit, write, count. The earlier read only decides
+ * which rows need a write; what each write did (created, updated, unchanged, refused) is taken from its own result, so
+ * the counts stay true when another run writes the same records meanwhile, and the reservation of every row that was
+ * not written after all is given back.
+ */
 async function applyBatch(
   deps: ImportDeps,
   run: Run,
@@ -450,12 +470,14 @@ async function applyBatch(
   header: ResolvedHeader,
   batch: readonly Pending[],
   limitAlreadyReached: boolean,
+  arrival: Arrival | undefined,
 ): Promise<BatchOutcome> {
   const outcome: BatchOutcome = {
     created: 0,
     updated: 0,
     unchanged: 0,
     skipped: 0,
+    superseded: 0,
     overLimit: new Set(),
     limitReached: limitAlreadyReached,
   };
@@ -465,13 +487,22 @@ async function applyBatch(
     batch.map((p) => p.recordKey),
   );
   const at = deps.clock.now().toISOString();
-  const toWrite: { pending: Pending; write: RecordWrite; exists: boolean }[] = [];
+  const toWrite: { pending: Pending; write: RecordWrite }[] = [];
+  const touches: RecordWrite[] = [];
+  const place = arrival ? { arrival: { lane: arrival.lane, seq: arrival.seq } } : {};
   for (const p of batch) {
     const hash = contentHash(template.id, header.writes, p.fields);
     const existing = stored.get(p.recordKey);
     const exists = existing !== undefined;
     if (exists && existing.hash === hash) {
-      outcome.unchanged++;
+      // Stored by this very run before an interruption (rows after its checkpoint are read again): count what it did.
+      if (existing.lastRunId === run.runId) {
+        if (existing.createdRunId === run.runId) outcome.created++;
+        else outcome.updated++;
+      } else {
+        outcome.unchanged++;
+        if (arrival?.guardUnchanged) touches.push(touchOf(run, template, p, hash, place.arrival!));
+      }
       continue;
     }
     if ((exists && job.preference === 'create_only') || (!exists && job.preference === 'update_only')) {
@@ -482,7 +513,6 @@ async function applyBatch(
       job.preference === 'create_only' ? 'must_not_exist' : job.preference === 'update_only' ? 'must_exist' : 'none';
     toWrite.push({
       pending: p,
-      exists,
       write: {
         org: run.org,
         entity: template.entity,
@@ -495,9 +525,12 @@ async function applyBatch(
         runId: run.runId,
         row: p.row,
         at,
+        ...place,
       },
     });
   }
+  // Touches are never billed and count as unchanged whatever their result (the content was this row's when read).
+  if (touches.length > 0) await deps.records.apply(touches);
   let granted = toWrite.length;
   if (deps.billing && toWrite.length > 0) {
     granted = outcome.limitReached ? 0 : await deps.billing.reserve(run.org, toWrite.length);
@@ -507,13 +540,36 @@ async function applyBatch(
   outcome.overLimit = new Set(toWrite.slice(granted).map((w) => w.pending));
   const results = applying.length > 0 ? await deps.records.apply(applying.map((w) => w.write)) : [];
   let notWritten = 0;
-  results.forEach((result, i) => {
-    if (result === 'condition_failed') {
-      outcome.skipped++;
-      notWritten++;
-    } else if (applying[i]!.exists) outcome.updated++;
-    else outcome.created++;
-  });
+  for (const result of results) {
+    if (!result.wrote) notWritten++;
+    if (result.effect === 'condition_failed') outcome.skipped++;
+    else outcome[result.effect]++;
+  }
   if (deps.billing && notWritten > 0) await deps.billing.release(run.org, notWritten);
   return outcome;
+}
+
+/** A write that only records the file's arrival number on a record that holds this row's content (RecordWrite.touch). */
+function touchOf(
+  run: Run,
+  template: Template,
+  p: Pending,
+  hash: string,
+  arrival: { lane: string; seq: number },
+): RecordWrite {
+  return {
+    org: run.org,
+    entity: template.entity,
+    recordKey: p.recordKey,
+    set: {},
+    remove: [],
+    hash,
+    condition: 'must_exist',
+    templateId: template.id,
+    runId: run.runId,
+    row: p.row,
+    at: '',
+    arrival,
+    touch: true,
+  };
 }

@@ -9,6 +9,11 @@
  * - Claimed once per object version in the Files ledger (conditional put): a redelivered event finds the claim and
  *   stops. A `processing` claim whose lease ran out (the invocation crashed, or paused for lack of time) is retaken,
  *   and the run it belongs to resumes from its checkpoint.
+ * - Files of one organization and template are imported in arrival order (lanes.ts): a file takes its arrival number
+ *   when first claimed and waits (`waiting`: no run yet, claim released, the event delivered again later) until the
+ *   previous file's run has ended. Each record write carries the number, and a record never takes an older file's
+ *   data over a newer one's (RecordWrite.arrival).
+ * - A run keeps the job it started with (stored on the ledger entry): a resumed run is not changed by an edit.
  * - A partial upload (tag `integrator-upload=partial`) is never imported: one Interrupted run says so and the object
  *   stays where it is. So does a file that is not .csv (it may be something else the customer keeps there).
  * - Every other file ends in a run and is archived: a name that follows no template, no launched job, a missing
@@ -23,6 +28,7 @@ import type { FileEntry, FileLedger, FileStore, JobStore, ObjectRef, Random } fr
 import { type Problem, StoreRefusal } from '../problems.ts';
 import { type ImportDeps, importFile } from './import-file.ts';
 import { chooseJob } from './jobs.ts';
+import { awaitTurn } from './lanes.ts';
 import { archiveKey, baseName, isTemporaryName, outcomeKey, parseObjectKey } from './layout.ts';
 import { outcomeLines } from './outcome.ts';
 import { interruptRun, newRunId, type Run, startRun } from './runs.ts';
@@ -49,7 +55,14 @@ export interface ReceiveDeps extends ImportDeps {
   catalog: TemplateCatalog;
   /** How long a claim is held: at least the invocation's remaining time, so a live invocation is never overtaken. */
   leaseMs: number;
+  /** A file waiting for its turn comes back after this long (default 30 s). */
+  waitRetrySeconds?: number;
+  /** How long a quiet holder of a lane's turn keeps it after its lease (lanes.ts; default 5 minutes). */
+  turnGraceMs?: number;
 }
+
+export const DEFAULT_WAIT_RETRY_SECONDS = 30;
+export const DEFAULT_TURN_GRACE_MS = 5 * 60_000;
 
 export type IgnoredReason =
   | 'not_object_created'
@@ -66,7 +79,13 @@ export type Received =
    * The invocation ran out of time: the run is checkpointed and its claim released; deliver the same event again
    * (the import handler sends it as a continuation) and it resumes the run after the checkpoint.
    */
-  | { outcome: 'paused'; run: Run };
+  | { outcome: 'paused'; run: Run }
+  /**
+   * An earlier file of the same organization and template is still being imported (lanes.ts): this one was not
+   * started and its claim is released; deliver the same event again after `retryAfterSeconds` (the import handler
+   * sends it as a delayed continuation) and it looks again.
+   */
+  | { outcome: 'waiting'; key: string; lane: string; seq: number; turn: number; retryAfterSeconds: number };
 
 /** The tag the SFTP front (Transfer Family workflow, the twin's server) puts on an upload that did not complete. */
 export const UPLOAD_TAG = 'integrator-upload';
@@ -115,6 +134,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   );
   if (!claim.claimed) return ignored(claim.current.status === 'processing' ? 'in_progress' : 'already_processed');
   let entry: FileEntry = claim.entry;
+  let guardUnchanged = false;
 
   const ref: ObjectRef = { key, etag: info.etag, ...(info.versionId ? { versionId: info.versionId } : {}) };
   const fileName = baseName(parsed.path);
@@ -122,6 +142,27 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   try {
     if (claim.previous?.runId) run = await deps.runLog.get(parsed.org, claim.previous.runId);
     if (run && run.status !== 'running') return { outcome: 'finished', run: await settle(deps, run, ref, entry) };
+
+    // Files of one organization and template apply in arrival order: take a number, wait for its turn.
+    const match = deps.catalog.matchFileName(fileName);
+    if (match.ok) {
+      const place = await deps.ledger.enterLane(entry, match.template.id);
+      entry = { ...entry, lane: place.lane, seq: place.seq, ...(place.job ? { job: place.job } : {}) };
+      const turn = await awaitTurn(deps.ledger, place, now.getTime(), deps.turnGraceMs ?? DEFAULT_TURN_GRACE_MS);
+      if (turn.go) guardUnchanged = turn.guardUnchanged;
+      else {
+        await deps.ledger.update({ ...entry, leaseUntil: 0, updatedAt: deps.clock.now().toISOString() });
+        return {
+          outcome: 'waiting',
+          key,
+          lane: place.lane,
+          seq: place.seq,
+          turn: turn.turn,
+          retryAfterSeconds: deps.waitRetrySeconds ?? DEFAULT_WAIT_RETRY_SECONDS,
+        };
+      }
+    }
+
     if (run) {
       run = { ...run, invocations: (run.invocations ?? 1) + 1 };
     } else {
@@ -152,14 +193,19 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       };
       return { outcome: 'finished', run: await stop(problem) };
     }
-    const match = deps.catalog.matchFileName(fileName);
     if (!match.ok) {
       const problem = { code: match.reason, message: match.message, file: fileName };
       return { outcome: 'finished', run: await stop(problem) };
     }
-    const choice = chooseJob(await deps.jobs.importJobs(parsed.org), match.template, deps.catalog, fileName);
+    // A resumed run keeps the job it started with (kept on the entry), whatever was edited between invocations.
+    const jobs = entry.job ? [entry.job] : await deps.jobs.importJobs(parsed.org);
+    const choice = chooseJob(jobs, match.template, deps.catalog, fileName);
     if (!choice.ok) {
       return { outcome: 'finished', run: await stop({ code: choice.code, message: choice.message, file: fileName }) };
+    }
+    if (!entry.job) {
+      entry = { ...entry, job: choice.job };
+      await deps.ledger.update(entry);
     }
     run = { ...run, jobId: choice.job.jobId, jobName: choice.job.name, templateId: choice.template.id };
     await deps.runLog.save(run);
@@ -170,6 +216,9 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       template: choice.template,
       source: () => deps.files.read(ref),
       fileName,
+      ...(entry.lane && entry.seq !== undefined
+        ? { arrival: { lane: entry.lane, seq: entry.seq, ...(guardUnchanged ? { guardUnchanged } : {}) } }
+        : {}),
     });
     if (result.paused) {
       // Released before returning, so the continuation the caller sends next cannot find the claim still held (it
@@ -229,7 +278,7 @@ async function settle(deps: ReceiveDeps, finished: Run, ref: ObjectRef, entry: F
           ...run.warnings,
           {
             code: 'replaced_during_run',
-            message: `${run.file.name} was uploaded again while this run handled it; the new upload was left in inbound and is imported on its own`,
+            message: `${run.file.name} was replaced by a newer upload of the same name while this run handled it, so this version could not be archived (the bucket keeps no versions); the newer upload is imported on its own`,
             file: run.file.name,
           },
         ],
@@ -245,5 +294,7 @@ async function settle(deps: ReceiveDeps, finished: Run, ref: ObjectRef, entry: F
     leaseUntil: 0,
     updatedAt: deps.clock.now().toISOString(),
   });
+  // The next file of the lane may start (a no-op when the turn moved on while this one was down).
+  if (entry.lane && entry.seq !== undefined) await deps.ledger.leaveLane(entry.org, entry.lane, entry.seq);
   return run;
 }

@@ -3,6 +3,7 @@
  * (no write) from a changed one.
  */
 import { hash } from 'node:crypto';
+import type { RecordWrite, StoredRecordState, WriteResult } from '../ports.ts';
 import { ownValue } from '../reserved-names.ts';
 
 /** Records table partition key: spreads an organization over many partitions. */
@@ -27,4 +28,26 @@ export function contentHash(
   const values: (string | null)[] = [templateId, writes.join(',')];
   for (const f of writes) values.push(ownValue(row, f) ?? null);
   return hash('sha256', JSON.stringify(values), 'base64url').slice(0, 22);
+}
+
+/**
+ * Why a conditional record write was refused, judged from the record as it was when the write was refused (undefined:
+ * there was none, so only "must exist" can have failed). The record store asks this (and the in-memory one in tests).
+ */
+export function refusedWrite(
+  w: RecordWrite,
+  old: (StoredRecordState & { lane?: string; seq?: number }) | undefined,
+): WriteResult {
+  if (!old) return { effect: 'condition_failed', wrote: false };
+  if (old.hash === w.hash) {
+    // This content is stored already: by this very run before it was interrupted (it counts as what the run did then,
+    // billed then), or by another run (nothing to do).
+    if (old.lastRunId === w.runId)
+      return { effect: old.createdRunId === w.runId ? 'created' : 'updated', wrote: false };
+    return { effect: 'unchanged', wrote: false };
+  }
+  if (w.arrival && old.lane === w.arrival.lane && old.seq !== undefined && old.seq > w.arrival.seq) {
+    return { effect: 'superseded', wrote: false };
+  }
+  return { effect: 'condition_failed', wrote: false };
 }

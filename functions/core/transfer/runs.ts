@@ -24,6 +24,11 @@ export interface RunCounts {
   overLimit: number;
   /** Rows the job's filters left out (not errors); present when the job has filters. */
   filtered?: number;
+  /**
+   * Valid rows not applied because a file of the same template that arrived later had already written the record
+   * (its data is newer); not the customer's error. Present once it happened.
+   */
+  superseded?: number;
 }
 
 export interface RunFile {
@@ -166,6 +171,7 @@ export function summarize(c: RunCounts): string {
     `${c.unchanged} unchanged`,
     ...(c.skipped ? [`${c.skipped} skipped`] : []),
     ...(c.filtered ? [`${c.filtered} filtered out`] : []),
+    ...(c.superseded ? [`${c.superseded} superseded by a newer file`] : []),
     `${c.failed} failed`,
     ...(c.overLimit ? [`${c.overLimit} not applied (record limit reached)`] : []),
   ];
