@@ -99,7 +99,7 @@ export class ImportPipeline extends Construct {
     // reads the launched jobs, reserves records against the organization's limit, reads and upserts records, keeps
     // the run and appends its row errors (re-read for the outcome file).
     storage.grantTables(this.function, {
-      Files: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Files: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Jobs: ['dynamodb:Query'],
       Organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       Records: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],

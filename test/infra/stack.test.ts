@@ -362,7 +362,7 @@ describe('import pipeline', () => {
   test('the import function has on each table exactly what its adapters call', () => {
     const policy = rolePolicy(stack.importPipeline.function.role!.node.defaultChild);
     const expected: Record<string, string[]> = {
-      Files: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Files: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Jobs: ['dynamodb:Query'],
       Organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       Records: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
