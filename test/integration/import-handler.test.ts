@@ -332,7 +332,7 @@ async function assertBigFileImportedOnce(key: string, prefix: string, stats: Rec
 test('a file too big for one invocation continues through continuation messages: no failures, nothing lost or twice', async () => {
   const sent: string[] = [];
   const url = 'local:continuations-direct';
-  const unregister = registerLocalQueue(url, (body) => void sent.push(body));
+  const unregister = registerLocalQueue(url, { send: (body) => void sent.push(body), changeVisibility: () => {} });
   try {
     const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
     const paused = pausingHandler(url, stats);
@@ -365,7 +365,7 @@ test("the same through the twin's LocalQueue: continuations arrive at once, noth
   const queue = new LocalQueue({
     name: 'import-queue-continuations',
     delayMs: 0,
-    retryDelayMs: 60_000,
+    visibilityTimeoutMs: 60_000,
     maxReceiveCount: 5,
     handler: async (event) => {
       const response = await paused!(event);
@@ -395,8 +395,11 @@ test("the same through the twin's LocalQueue: continuations arrive at once, noth
 
 test('when the continuation cannot be sent, the paused message is reported failed so SQS redelivers it', async () => {
   const url = 'local:continuations-broken';
-  const unregister = registerLocalQueue(url, () => {
-    throw new Error('SendMessage refused');
+  const unregister = registerLocalQueue(url, {
+    send: () => {
+      throw new Error('SendMessage refused');
+    },
+    changeVisibility: () => {},
   });
   try {
     const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
@@ -411,7 +414,7 @@ test('when the continuation cannot be sent, the paused message is reported faile
     assert.equal(run.checkpoint?.row, 201);
     // The redelivery resumes where the run stopped.
     unregister();
-    registerLocalQueue(url, () => {});
+    registerLocalQueue(url, { send: () => {}, changeVisibility: () => {} });
     assert.deepEqual(await paused(event), { batchItemFailures: [] });
     assert.equal((await runFor('acme', key))[0]?.checkpoint?.row, 401);
   } finally {
