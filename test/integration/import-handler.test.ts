@@ -453,3 +453,56 @@ test('the allowed record limit: rows beyond it are not applied and reported; aft
   const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'lim' } }))).Item;
   assert.equal(org?.usedRecords, 5);
 });
+
+test('the message is kept invisible for minutes, not the queue timeout; a failure comes back after a short backoff', async () => {
+  const url = 'local:visibility-recorder';
+  const changes: [string, number][] = [];
+  const unregister = registerLocalQueue(url, {
+    send: () => {},
+    changeVisibility: (handle, seconds) => void changes.push([handle, seconds]),
+  });
+  try {
+    let failNext = true;
+    const failing = createImportHandler({
+      leaseMs: 120_000,
+      dependencies: () => {
+        const env = { ...process.env, IMPORT_QUEUE_URL: url };
+        const records = dynamoDbRecords(db, { env });
+        return {
+          ...dependenciesFromEnv(env),
+          records: {
+            current: records.current,
+            apply: async (writes) => {
+              if (failNext) throw new Error('ProvisionedThroughputExceeded');
+              return records.apply(writes);
+            },
+          },
+        };
+      },
+    });
+    const key = 'inbound/acme/fn_profile_import_20261205.csv';
+    const event = await upload(key, csv(row('V1'), row('V2')));
+    const third = {
+      Records: [
+        { ...event.Records[0]!, attributes: { ...event.Records[0]!.attributes, ApproximateReceiveCount: '3' } },
+      ],
+    };
+    const handle = event.Records[0]!.receiptHandle;
+    assert.deepEqual(await failing(event), { batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+    // Down to the lease and a minute at once, then 30 s of backoff before the retry (not the queue's 15 minutes).
+    assert.deepEqual(changes, [
+      [handle, 180],
+      [handle, 30],
+    ]);
+    changes.length = 0;
+    assert.deepEqual(await failing(third), { batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+    assert.deepEqual(changes.at(-1), [handle, 120], 'doubling with each receive');
+    failNext = false;
+    assert.deepEqual(await failing(event), { batchItemFailures: [] });
+    const [run] = await runFor('acme', key);
+    assert.equal(run?.status, 'completed');
+    assert.equal(run.counts.created, 2);
+  } finally {
+    unregister();
+  }
+});
