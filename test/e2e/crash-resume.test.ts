@@ -110,10 +110,7 @@ test('the whole stack killed with SIGKILL mid-file and started again: the run re
   const csvPath = join(stateDir, FILE);
   writeFileSync(csvPath, `${[HEADER, ...Array.from({ length: ROWS }, (_, i) => line(i + 1))].join('\r\n')}\r\n`);
 
-  const t0 = Date.now();
-  const mark = (what: string) => console.error(`${what}: ${Date.now() - t0} ms`);
   twin = await startTwinProcess(stateDir, FAST_RECOVERY);
-  mark('started');
   const user = twin.info.sftp.users[0]!;
   const upload = await runSftpBatch({
     host: twin.info.sftp.host,
@@ -135,14 +132,11 @@ test('the whole stack killed with SIGKILL mid-file and started again: the run re
     },
     before,
   );
-  mark(`checkpoint ${checkpointed.checkpoint?.row}`);
   await twin.crash();
-  mark('crashed');
   before.destroy();
   assert.ok(checkpointed.checkpoint!.row < ROWS + 1, 'killed before the last row');
 
   twin = await startTwinProcess(stateDir, FAST_RECOVERY);
-  mark('restarted');
   const db = documents(twin.info);
   const [run] = await until(
     'the resumed run finished',
@@ -153,7 +147,6 @@ test('the whole stack killed with SIGKILL mid-file and started again: the run re
     },
     db,
   );
-  mark('finished');
   assert.ok(run);
   assert.equal(run.status, 'completed', JSON.stringify(run));
   assert.equal((await runOf(db)).length, 1, 'one run for the file');

@@ -9,7 +9,7 @@
  * - Claimed once per object version in the Files ledger (conditional put): a redelivered event finds the claim and
  *   stops. A `processing` claim whose lease ran out (the invocation crashed, or paused for lack of time) is retaken,
  *   and the run it belongs to resumes from its checkpoint.
- * - A partial upload (tag `integrator-upload=partial`) is never imported: one Interrupted run says so and the object
+ * - A partial upload (tag `integrator-upload=partial`, or an Upload Failed event naming it) is never imported: one Interrupted run says so and the object
  *   stays where it is. So does a file that is not .csv (it may be something else the customer keeps there).
  * - Every other file ends in a run and is archived: a name that follows no template, no launched job, a missing
  *   required column and an empty file are Interrupted runs (nothing written), and the file moves to the archive so a
