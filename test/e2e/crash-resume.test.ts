@@ -187,3 +187,32 @@ test('the whole stack killed with SIGKILL mid-file and started again: the run re
   assert.equal(archived.Item?.runId, run.runId);
   db.destroy();
 });
+
+test('a twin killed alone leaves DynamoDB Local running: the next start on the same state ends it and works', async () => {
+  assert.ok(twin, 'started by the test above');
+  const [child] = JSON.parse(readFileSync(join(stateDir, 'children.json'), 'utf8')) as { pid: number }[];
+  assert.ok(child);
+  const commandLine = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  await twin.crashAlone();
+  assert.match(commandLine(child.pid), /DynamoDBLocal\.jar/, 'orphaned, still running');
+  let leftover = true;
+  try {
+    twin = await startTwinProcess(stateDir, FAST_RECOVERY);
+    leftover = commandLine(child.pid).includes('DynamoDBLocal.jar');
+  } finally {
+    // Never leave the orphan behind, whatever happened above.
+    if (commandLine(child.pid).includes('DynamoDBLocal.jar')) process.kill(child.pid, 'SIGKILL');
+  }
+  assert.equal(leftover, false, 'the leftover was ended by the new start');
+  const db = documents(twin.info);
+  const [run] = await runOf(db);
+  assert.equal(run?.status, 'completed', 'the data is all there');
+  assert.equal((await storedRecords(db)).length, ROWS);
+  db.destroy();
+});

@@ -16,6 +16,8 @@ export interface TwinProcess {
   stop(): Promise<number | null>;
   /** SIGKILL to every process of the stack (its process group), at once; resolves once the twin's process is gone. */
   crash(): Promise<void>;
+  /** SIGKILL to the twin's own process only: its children (DynamoDB Local) are left running, orphaned. */
+  crashAlone(): Promise<void>;
 }
 
 const groups = new Set<number>();
@@ -82,6 +84,12 @@ export async function startTwinProcess(stateDir: string, env: Record<string, str
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         if (pid) process.kill(-pid, 'SIGKILL');
+      }),
+    crashAlone: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
       }),
   };
 }
