@@ -219,3 +219,40 @@ test('a failed upload whose key now holds other bytes (a later upload) does not 
   assert.equal(completed.outcome === 'finished' && completed.run.status, 'completed');
   assert.equal(records.items.size, 2);
 });
+
+test('the handler: a run that lost its claim is reported failed without touching the visibility of its message', async () => {
+  const { createImportHandler } = await import('../../functions/handlers/import-file.ts');
+  const { sqsRecord } = await import('../../lib/local/queue.ts');
+  const { deps, files, ledger, records, clock } = setup();
+  files.put(KEY, rows(450));
+  const changes: [string, number][] = [];
+  let applies = 0;
+  const handler = createImportHandler({
+    leaseMs: 60_000,
+    dependencies: () => ({
+      ...deps,
+      records: {
+        current: (org, entity, keys) => records.current(org, entity, keys),
+        apply: async (writes) => {
+          if (++applies === 2) {
+            // The invocation stalls past its lease; the message came back and another delivery took the file.
+            clock.at += 120_000;
+            const [current] = [...ledger.entries.values()];
+            ledger.entries.set(`acme#${current!.fileId}`, { ...current!, claims: current!.claims + 1 });
+          }
+          return records.apply(writes);
+        },
+      },
+      visibility: { change: async (handle, seconds) => void changes.push([handle, seconds]) },
+    }),
+  });
+  const message = sqsRecord(
+    JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { object: { key: KEY } } }] }),
+  );
+  assert.deepEqual(await handler({ Records: [message] }), {
+    batchItemFailures: [{ itemIdentifier: message.messageId }],
+  });
+  // The lease and a minute: 120 s.
+  assert.deepEqual(changes, [[message.receiptHandle, 120]], 'set down once at the start; no backoff afterwards');
+  assert.equal(records.items.size, 200);
+});
