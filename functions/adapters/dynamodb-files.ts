@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ClaimResult, FileEntry, FileLedger } from '../core/ports.ts';
+import { ClaimLostError, type ClaimResult, type FileEntry, type FileLedger } from '../core/ports.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
 import { dynamoDbLanes } from './dynamodb-lanes.ts';
@@ -8,6 +8,10 @@ import { dynamoDbLanes } from './dynamodb-lanes.ts';
  * The arrival ledger (Files table: org, fileId = key#version). A claim is one conditional UpdateItem: it succeeds for
  * a new object version, or for a `processing` entry whose lease ran out (crash recovery, a paused run); every other
  * delivery of the same event fails the condition and is dropped. No idempotency library needed.
+ *
+ * The lease is a heartbeat: short (minutes), renewed by the holder while its run makes progress (`renew`), so a crashed
+ * holder's file is retaken within minutes. The holder is identified by `claims` (each claim adds one), so renewals and
+ * updates are conditional on it: a holder whose lease lapsed and was retaken can no longer write the entry.
  */
 export function dynamoDbFileLedger(
   db: DynamoDBDocumentClient,
@@ -52,7 +56,41 @@ export function dynamoDbFileLedger(
 
     async update(entry) {
       const { org, fileId, ...attributes } = entry;
-      await db.send(new UpdateCommand({ TableName: table, Key: { org, fileId }, ...updateParts(attributes) }));
+      const parts = updateParts(attributes);
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org, fileId },
+            ...parts,
+            ConditionExpression: '#claimsHeld = :claimsHeld',
+            ExpressionAttributeNames: { ...parts.ExpressionAttributeNames, '#claimsHeld': 'claims' },
+            ExpressionAttributeValues: { ...parts.ExpressionAttributeValues, ':claimsHeld': entry.claims },
+          }),
+        );
+      } catch (err) {
+        if (isConditionFailed(err)) throw new ClaimLostError(fileId);
+        throw err;
+      }
+    },
+
+    async renew(entry, leaseUntil) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org: entry.org, fileId: entry.fileId },
+            UpdateExpression: 'SET #lease = :lease',
+            ConditionExpression: '#claims = :claims AND #st = :processing',
+            ExpressionAttributeNames: { '#lease': 'leaseUntil', '#claims': 'claims', '#st': 'status' },
+            ExpressionAttributeValues: { ':lease': leaseUntil, ':claims': entry.claims, ':processing': 'processing' },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionFailed(err)) return false;
+        throw err;
+      }
     },
   };
 }

@@ -192,10 +192,20 @@ export interface Billing {
  */
 export interface Continuations {
   /**
-   * Enqueues `message` for delivery after `delaySeconds` (0, the default: at once; at most 900, SQS's limit);
-   * resolves once the queue holds it, rejects if it could not be sent.
+   * Enqueues `message` for delivery at once, or after `delaySeconds` (at most 900, SQS's DelaySeconds); resolves once
+   * the queue holds it, rejects if it could not be sent.
    */
-  continueLater(message: string, delaySeconds?: number): Promise<void>;
+  continueLater(message: string, options?: { delaySeconds?: number }): Promise<void>;
+}
+
+/**
+ * The visibility of a message being handled (SQS ChangeMessageVisibility; the twin's queue implements the same): while
+ * a message is invisible no other consumer receives it. The import handler keeps it short and extends it while the run
+ * makes progress, so that after a crash the message comes back within minutes, not after the queue's timeout.
+ */
+export interface MessageVisibility {
+  /** The message (by the receipt handle of its current delivery) becomes visible again `seconds` from now. */
+  change(receiptHandle: string, seconds: number): Promise<void>;
 }
 
 export type FileStatus = 'processing' | 'done' | 'partial' | 'refused';
@@ -237,8 +247,16 @@ export interface FileLedger {
    * lease expired (the previous holder crashed or paused). Exactly one concurrent caller wins.
    */
   claim(entry: FileEntry, now: number): Promise<ClaimResult>;
-  /** Updates the entry the caller holds. */
+  /**
+   * Updates the entry the caller holds: conditional on `claims` still being the caller's (a later claim increments
+   * it), so a holder that lost its lease cannot overwrite the new holder's entry. Rejects with ClaimLostError then.
+   */
   update(entry: FileEntry): Promise<void>;
+  /**
+   * The lease's heartbeat: moves `leaseUntil` of the caller's claim (the entry's org, fileId and `claims`) forward,
+   * if it is still `processing` and nobody claimed it since. False when the claim was lost: stop working on the file.
+   */
+  renew(entry: FileEntry, leaseUntil: number): Promise<boolean>;
   /**
    * Gives the claimed entry the next arrival number of the organization's `lane`, once: the lane's counter, a pointer
    * from the number to the entry and the entry itself change in one transaction, so every number handed out belongs to
@@ -266,6 +284,15 @@ export interface LaneTurn {
   holder?: FileEntry;
   /** Numbers whose turn was passed while their file had not finished (it may still resume, late). */
   skipped?: number[];
+}
+
+/** A ledger write by a caller whose claim was taken over by a later one (its lease had lapsed). */
+export class ClaimLostError extends Error {
+  readonly code = 'claim_lost';
+  constructor(readonly fileId: string) {
+    super(`the claim on ${fileId} was taken over by a later delivery`);
+    this.name = 'ClaimLostError';
+  }
 }
 
 /**

@@ -1,23 +1,37 @@
 /**
- * The import Lambda. Its queue carries the bucket's object-created notifications for `inbound/`; each message is one
- * S3 notification. Thin: parse the message, hand each arrival to the core (receiveFile), log and count the outcome,
- * and report the messages to retry.
+ * The import Lambda. Its queue carries Transfer Family's upload events (EventBridge) and the bucket's notifications of
+ * copies into `inbound/` (renames); each message is one event. Thin: parse the message, hand each arrival to the core
+ * (receiveFile), log and count the outcome, and report the messages to retry.
  *
- * - A message whose processing failed is returned in batchItemFailures: SQS delivers it again (then to the DLQ).
- *   The file's claim was released, so the retry resumes the run from its last checkpoint.
+ * Crash recovery within minutes (a run killed mid-file resumes from its checkpoint, nothing lost or applied twice):
+ * - The file's claim is a short lease (INTEGRATOR_IMPORT_LEASE_MS, default 2 minutes) that the run renews as it makes
+ *   progress (functions/core/transfer/claim-lease.ts).
+ * - The message's visibility is set down at once to INTEGRATOR_IMPORT_VISIBILITY_SECONDS (default 3 minutes: the
+ *   lease and a minute of margin, so a message never comes back while its run's lease still holds) and extended by as
+ *   much every third of it while the invocation handles the message. The queue's own visibility timeout cannot be
+ *   that short (the Lambda event source requires at least the function timeout), hence ChangeMessageVisibility. After
+ *   a crash the message is visible again within the visibility, finds the lease lapsed, retakes the claim and resumes
+ *   the run. The two heartbeats say different things: the visibility that the invocation is alive (a timer: a batch
+ *   slower than the lease does not bring the message back), the lease that its run makes progress (renewed between
+ *   batches: a delivery that finds it lapsed may take the file over, and the stalled run stops at its next batch).
+ * - A message whose processing failed has its visibility set to a short backoff (INTEGRATOR_IMPORT_RETRY_SECONDS,
+ *   default 30 s, doubling with each receive, at most 15 minutes) and is returned in batchItemFailures: a transient
+ *   failure is retried within minutes, and after maxReceiveCount receives the message goes to the dead-letter queue.
+ *   A run that lost its claim to a later delivery (it stalled past its lease) stops and is reported failed without
+ *   touching the message's visibility: the message now belongs to that delivery.
  * - When the invocation runs short of time (less than INTEGRATOR_IMPORT_RESERVE_MS, default 60 s, left), the run
  *   pauses at a checkpoint (its claim released at once) and the handler sends the same message body to the import
- *   queue again (IMPORT_QUEUE_URL, no delay): that continuation finds the file's ledger entry, retakes the claim and
- *   resumes the run from its checkpoint. The original message then counts as a success, so a big file takes as many
- *   invocations as it needs without using up the queue's maxReceiveCount or waiting out its visibility timeout.
- *   Only when the continuation cannot be sent (or IMPORT_QUEUE_URL is unset) is the message returned in
- *   batchItemFailures: SQS then redelivers it after the visibility timeout and the run resumes the same way.
+ *   queue again (IMPORT_QUEUE_URL, no delay): that continuation retakes the claim and resumes the run. The original
+ *   message then counts as a success, so a big file takes as many invocations as it needs without using up the queue's
+ *   maxReceiveCount. Only when the continuation cannot be sent (or IMPORT_QUEUE_URL is unset) is the message returned
+ *   in batchItemFailures, after a short backoff.
  * - Unreadable messages are logged and dropped (retrying cannot help); s3:TestEvent is ignored.
  */
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { configFromEnv, dynamoDbDocumentClient, s3Client } from '../adapters/aws-clients.ts';
 import { diskSortScratch } from '../adapters/disk-sort.ts';
 import { dynamoDbFileLedger } from '../adapters/dynamodb-files.ts';
@@ -26,8 +40,8 @@ import { dynamoDbBilling } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords } from '../adapters/dynamodb-records.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
 import { s3FileStore } from '../adapters/s3-file-store.ts';
-import { continuationsFromEnv } from '../adapters/sqs-continuations.ts';
-import { type Continuations, systemClock } from '../core/ports.ts';
+import { continuationsFromEnv, visibilityFromEnv } from '../adapters/sqs-continuations.ts';
+import { ClaimLostError, type Continuations, type MessageVisibility, systemClock } from '../core/ports.ts';
 import { openCsv } from '../core/transfer/csv/read-csv.ts';
 import { type ReceiveDeps, type Received, receiveFile } from '../core/transfer/receive-file.ts';
 import { randomToken } from '../core/transfer/runs.ts';
@@ -36,9 +50,11 @@ import { templates } from '../core/transfer/templates.ts';
 import { count, logger, publishMetrics } from './observability.ts';
 
 /** What the handler needs besides the time budget; built once per container from the environment. */
-export type ImportDependencies = Omit<ReceiveDeps, 'leaseMs' | 'shouldPause'> & {
+export type ImportDependencies = Omit<ReceiveDeps, 'leaseMs' | 'shouldPause' | 'hasTimeToFinish'> & {
   /** Where a paused run asks to be continued; absent: the paused message is reported as failed instead. */
   continuations?: Continuations;
+  /** The visibility of the message being handled; absent: left as the queue sets it (no faster crash recovery). */
+  visibility?: MessageVisibility;
 };
 
 /**
@@ -51,7 +67,13 @@ export function dependenciesFromEnv(
 ): ImportDependencies {
   const config = configFromEnv(env);
   const db = clients.db ?? dynamoDbDocumentClient(config);
-  const continuations = continuationsFromEnv(env);
+  let sqs: SQSClient | undefined;
+  const sqsClient = () => {
+    sqs ??= new SQSClient({ region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1' });
+    return sqs;
+  };
+  const continuations = continuationsFromEnv(env, sqsClient);
+  const visibility = visibilityFromEnv(env, sqsClient);
   return {
     openCsv,
     files: s3FileStore(clients.s3 ?? s3Client(config), { env }),
@@ -66,6 +88,7 @@ export function dependenciesFromEnv(
     random: { token: (length) => randomToken(length, randomBytes) },
     catalog: templates,
     ...(continuations ? { continuations } : {}),
+    ...(visibility ? { visibility } : {}),
   };
 }
 
@@ -74,23 +97,69 @@ export interface ImportHandlerOptions {
   dependencies?: () => ImportDependencies;
   /** Time kept in reserve: below it the run pauses at the next checkpoint. */
   reserveMs?: number;
-  /** Claim lease when no Lambda context tells the remaining time (the twin, tests). */
-  defaultLeaseMs?: number;
+  /** The claim's lease, renewed while the run makes progress (INTEGRATOR_IMPORT_LEASE_MS, default 2 minutes). */
+  leaseMs?: number;
+  /** The message's visibility while it is handled (INTEGRATOR_IMPORT_VISIBILITY_SECONDS, default lease + 60 s). */
+  visibilitySeconds?: number;
+  /** The first retry's backoff; doubles with each receive (INTEGRATOR_IMPORT_RETRY_SECONDS, default 30 s). */
+  retrySeconds?: number;
+  /** A checkpoint at least this often (INTEGRATOR_IMPORT_CHECKPOINT_MS, default 30 s: what a crash may redo). */
+  checkpointEveryMs?: number;
   /** For tests: pause after this many batches of a run (stands in for a Lambda running out of time). */
   pauseEveryBatches?: number;
 }
 
-const LEASE_MARGIN_MS = 60_000;
+/** Production values; the environment variables exist so that tests can crash and recover in seconds. */
+export const DEFAULT_LEASE_MS = 2 * 60_000;
+const VISIBILITY_MARGIN_SECONDS = 60;
+const DEFAULT_RETRY_SECONDS = 30;
+const MAX_RETRY_SECONDS = 15 * 60;
+
+/** The backoff before the `receiveCount`-th retry: base, doubled per receive, at most 15 minutes. */
+export function retryBackoffSeconds(receiveCount: number, baseSeconds = DEFAULT_RETRY_SECONDS): number {
+  return Math.min(MAX_RETRY_SECONDS, baseSeconds * 2 ** Math.max(0, receiveCount - 1));
+}
+
+const numberFromEnv = (name: string): number | undefined => {
+  const value = process.env[name];
+  return value === undefined || value === '' || !Number.isFinite(Number(value)) ? undefined : Number(value);
+};
 
 export function createImportHandler(options: ImportHandlerOptions = {}) {
   let deps: ImportDependencies | undefined;
-  const reserveMs = options.reserveMs ?? Number(process.env.INTEGRATOR_IMPORT_RESERVE_MS ?? 60_000);
-  const defaultLeaseMs = options.defaultLeaseMs ?? 15 * 60_000 + LEASE_MARGIN_MS;
+  const reserveMs = options.reserveMs ?? numberFromEnv('INTEGRATOR_IMPORT_RESERVE_MS') ?? 60_000;
+  const leaseMs = options.leaseMs ?? numberFromEnv('INTEGRATOR_IMPORT_LEASE_MS') ?? DEFAULT_LEASE_MS;
+  const visibilitySeconds =
+    options.visibilitySeconds ??
+    numberFromEnv('INTEGRATOR_IMPORT_VISIBILITY_SECONDS') ??
+    Math.ceil(leaseMs / 1000) + VISIBILITY_MARGIN_SECONDS;
+  const retrySeconds =
+    options.retrySeconds ?? numberFromEnv('INTEGRATOR_IMPORT_RETRY_SECONDS') ?? DEFAULT_RETRY_SECONDS;
+  const checkpointEveryMs = options.checkpointEveryMs ?? numberFromEnv('INTEGRATOR_IMPORT_CHECKPOINT_MS');
 
   return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     deps ??= (options.dependencies ?? dependenciesFromEnv)();
+    const d = deps;
     if (context) logger.addContext(context);
     const failures: string[] = [];
+
+    /** The message stays invisible for `seconds` more; a failure to say so only costs a slower recovery. */
+    const setVisibility = async (message: SQSRecord, seconds: number) => {
+      if (!d.visibility) return;
+      try {
+        await d.visibility.change(message.receiptHandle, seconds);
+      } catch (err) {
+        logger.warn('the message visibility could not be changed', { seconds, error: String(err) });
+      }
+    };
+    /** Reported failed, to come back after a backoff that grows with its receives (then the dead-letter queue). */
+    const retryLater = async (message: SQSRecord) => {
+      const receives = Number(message.attributes?.ApproximateReceiveCount ?? 1) || 1;
+      await setVisibility(message, retryBackoffSeconds(receives, retrySeconds));
+      failures.push(message.messageId);
+    };
+
+    let keepVisible: NodeJS.Timeout | undefined;
     for (const message of event.Records) {
       logger.appendKeys({ messageId: message.messageId });
       try {
@@ -100,6 +169,15 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
           logger.error('import message dropped: unreadable', { reason: parsed.reason });
           continue;
         }
+        // Down from the queue's timeout (at least the function's): a crash now brings the message back in minutes.
+        await setVisibility(message, visibilitySeconds);
+        if (d.visibility) {
+          keepVisible = setInterval(
+            () => void setVisibility(message, visibilitySeconds),
+            (visibilitySeconds * 1000) / 3,
+          );
+        }
+        let next: 'next_arrival' | 'done' | 'retry' = 'next_arrival';
         for (const arrival of parsed.arrivals) {
           logger.appendKeys({ s3RequestId: arrival.requestId, key: arrival.key });
           let batches = 0;
@@ -108,20 +186,50 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
             if (options.pauseEveryBatches && batches % options.pauseEveryBatches === 0) return true;
             return context ? context.getRemainingTimeInMillis() < reserveMs : false;
           };
-          const leaseMs = context ? context.getRemainingTimeInMillis() + LEASE_MARGIN_MS : defaultLeaseMs;
-          const received = await receiveFile({ ...deps, leaseMs, shouldPause }, arrival);
+          const hasTimeToFinish = () => (context ? context.getRemainingTimeInMillis() >= reserveMs : true);
+          const received = await receiveFile(
+            {
+              ...d,
+              leaseMs,
+              shouldPause,
+              hasTimeToFinish,
+              ...(checkpointEveryMs !== undefined ? { checkpointEveryMs } : {}),
+            },
+            arrival,
+          );
           report(received);
-          if (received.outcome === 'paused' || received.outcome === 'waiting') {
-            // The whole body: arrivals of this message already finished are found done in the ledger and skipped.
-            const delay = received.outcome === 'waiting' ? received.retryAfterSeconds : 0;
-            if (!(await continueLater(deps, message.body, delay))) failures.push(message.messageId);
-            break;
+          // One case per outcome: what becomes of the message.
+          switch (received.outcome) {
+            case 'ignored':
+            case 'finished':
+              break;
+            case 'paused':
+              // The whole body: arrivals of this message already finished are found done in the ledger and skipped.
+              next = (await continueLater(d, message.body)) ? 'done' : 'retry';
+              break;
+            case 'waiting':
+              // An earlier file of the lane is still running: a new message after a delay, not a failed receive.
+              next = (await continueLater(d, message.body, { delaySeconds: received.retryAfterSeconds }))
+                ? 'done'
+                : 'retry';
+              break;
           }
+          if (next !== 'next_arrival') break;
         }
+        if (next === 'retry') await retryLater(message);
       } catch (err) {
-        logger.error('import failed; the message will be retried', err as Error);
-        failures.push(message.messageId);
+        if (err instanceof ClaimLostError) {
+          // Not retried on a backoff: the delivery that took the claim over carries the run on (and owns the message
+          // when it is this one, redelivered).
+          logger.warn('the claim was taken over by a later delivery; this invocation stopped', { file: err.fileId });
+          failures.push(message.messageId);
+        } else {
+          logger.error('import failed; the message will be retried', err as Error);
+          await retryLater(message);
+        }
       } finally {
+        clearInterval(keepVisible);
+        keepVisible = undefined;
         logger.removeKeys(['messageId', 's3RequestId', 'key', 'runId', 'org']);
       }
     }
@@ -131,13 +239,17 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
 }
 
 /** Sends the continuation; false (the caller falls back to a redelivery by SQS) when there is none or it failed. */
-async function continueLater(deps: ImportDependencies, body: string, delaySeconds = 0): Promise<boolean> {
+async function continueLater(
+  deps: ImportDependencies,
+  body: string,
+  options: { delaySeconds?: number } = {},
+): Promise<boolean> {
   if (!deps.continuations) {
     logger.warn('no continuation queue (IMPORT_QUEUE_URL): the paused run resumes when SQS delivers the message again');
     return false;
   }
   try {
-    await deps.continuations.continueLater(body, delaySeconds);
+    await deps.continuations.continueLater(body, options);
     count('RunsContinued', 1);
     return true;
   } catch (err) {

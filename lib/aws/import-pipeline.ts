@@ -1,4 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -6,28 +8,45 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
+import { TRANSFER_SOURCE, UPLOAD_COMPLETED, UPLOAD_FAILED } from '../../functions/core/transfer/transfer-events.ts';
 import { HANDLER_FILES, integratorFunction } from './function.ts';
 import type { Storage } from './storage.ts';
 
 /** The longest an import may run; the queue's visibility timeout follows from it. */
-export const IMPORT_TIMEOUT = Duration.minutes(15);
+export const IMPORT_TIMEOUT = Duration.seconds(IMPORT_QUEUE_SETTINGS.functionTimeoutSeconds);
 
 /**
- * Upload -> S3 event -> queue -> import function.
+ * SFTP upload -> Transfer Family's upload event (EventBridge) -> queue -> import function.
  *
- * Why a queue between S3 and the function: it holds each event back for 30 seconds, long enough for Transfer
- * Family's OnPartialUpload workflow (sftp.ts) to tag an interrupted upload before the handler looks at it; a message
- * the handler reports as failed comes back once its visibility timeout has passed; and after five
- * receives it is parked in the dead-letter queue (an alarm watches it) instead of being lost after Lambda's two
- * asynchronous retries.
+ * What triggers an import: Transfer Family's `SFTP Server File Upload Completed` event, which it sends only for an
+ * upload the client closed; `... Upload Failed` goes to the same queue so the handler records that version as partial
+ * and never imports it. S3's object-created notifications of Put, Post and CompleteMultipartUpload are NOT a trigger:
+ * S3 sends them for an interrupted upload too (Transfer Family stores the part it received), and a trigger that
+ * cannot tell a complete upload from a partial one could only be made safe by waiting for the OnPartialUpload
+ * workflow's tag, which has no deadline. Copies stay a trigger: an SFTP rename (WinSCP's `.filepart` -> final name)
+ * is an S3 copy, for which Transfer Family sends no upload event, and only a completed file is renamed. Events that
+ * arrive twice (a rename of a file that also had an upload event) are harmless: the ledger claims each object
+ * version once. The upload events are best-effort (not durable): the object check (the OnPartialUpload workflow's
+ * tag, sftp.ts) is kept, and an upload whose event is lost is left in inbound for the sweep to find.
+ *
+ * Why a queue between the events and the function: a message the handler reports as failed comes back after a short
+ * backoff the handler sets (ChangeMessageVisibility); after five receives it is parked in the dead-letter queue (an
+ * alarm watches it) instead of being lost after Lambda's two asynchronous retries.
+ *
+ * Crash recovery: the queue's visibility timeout is the function timeout (the least the event source accepts); the
+ * handler sets each message's visibility down to minutes and extends it while it works, and the file's claim is a
+ * heartbeat lease, so the next delivery after a crash resumes the run within minutes (functions/handlers/import-file.ts).
  *
  * A file too big for one invocation: the handler pauses at a checkpoint and sends the same notification to this queue
  * again with no delay (IMPORT_QUEUE_URL, sqs:SendMessage on this queue only), so the next invocation resumes at once;
- * the original message succeeds, and pauses never count against maxReceiveCount.
+ * the original message succeeds, and pauses never count against maxReceiveCount. ChangeMessageVisibility on this
+ * queue comes with the event source's consumer grant.
  */
 export class ImportPipeline extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  readonly uploadEvents: events.Rule;
   readonly function: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: { storage: Storage; handlersDir?: string }) {
@@ -53,15 +72,25 @@ export class ImportPipeline extends Construct {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: key,
       enforceSSL: true,
-      deliveryDelay: Duration.seconds(30),
-      // AWS's guidance for Lambda consumers: six times the function timeout, so a retry never overlaps a live run.
-      visibilityTimeout: Duration.seconds(IMPORT_TIMEOUT.toSeconds() * 6),
+      // Not AWS's "six times the function timeout": a live run keeps its message invisible itself, and a crashed one
+      // must come back within minutes. A retry never overlaps a live run: the file's claim (a lease) prevents that.
+      visibilityTimeout: Duration.seconds(IMPORT_QUEUE_SETTINGS.visibilityTimeoutSeconds),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: IMPORT_QUEUE_SETTINGS.maxReceiveCount },
     });
 
-    // Put, Post, Copy (a client's rename) and CompleteMultipartUpload: an import must never miss a way to arrive.
-    storage.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new SqsDestination(this.queue), {
+    // Transfer Family's upload events of files into inbound/ of this bucket (any server writing there: ours).
+    this.uploadEvents = new events.Rule(this, 'UploadEvents', {
+      description: 'Integrator: SFTP uploads into inbound/ (completed: import; failed: record as partial)',
+      eventPattern: {
+        source: [TRANSFER_SOURCE],
+        detailType: [UPLOAD_COMPLETED, UPLOAD_FAILED],
+        detail: { 'file-path': [{ prefix: `/${storage.bucket.bucketName}/inbound/` }] },
+      },
+      targets: [new targets.SqsQueue(this.queue)],
+    });
+    // Renames only (see above): an SFTP rename is a copy.
+    storage.bucket.addEventNotification(s3.EventType.OBJECT_CREATED_COPY, new SqsDestination(this.queue), {
       prefix: 'inbound/',
     });
     acknowledgeNotificationsHandler(Stack.of(this));

@@ -15,7 +15,12 @@ import { UPLOAD_TAG } from '../../functions/core/transfer/receive-file.ts';
 import { logsKeyOf } from './function.ts';
 import { cfnRef, type Storage } from './storage.ts';
 
-/** The tag the OnPartialUpload workflow puts on an interrupted upload; receiveFile never imports an object so tagged. */
+/**
+ * The tag the OnPartialUpload workflow puts on an interrupted upload; receiveFile never imports an object so tagged.
+ * Imports are triggered by the server's `SFTP Server File Upload Completed` events (lib/aws/import-pipeline.ts), which
+ * Transfer Family sends to the default EventBridge bus without configuration, and a failed upload's event records it
+ * as partial; both are best-effort, so this object check stays as a second line.
+ */
 export const PARTIAL_UPLOAD_TAG = { key: UPLOAD_TAG, value: 'partial' } as const;
 
 /**

@@ -16,6 +16,8 @@ import { freePort, waitForPort } from './ports.ts';
 export interface DynamoDbLocal {
   endpoint: string;
   region: string;
+  /** The Java process's id (the twin records it, to end it after a crash of its own process). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   return {
     endpoint: `http://127.0.0.1:${port}`,
     region: 'us-east-1',
+    ...(child.pid ? { pid: child.pid } : {}),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -4,9 +4,11 @@
  * organization's prefixes (functions/core/transfer/layout.ts), every file stored through the S3 API.
  *
  * Like Transfer Family, an upload the client never closed is stored anyway; it is tagged `integrator-upload=partial`
- * here, which is what the OnPartialUpload workflow of the CDK app does in AWS.
+ * here, which is what the OnPartialUpload workflow of the CDK app does in AWS. Each upload's end is announced as
+ * Transfer Family announces it (`onUploadEvent`, sftp/upload-events.ts): Completed on a clean close, Failed on a
+ * dropped connection or a failed write; the twin routes them to the import queue as the EventBridge rule does.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { isValidOrgId } from '../../functions/core/transfer/layout.ts';
 import { ensureHostKey } from './keys.ts';
 import { S3Store } from './sftp/s3-store.ts';
 import { type SessionContext, SftpSession } from './sftp/session.ts';
+import type { UploadEventSink } from './sftp/upload-events.ts';
 
 export { PARTIAL_UPLOAD_TAG } from './sftp/session.ts';
 
@@ -47,6 +50,8 @@ export interface SftpServerOptions {
   bucket: string;
   /** Structured entries (session start and end, auth failures, uploads, partial closes); never key material. */
   log?: (entry: SftpLogEntry) => void;
+  /** Transfer Family's upload events (Completed, Failed), emitted once each upload's object is stored. */
+  onUploadEvent?: UploadEventSink;
 }
 
 export interface SftpServer {
@@ -89,6 +94,7 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
     emptyDirs: new Set(),
     sessions: new Set(),
     log,
+    ...(options.onUploadEvent ? { onUploadEvent: options.onUploadEvent } : {}),
     track(work) {
       pending.add(work);
       work.then(
@@ -147,7 +153,7 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
 
     client.on('ready', () => {
       if (!user) return client.end();
-      const session = { username: user.username, org: user.org, client: clientAddress };
+      const session = { username: user.username, org: user.org, client: clientAddress, sessionId: randomUUID() };
       log({ event: 'session_start', user: session.username, org: session.org, client: clientAddress });
       client.on('session', (acceptSession) => {
         const channel = acceptSession();

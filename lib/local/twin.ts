@@ -3,7 +3,8 @@
  *
  *   DynamoDB Local (-sharedDb)  <- tables from schemas/tables.ts, the same list CDK deploys
  *   s3rver (one bucket)         <- SFTP server writes through the S3 API, as Transfer Family does
- *   S3 events (prefix inbound/) -> local queue (DeliveryDelay, retries, dead letters) -> import handler
+ *   SFTP upload events (Completed, Failed), S3 copy events (renames) under inbound/
+ *                               -> local queue (durable under .local/queues/, SQS semantics) -> import handler
  *   Node HTTP server            -> the API app (local tokens stand in for Cognito + the JWT authorizer)
  */
 import { randomBytes } from 'node:crypto';
@@ -13,9 +14,11 @@ import { serve } from '@hono/node-server';
 import type { S3Event } from 'aws-lambda';
 import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
 import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
+import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import { generateKeyPair } from './keys.ts';
+import { endLeftovers, recordChildren } from './leftovers.ts';
 import { localAuthenticate, localIssuer } from './local-auth.ts';
 import { freePort } from './ports.ts';
 import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
@@ -28,7 +31,7 @@ export interface TwinOptions {
   stateDir: string;
   /** Ports; 0 picks a free one. Defaults come from the environment or the values below. */
   ports?: Partial<Record<'sftp' | 'api' | 'dynamodb' | 's3', number>>;
-  /** How long an upload's event waits before the import looks at it (the queue's DeliveryDelay in AWS). */
+  /** How long an upload's event waits before the import looks at it (the queue's DeliveryDelay; none in AWS). */
   settleMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -96,8 +99,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
   };
 
   try {
+    // A twin killed with its children alive (kill -9 of its own process only) left a DynamoDB Local on this folder.
+    await endLeftovers(stateDir, log);
     const db = await startDynamoDbLocal({ dbPath: join(stateDir, 'dynamodb'), port: await port('dynamodb', options) });
     stoppers.push(db.stop);
+    if (db.pid) recordChildren(stateDir, [{ pid: db.pid, marker: 'DynamoDBLocal.jar' }]);
     await ensureTables(localDynamoDbClient(db.endpoint, db.region), tables, (t) => t.id);
 
     const s3 = await startLocalS3({
@@ -122,11 +128,14 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     for (const org of orgs) await seedOrganization(documents, org);
 
     const importHandler = (await import('../../functions/handlers/import-file.ts')).handler as SqsHandler;
+    // The AWS queue's settings; its messages are kept on disk, so a run cut off by a crash resumes after a restart.
     const importQueue = new LocalQueue({
       name: 'import-queue',
       handler: importHandler,
-      delayMs: options.settleMs ?? Number(process.env.INTEGRATOR_SETTLE_MS ?? 2000),
-      maxReceiveCount: 5,
+      delayMs: options.settleMs ?? Number(process.env.INTEGRATOR_SETTLE_MS ?? 0),
+      visibilityTimeoutMs: IMPORT_QUEUE_SETTINGS.visibilityTimeoutSeconds * 1000,
+      maxReceiveCount: IMPORT_QUEUE_SETTINGS.maxReceiveCount,
+      stateFile: join(stateDir, 'queues', 'import-queue.json'),
       onError: (err, ids) => log({ level: 'ERROR', message: 'import handler failed', error: String(err), ids }),
     });
     stoppers.push(() => importQueue.close());
@@ -134,10 +143,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     process.env.IMPORT_QUEUE_URL = importQueue.url;
     const unregister = acceptContinuations(importQueue);
     stoppers.push(async () => unregister());
-    // The bucket's notification configuration in AWS: object-created events under inbound/ go to the import queue.
+    // The bucket's notification configuration in AWS (lib/aws/import-pipeline.ts): copies under inbound/ (an SFTP
+    // rename) go to the import queue; uploads arrive through the SFTP server's events below.
     s3.onEvent((event: S3Event) => {
       for (const record of event.Records) {
-        if (record.eventName.startsWith('ObjectCreated:') && record.s3.object.key.startsWith('inbound/')) {
+        if (record.eventName === 'ObjectCreated:Copy' && record.s3.object.key.startsWith('inbound/')) {
           importQueue.send(JSON.stringify({ Records: [record] }));
         }
       }
@@ -156,6 +166,10 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       s3: s3Client(clientConfig),
       bucket: LOCAL_BUCKET,
       log,
+      // The EventBridge rule in AWS: Transfer Family's upload events of this server go to the import queue.
+      onUploadEvent: (event) => {
+        if (parseObjectKeyArea(event.detail['file-path']) === 'inbound') importQueue.send(JSON.stringify(event));
+      },
     });
     stoppers.push(sftp.stop);
 
@@ -193,6 +207,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     await stopAll();
     throw err;
   }
+}
+
+/** `inbound` for `/<bucket>/inbound/...`: the rule's filter on the file path. */
+function parseObjectKeyArea(filePath: string): string | undefined {
+  return filePath.split('/')[2];
 }
 
 function loadOrganizationsSync(stateDir: string): OrganizationConfig[] {

@@ -4,6 +4,7 @@ import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { TENANT_ENV, TENANT_TABLE_ACTIONS } from '../../functions/core/tenant-policy.ts';
+import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { AREA_ACCESS, AREAS } from '../../functions/core/transfer/layout.ts';
 import { logsKeyOf } from '../../lib/aws/function.ts';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
@@ -251,14 +252,42 @@ describe('import pipeline', () => {
   const queueId = id(stack.importPipeline.queue.node.defaultChild);
   const dlqId = id(stack.importPipeline.deadLetterQueue.node.defaultChild);
 
-  test('every kind of object creation under inbound/ is sent to the queue, nothing else', () => {
+  test("Transfer Family's upload events (completed, failed) of files into inbound/ are sent to the queue", () => {
+    const ruleId = id(stack.importPipeline.uploadEvents.node.defaultChild);
+    const rule = json.Resources[ruleId]!.Properties;
+    assert.deepEqual(rule.EventPattern, {
+      source: ['aws.transfer'],
+      'detail-type': ['SFTP Server File Upload Completed', 'SFTP Server File Upload Failed'],
+      detail: { 'file-path': [{ prefix: { 'Fn::Join': ['', ['/', { Ref: bucketId }, '/inbound/']] } }] },
+    });
+    assert.equal(rule.State, 'ENABLED');
+    assert.deepEqual(
+      (rule.Targets as { Arn: unknown }[]).map((t) => t.Arn),
+      [{ 'Fn::GetAtt': [queueId, 'Arn'] }],
+    );
+    // The queue lets EventBridge of this account send to it (and use its key).
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: Match.arrayWith(['sqs:SendMessage']),
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('of S3 notifications only copies under inbound/ (SFTP renames) are sent: a put may be a partial upload', () => {
     template.resourceCountIs('Custom::S3BucketNotifications', 1);
     template.hasResourceProperties('Custom::S3BucketNotifications', {
       BucketName: { Ref: bucketId },
       NotificationConfiguration: {
         QueueConfigurations: [
           {
-            Events: ['s3:ObjectCreated:*'],
+            Events: ['s3:ObjectCreated:Copy'],
             Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'inbound/' }] } },
             QueueArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
           },
@@ -267,15 +296,19 @@ describe('import pipeline', () => {
     });
   });
 
-  test('the queue: KMS, 30 s delay, visibility 6x the timeout, dead letters after 5 receives', () => {
+  test("the queue: KMS, no delay, visibility the function's timeout, dead letters after 5 receives: the twin's settings", () => {
     const queue = json.Resources[queueId]!.Properties;
     assert.ok(queue.KmsMasterKeyId);
-    assert.equal(queue.DelaySeconds, 30);
-    assert.equal(queue.VisibilityTimeout, 6 * 900);
+    assert.equal(queue.DelaySeconds, undefined);
+    // The least the Lambda event source accepts; the handler sets each message's own visibility to minutes.
+    const fn = json.Resources[id(stack.importPipeline.function.node.defaultChild)]!.Properties;
+    assert.equal(queue.VisibilityTimeout, fn.Timeout);
+    assert.equal(queue.VisibilityTimeout, IMPORT_QUEUE_SETTINGS.visibilityTimeoutSeconds);
     assert.deepEqual(queue.RedrivePolicy, {
       deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
-      maxReceiveCount: 5,
+      maxReceiveCount: IMPORT_QUEUE_SETTINGS.maxReceiveCount,
     });
+    assert.equal(IMPORT_QUEUE_SETTINGS.maxReceiveCount, 5);
     const dlq = json.Resources[dlqId]!.Properties;
     assert.ok(dlq.KmsMasterKeyId);
     assert.ok((dlq.MessageRetentionPeriod as number) > ((queue.MessageRetentionPeriod as number) ?? 345_600));

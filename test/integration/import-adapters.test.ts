@@ -10,7 +10,7 @@ import { dynamoDbBilling } from '../../functions/adapters/dynamodb-organizations
 import { dynamoDbRecords, type RecordStoreStats } from '../../functions/adapters/dynamodb-records.ts';
 import { dynamoDbRunLog } from '../../functions/adapters/dynamodb-runs.ts';
 import { s3FileStore } from '../../functions/adapters/s3-file-store.ts';
-import { type FileEntry, type RecordWrite, systemClock } from '../../functions/core/ports.ts';
+import { ClaimLostError, type FileEntry, type RecordWrite, systemClock } from '../../functions/core/ports.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { importFile } from '../../functions/core/transfer/import-file.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
@@ -231,6 +231,42 @@ test('file ledger: one claim per object version; a lapsed processing claim is re
   assert.equal(retaken.entry.runId, 'run-7');
   await ledger.update({ ...retaken.entry, status: 'done', leaseUntil: 0 });
   assert.equal((await ledger.claim({ ...entry, leaseUntil: 99_000 }, 50_000)).claimed, false);
+});
+
+test('file ledger heartbeat: the holder renews its lease; after a takeover neither its renewal nor its update lands', async () => {
+  const ledger = dynamoDbFileLedger(db, { env: parts.env });
+  const entry: FileEntry = {
+    org: 'acme',
+    fileId: 'inbound/acme/heartbeat.csv#v1',
+    key: 'inbound/acme/heartbeat.csv',
+    etag: '"e"',
+    size: 10,
+    status: 'processing',
+    leaseUntil: 1_000,
+    receivedAt: 't0',
+    updatedAt: 't0',
+    claims: 1,
+  };
+  const first = await ledger.claim(entry, 0);
+  assert.ok(first.claimed);
+  assert.equal(await ledger.renew(first.entry, 2_000), true);
+  // Renewed: still held at 1,500, where the first lease had lapsed.
+  assert.equal((await ledger.claim({ ...entry, leaseUntil: 9_000 }, 1_500)).claimed, false);
+  // Lapsed (the holder stalled): another delivery takes it over.
+  const second = await ledger.claim({ ...entry, leaseUntil: 9_000 }, 2_001);
+  assert.ok(second.claimed);
+  assert.equal(await ledger.renew(first.entry, 20_000), false);
+  await assert.rejects(ledger.update({ ...first.entry, leaseUntil: 0, status: 'done' }), ClaimLostError);
+  const stored = await db.send(
+    new GetCommand({ TableName: 'Files', Key: { org: 'acme', fileId: entry.fileId }, ConsistentRead: true }),
+  );
+  assert.equal(stored.Item?.leaseUntil, 9_000);
+  assert.equal(stored.Item?.status, 'processing');
+  assert.equal(stored.Item?.claims, 2);
+  // The new holder renews and finishes; a finished entry is renewed by nobody.
+  assert.equal(await ledger.renew(second.entry, 10_000), true);
+  await ledger.update({ ...second.entry, status: 'done', leaseUntil: 0 });
+  assert.equal(await ledger.renew(second.entry, 30_000), false);
 });
 
 test('billing: reservations never exceed the limit, also concurrently; releases give back', async () => {

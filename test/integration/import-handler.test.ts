@@ -332,7 +332,7 @@ async function assertBigFileImportedOnce(key: string, prefix: string, stats: Rec
 test('a file too big for one invocation continues through continuation messages: no failures, nothing lost or twice', async () => {
   const sent: string[] = [];
   const url = 'local:continuations-direct';
-  const unregister = registerLocalQueue(url, (body) => void sent.push(body));
+  const unregister = registerLocalQueue(url, { send: (body) => void sent.push(body), changeVisibility: () => {} });
   try {
     const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
     const paused = pausingHandler(url, stats);
@@ -365,7 +365,7 @@ test("the same through the twin's LocalQueue: continuations arrive at once, noth
   const queue = new LocalQueue({
     name: 'import-queue-continuations',
     delayMs: 0,
-    retryDelayMs: 60_000,
+    visibilityTimeoutMs: 60_000,
     maxReceiveCount: 5,
     handler: async (event) => {
       const response = await paused!(event);
@@ -395,8 +395,11 @@ test("the same through the twin's LocalQueue: continuations arrive at once, noth
 
 test('when the continuation cannot be sent, the paused message is reported failed so SQS redelivers it', async () => {
   const url = 'local:continuations-broken';
-  const unregister = registerLocalQueue(url, () => {
-    throw new Error('SendMessage refused');
+  const unregister = registerLocalQueue(url, {
+    send: () => {
+      throw new Error('SendMessage refused');
+    },
+    changeVisibility: () => {},
   });
   try {
     const stats: RecordStoreStats = { batchGets: 0, updates: 0, conditionFailures: 0 };
@@ -411,7 +414,7 @@ test('when the continuation cannot be sent, the paused message is reported faile
     assert.equal(run.checkpoint?.row, 201);
     // The redelivery resumes where the run stopped.
     unregister();
-    registerLocalQueue(url, () => {});
+    registerLocalQueue(url, { send: () => {}, changeVisibility: () => {} });
     assert.deepEqual(await paused(event), { batchItemFailures: [] });
     assert.equal((await runFor('acme', key))[0]?.checkpoint?.row, 401);
   } finally {
@@ -525,7 +528,10 @@ test('a waiting file is sent back with a delay through the continuation queue, n
   await putJob(db, defaultImportJob('delay', 'fn_profile_import', 'job-profile'));
   const sent: { body: string; delaySeconds: number }[] = [];
   const url = 'local:continuations-delay';
-  const unregister = registerLocalQueue(url, (body, delaySeconds) => void sent.push({ body, delaySeconds }));
+  const unregister = registerLocalQueue(url, {
+    send: (body, delaySeconds) => void sent.push({ body, delaySeconds }),
+    changeVisibility: () => {},
+  });
   try {
     const h = createImportHandler({
       pauseEveryBatches: 1,
@@ -541,6 +547,59 @@ test('a waiting file is sent back with a delay through the continuation queue, n
       [0, 30],
     );
     assert.equal(sent[1]?.body, b.Records[0]!.body);
+  } finally {
+    unregister();
+  }
+});
+
+test('the message is kept invisible for minutes, not the queue timeout; a failure comes back after a short backoff', async () => {
+  const url = 'local:visibility-recorder';
+  const changes: [string, number][] = [];
+  const unregister = registerLocalQueue(url, {
+    send: () => {},
+    changeVisibility: (handle, seconds) => void changes.push([handle, seconds]),
+  });
+  try {
+    let failNext = true;
+    const failing = createImportHandler({
+      leaseMs: 120_000,
+      dependencies: () => {
+        const env = { ...process.env, IMPORT_QUEUE_URL: url };
+        const records = dynamoDbRecords(db, { env });
+        return {
+          ...dependenciesFromEnv(env),
+          records: {
+            current: records.current,
+            apply: async (writes) => {
+              if (failNext) throw new Error('ProvisionedThroughputExceeded');
+              return records.apply(writes);
+            },
+          },
+        };
+      },
+    });
+    const key = 'inbound/acme/fn_profile_import_20261205.csv';
+    const event = await upload(key, csv(row('V1'), row('V2')));
+    const third = {
+      Records: [
+        { ...event.Records[0]!, attributes: { ...event.Records[0]!.attributes, ApproximateReceiveCount: '3' } },
+      ],
+    };
+    const handle = event.Records[0]!.receiptHandle;
+    assert.deepEqual(await failing(event), { batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+    // Down to the lease and a minute at once, then 30 s of backoff before the retry (not the queue's 15 minutes).
+    assert.deepEqual(changes, [
+      [handle, 180],
+      [handle, 30],
+    ]);
+    changes.length = 0;
+    assert.deepEqual(await failing(third), { batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+    assert.deepEqual(changes.at(-1), [handle, 120], 'doubling with each receive');
+    failNext = false;
+    assert.deepEqual(await failing(event), { batchItemFailures: [] });
+    const [run] = await runFor('acme', key);
+    assert.equal(run?.status, 'completed');
+    assert.equal(run.counts.created, 2);
   } finally {
     unregister();
   }

@@ -8,10 +8,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Client, type SFTPWrapper } from 'ssh2';
 import { s3Client } from '../../functions/adapters/aws-clients.ts';
 import { sftpUserName } from '../../functions/core/organizations.ts';
+import type { TransferUploadEvent } from '../../functions/core/transfer/transfer-events.ts';
 import { generateKeyPair } from '../../lib/local/keys.ts';
 import { keyOfVersion } from '../../lib/local/s3-versions.ts';
 import { S3Store } from '../../lib/local/sftp/s3-store.ts';
@@ -32,6 +39,7 @@ let strangerPublicKey: string;
 let hostKeyPath: string;
 const users: SftpUser[] = [];
 const logs: SftpLogEntry[] = [];
+const uploadEvents: TransferUploadEvent[] = [];
 /** Every key an ObjectCreated event reported, decoded from the AWS form. */
 const created: string[] = [];
 
@@ -63,6 +71,7 @@ before(async () => {
     s3,
     bucket: parts.bucket,
     log: (entry) => logs.push(entry),
+    onUploadEvent: (event) => void uploadEvents.push(event),
   });
   acme = { port: server.port, username: sftpUserName('acme'), privateKeyPath: a.privateKeyPath };
   globex = { port: server.port, username: sftpUserName('globex'), privateKeyPath: g.privateKeyPath };
@@ -396,6 +405,42 @@ test(
     const mv = await sftp(acme, ['rename /inbound/next.csv.filepart /inbound/next.csv']);
     assert.equal(mv.code, 0, mv.stderr);
     assert.deepEqual(await tagsOf('inbound/acme/next.csv'), { 'integrator-upload': 'partial' });
+  },
+);
+
+test(
+  "each upload's end is announced as Transfer Family does: Completed after a clean close, Failed after a dropped connection",
+  T,
+  async () => {
+    const key = 'inbound/acme/announced.csv';
+    const eventsFor = () => uploadEvents.filter((e) => e.detail['file-path'] === `/${parts.bucket}/${key}`);
+    const full = localFile('announced.csv', 'id,name\n1,first\n');
+    const r = await sftp(acme, [`put ${full} /inbound/announced.csv`]);
+    assert.equal(r.code, 0, r.stderr);
+    const [completed] = await until('the completed event', () => (eventsFor().length > 0 ? eventsFor() : undefined));
+    assert.equal(completed?.source, 'aws.transfer');
+    assert.equal(completed['detail-type'], 'SFTP Server File Upload Completed');
+    assert.equal(completed.detail['status-code'], 'COMPLETED');
+    assert.equal(completed.detail.bytes, 16);
+    assert.equal(completed.detail.username, sftpUserName('acme'));
+    assert.equal(completed.detail.protocol, 'SFTP');
+    assert.equal(completed.detail['client-ip'], '127.0.0.1');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: parts.bucket, Key: key }));
+    // Emitted once the object is stored: the event names the stored bytes.
+    assert.equal(completed.detail.etag, head.ETag?.replace(/"/g, ''));
+
+    const { client, sftp: raw } = await connect(acme);
+    const handle = await call<Buffer>((cb) => raw.open('/inbound/announced.csv', 'w', cb));
+    const part = Buffer.from('id,name\n1,fi');
+    await call((cb) => raw.write(handle, part, 0, part.length, 0, cb));
+    client.destroy();
+    const [, failed] = await until('the failed event', () => (eventsFor().length > 1 ? eventsFor() : undefined));
+    assert.equal(failed?.['detail-type'], 'SFTP Server File Upload Failed');
+    assert.equal(failed.detail['status-code'], 'FAILED');
+    assert.equal(failed.detail['failure-code'], 'PARTIAL_UPLOAD');
+    assert.equal(failed.detail.bytes, part.length);
+    assert.notEqual(failed.detail['session-id'], completed.detail['session-id']);
+    assert.deepEqual(await tagsOf(key), { 'integrator-upload': 'partial' }, 'the object check is kept as well');
   },
 );
 

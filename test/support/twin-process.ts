@@ -1,6 +1,8 @@
 /**
  * Starts `npm start`'s entry point (bin/local.ts) as a child process, as a developer would, with its state in a
- * temporary folder and every port chosen freely, and waits until it has written stack.json.
+ * temporary folder and every port chosen freely, and waits until it has written stack.json. The child leads its own
+ * process group (with DynamoDB Local's Java process in it), so `crash()` can kill the whole stack at once, as an
+ * operator's `kill -9` of the group does; a test run that ends leaves no running twin behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +14,22 @@ export interface TwinProcess {
   stateDir: string;
   output(): string;
   stop(): Promise<number | null>;
+  /** SIGKILL to every process of the stack (its process group), at once; resolves once the twin's process is gone. */
+  crash(): Promise<void>;
+  /** SIGKILL to the twin's own process only: its children (DynamoDB Local) are left running, orphaned. */
+  crashAlone(): Promise<void>;
 }
+
+const groups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
 
 export async function startTwinProcess(stateDir: string, env: Record<string, string> = {}): Promise<TwinProcess> {
   const stackFile = join(stateDir, 'stack.json');
@@ -29,6 +46,12 @@ export async function startTwinProcess(stateDir: string, env: Record<string, str
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const pid = child.pid;
+  if (pid) groups.add(pid);
+  child.once('exit', () => {
+    if (pid) groups.delete(pid);
   });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -55,6 +78,18 @@ export async function startTwinProcess(stateDir: string, env: Record<string, str
         if (child.exitCode !== null) return resolve(child.exitCode);
         child.once('exit', (code) => resolve(code));
         child.kill('SIGINT');
+      }),
+    crash: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        if (pid) process.kill(-pid, 'SIGKILL');
+      }),
+    crashAlone: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
       }),
   };
 }

@@ -29,7 +29,13 @@
  *   that turns unreadable: what was applied stays, the run ends naming the problem, and nothing is retried.
  * - Resumable: between batches the engine may pause (the invocation is running out of time). Every row up to the
  *   checkpoint is applied and its errors recorded; the next invocation takes the census again, skips the rows up to
- *   the checkpoint and continues after it.
+ *   the checkpoint and continues after it. A checkpoint is also saved every `checkpointEveryMs` (and every
+ *   `checkpointEvery` rows), so a crash redoes seconds of work, not minutes; redone rows find their records written
+ *   and cost no write (unchanged). Before the run is finished (and its outcome file written) the engine asks whether
+ *   there is time enough; if not it pauses there, and the next invocation only finishes.
+ * - Held: before each batch, and every CENSUS_KEEP_EVERY rows of the census, `keepClaim` renews the file's lease when
+ *   due (claim-lease.ts). When the claim was taken over (this invocation stalled past its lease) the run stops at once
+ *   with ClaimLostError, writing nothing more: the new holder carries it on from the checkpoint.
  */
 
 import type {
@@ -43,6 +49,7 @@ import type {
   SortScratch,
   WriteCondition,
 } from '../ports.ts';
+import { ClaimLostError } from '../ports.ts';
 import type { Problem } from '../problems.ts';
 import { FileProblem, StoreRefusal } from '../problems.ts';
 import { ownValue } from '../reserved-names.ts';
@@ -76,11 +83,23 @@ export interface ImportDeps {
   clock: Clock;
   /** Asked after each batch: true when this invocation should stop and leave the rest to the next one. */
   shouldPause?: () => boolean;
+  /**
+   * Asked once every row is applied, before the run is finished and its outcome file written: false when too little
+   * time is left for that, and the run pauses instead. Absent: always enough.
+   */
+  hasTimeToFinish?: () => boolean;
+  /** The claim's heartbeat (claim-lease.ts): false once another delivery took the file over. Absent: always held. */
+  keepClaim?: () => Promise<boolean>;
   /** Rows per store round trip (BatchGetItem takes 100 keys). */
   batchSize?: number;
   /** A checkpoint is saved at least every this many rows (crash recovery); pausing always saves one. */
   checkpointEvery?: number;
+  /** ... and at least this often (ms, by `clock`), whatever the rows: slow rows redo little after a crash. */
+  checkpointEveryMs?: number;
 }
+
+/** Rows of the census between two heartbeats of the claim (a census of millions of rows takes minutes). */
+const CENSUS_KEEP_EVERY = 1_000;
 
 export interface ImportRequest {
   /** The run, `running`, already saved once. */
@@ -126,6 +145,11 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
   const { job, template, fileName } = request;
   const batchSize = deps.batchSize ?? 100;
   const checkpointEvery = deps.checkpointEvery ?? 10_000;
+  const checkpointEveryMs = deps.checkpointEveryMs ?? 30_000;
+  /** Throws ClaimLostError when the claim was taken over: nothing more may be written for this run. */
+  const holdClaim = async () => {
+    if (deps.keepClaim && !(await deps.keepClaim())) throw new ClaimLostError(run.file.key);
+  };
   let run: Run = { ...request.run, counts: { ...request.run.counts }, warnings: [...request.run.warnings] };
   const resumeAfter = run.checkpoint?.row ?? 0;
   const resuming = run.checkpoint !== undefined;
@@ -262,7 +286,9 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
   let cursor: NoteCursor | undefined;
   try {
     try {
+      let censused = 0;
       for await (const row of opened.rows) {
+        if (++censused % CENSUS_KEEP_EVERY === 0) await holdClaim();
         const evaluated = evaluate(row);
         if (evaluated.filtered || evaluated.recordKey === undefined) continue;
         const adding = census.add(evaluated.recordKey, row.rowNumber, evaluated.problems.length === 0);
@@ -285,9 +311,11 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     let errors: RowError[] = [];
     let lastRow = resumeAfter;
     let rowsSinceCheckpoint = 0;
+    let lastCheckpointAt = deps.clock.now().getTime();
     let limitReached = false;
 
     const flush = async () => {
+      if (pending.length > 0 || errors.length > 0) await holdClaim();
       if (pending.length > 0) {
         const batch = pending;
         pending = [];
@@ -369,9 +397,15 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
         if (pending.length >= batchSize || errors.length >= batchSize) {
           await flush();
           const pause = deps.shouldPause?.() ?? false;
-          if (pause || rowsSinceCheckpoint >= checkpointEvery) {
+          const now = deps.clock.now();
+          if (
+            pause ||
+            rowsSinceCheckpoint >= checkpointEvery ||
+            now.getTime() - lastCheckpointAt >= checkpointEveryMs
+          ) {
             rowsSinceCheckpoint = 0;
-            run = { ...run, checkpoint: { row: lastRow, at: deps.clock.now().toISOString() } };
+            lastCheckpointAt = now.getTime();
+            run = { ...run, checkpoint: { row: lastRow, at: now.toISOString() } };
             await deps.runLog.save(run);
             if (pause) return { run, paused: true };
           }
@@ -386,6 +420,13 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
       await flush();
     } catch (err) {
       stoppedBy ??= stopProblem(err, fileName);
+    }
+    // Finishing writes the outcome file (one line per failed row) and archives the file: not started short of time.
+    const finishing = !(run.counts.rows === 0 && !resuming);
+    if (finishing && deps.hasTimeToFinish && !deps.hasTimeToFinish()) {
+      run = { ...run, checkpoint: { row: lastRow, at: deps.clock.now().toISOString() } };
+      await deps.runLog.save(run);
+      return { run, paused: true };
     }
     if (stoppedBy) {
       const problem: Problem = {

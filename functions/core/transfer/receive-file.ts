@@ -14,7 +14,8 @@
  *   previous file's run has ended. Each record write carries the number, and a record never takes an older file's
  *   data over a newer one's (RecordWrite.arrival).
  * - A run keeps the job it started with (stored on the ledger entry): a resumed run is not changed by an edit.
- * - A partial upload (tag `integrator-upload=partial`) is never imported: one Interrupted run says so and the object
+ * - A partial upload (tag `integrator-upload=partial`, or an Upload Failed event naming it) is never imported: one
+ *   Interrupted run says so and the object
  *   stays where it is. So does a file that is not .csv (it may be something else the customer keeps there).
  * - Every other file ends in a run and is archived: a name that follows no template, no launched job, a missing
  *   required column and an empty file are Interrupted runs (nothing written), and the file moves to the archive so a
@@ -26,6 +27,7 @@
 
 import type { FileEntry, FileLedger, FileStore, JobStore, ObjectRef, Random } from '../ports.ts';
 import { type Problem, StoreRefusal } from '../problems.ts';
+import { claimKeeper } from './claim-lease.ts';
 import { type ImportDeps, importFile } from './import-file.ts';
 import { chooseJob } from './jobs.ts';
 import { awaitTurn } from './lanes.ts';
@@ -45,6 +47,8 @@ export interface Arrival {
   sequencer?: string;
   /** S3's request id of the upload (`x-amz-request-id`): a correlation id for logs. */
   requestId?: string;
+  /** The SFTP server reported the upload as failed (Transfer Family's Upload Failed event): never imported. */
+  partial?: boolean;
 }
 
 export interface ReceiveDeps extends ImportDeps {
@@ -53,7 +57,7 @@ export interface ReceiveDeps extends ImportDeps {
   ledger: FileLedger;
   random: Random;
   catalog: TemplateCatalog;
-  /** How long a claim is held: at least the invocation's remaining time, so a live invocation is never overtaken. */
+  /** The claim's lease (minutes): renewed while the run makes progress (claim-lease.ts), retaken soon after a crash. */
   leaseMs: number;
   /** A file waiting for its turn comes back after this long (default 30 s). */
   waitRetrySeconds?: number;
@@ -105,6 +109,8 @@ export function fileIdOf(
   return `${key}#${info.etag}@${info.lastModified.toISOString()}${sequencer ? `@${sequencer}` : ''}`;
 }
 
+const unquoted = (etag: string) => etag.replace(/^"|"$/g, '');
+
 export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<Received> {
   const { key } = arrival;
   const ignored = (reason: IgnoredReason): Received => ({ outcome: 'ignored', reason, key });
@@ -114,6 +120,9 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   if (isTemporaryName(parsed.path)) return ignored('temporary_name');
   const info = await deps.files.head(key, arrival.versionId);
   if (!info) return ignored('gone');
+  // A failed upload's event names no version: when the key now holds other bytes, a later upload replaced it (and is
+  // imported on its own event), so the failure must not mark that one partial.
+  if (arrival.partial && arrival.etag && unquoted(arrival.etag) !== unquoted(info.etag)) return ignored('gone');
 
   const now = deps.clock.now();
   const claim = await deps.ledger.claim(
@@ -135,6 +144,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   if (!claim.claimed) return ignored(claim.current.status === 'processing' ? 'in_progress' : 'already_processed');
   let entry: FileEntry = claim.entry;
   let guardUnchanged = false;
+  const keeper = claimKeeper({ ledger: deps.ledger, entry, clock: deps.clock, leaseMs: deps.leaseMs });
 
   const ref: ObjectRef = { key, etag: info.etag, ...(info.versionId ? { versionId: info.versionId } : {}) };
   const fileName = baseName(parsed.path);
@@ -185,7 +195,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
     const stop = (problem: Problem) => settle(deps, interruptRun(run!, problem, deps.clock.now()), ref, entry);
 
     const tags = await deps.files.tags(ref);
-    if (tags[UPLOAD_TAG] === 'partial') {
+    if (arrival.partial || tags[UPLOAD_TAG] === 'partial') {
       const problem = {
         code: 'partial_upload',
         message: `${fileName}: the upload did not complete (partial upload), so it was not imported; send the file again`,
@@ -210,16 +220,19 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
     run = { ...run, jobId: choice.job.jobId, jobName: choice.job.name, templateId: choice.template.id };
     await deps.runLog.save(run);
 
-    const result = await importFile(deps, {
-      run,
-      job: choice.job,
-      template: choice.template,
-      source: () => deps.files.read(ref),
-      fileName,
-      ...(entry.lane && entry.seq !== undefined
-        ? { arrival: { lane: entry.lane, seq: entry.seq, ...(guardUnchanged ? { guardUnchanged } : {}) } }
-        : {}),
-    });
+    const result = await importFile(
+      { ...deps, keepClaim: keeper.keep },
+      {
+        run,
+        job: choice.job,
+        template: choice.template,
+        source: () => deps.files.read(ref),
+        fileName,
+        ...(entry.lane && entry.seq !== undefined
+          ? { arrival: { lane: entry.lane, seq: entry.seq, ...(guardUnchanged ? { guardUnchanged } : {}) } }
+          : {}),
+      },
+    );
     if (result.paused) {
       // Released before returning, so the continuation the caller sends next cannot find the claim still held (it
       // would be ignored as in progress and the run left unfinished): the next delivery of this event recomputes the

@@ -1,9 +1,11 @@
 /**
- * S3 object notifications as the import queue delivers them: an SQS message body holding `{ Records: [...] }`
- * (directly, or wrapped in an SNS notification). Keys arrive URL-encoded the way S3 encodes them (a space as `+`);
- * they are decoded here, once, so everything downstream sees the real key.
+ * What the import queue delivers: S3 object notifications, an SQS message body holding `{ Records: [...] }` (directly,
+ * or wrapped in an SNS notification), and Transfer Family's upload events from EventBridge (transfer-events.ts). S3
+ * keys arrive URL-encoded the way S3 encodes them (a space as `+`); they are decoded here, once, so everything
+ * downstream sees the real key.
  */
 import type { Arrival } from './receive-file.ts';
+import { parseTransferEvent, TRANSFER_SOURCE } from './transfer-events.ts';
 
 export type ParsedMessage =
   | { kind: 'arrivals'; arrivals: Arrival[] }
@@ -29,8 +31,12 @@ export function parseNotification(body: string): ParsedMessage {
   } catch {
     return { kind: 'unreadable', reason: 'the message body is not JSON' };
   }
-  const outer = message as { Type?: unknown; Message?: unknown; Event?: unknown; Records?: unknown };
+  const outer = message as { Type?: unknown; Message?: unknown; Event?: unknown; Records?: unknown; source?: unknown };
   if (outer?.Type === 'Notification' && typeof outer.Message === 'string') return parseNotification(outer.Message);
+  if (outer?.source === TRANSFER_SOURCE) {
+    const parsed = parseTransferEvent(outer as { 'detail-type'?: unknown; detail?: unknown });
+    return parsed.ok ? { kind: 'arrivals', arrivals: parsed.arrivals } : { kind: 'unreadable', reason: parsed.reason };
+  }
   if (outer?.Event === 's3:TestEvent') return { kind: 'test_event' };
   if (!Array.isArray(outer?.Records)) return { kind: 'unreadable', reason: 'the message has no Records' };
   const arrivals: Arrival[] = [];

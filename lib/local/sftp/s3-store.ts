@@ -124,11 +124,11 @@ export class S3Store {
   /**
    * Stores a staged file as the object; a body of known length, so nothing is chunk-encoded. Tags given here are sent
    * with the upload (x-amz-tagging, so S3 has them before any event) and must still be set afterwards: the local
-   * server ignores that header.
+   * server ignores that header. Returns the object's ETag.
    */
-  async upload(key: string, filePath: string, size: number, tags: Tag[] = []): Promise<void> {
+  async upload(key: string, filePath: string, size: number, tags: Tag[] = []): Promise<string | undefined> {
     const tagging = new URLSearchParams(tags.map((t): [string, string] => [t.Key ?? '', t.Value ?? ''])).toString();
-    await this.s3.send(
+    const out = await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -137,6 +137,7 @@ export class S3Store {
         ...(tagging ? { Tagging: tagging } : {}),
       }),
     );
+    return out.ETag;
   }
 
   async tags(key: string): Promise<Tag[]> {

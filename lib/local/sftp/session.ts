@@ -10,6 +10,7 @@ import ssh2, { type Attributes, type FileEntry, type SFTPWrapper } from 'ssh2';
 import { AREA_ACCESS, type Area, type AreaAccess } from '../../../functions/core/transfer/layout.ts';
 import { type LogicalPath, resolvePath, rootFolders } from './paths.ts';
 import type { ObjectInfo, S3Store } from './s3-store.ts';
+import { type UploadEventSink, uploadEvent } from './upload-events.ts';
 
 // ssh2 is CommonJS: Node's ESM loader sees only some of its named exports, so take them from the default export.
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
@@ -36,12 +37,16 @@ export interface SessionContext {
   track(work: Promise<unknown>): void;
   /** Sessions not yet finished, so a stopping server can finish them. */
   sessions: Set<SftpSession>;
+  /** Where each upload's end is announced (Transfer Family's Upload Completed / Failed events). */
+  onUploadEvent?: UploadEventSink;
 }
 
 export interface SessionUser {
   username: string;
   org: string;
   client: string;
+  /** The SSH session's id: Transfer Family's `session-id` in upload events. */
+  sessionId?: string;
 }
 
 class SftpError extends Error {
@@ -74,6 +79,7 @@ interface ReadHandle {
 
 interface WriteHandle {
   type: 'write';
+  openedAt: Date;
   key: string;
   path: string;
   tempPath: string;
@@ -446,6 +452,7 @@ export class SftpSession {
     const file = await open(tempPath, size > 0 ? 'r+' : 'w+', 0o600);
     this.addHandle(id, {
       type: 'write',
+      openedAt: new Date(),
       key: path.key,
       path: path.path,
       tempPath,
@@ -577,7 +584,7 @@ export class SftpSession {
         // Clear tags first so the ObjectCreated event never sees the tags of an earlier object at this key.
         await store.clearTags(handle.key);
         const tags = outcome === 'partial' ? [{ ...PARTIAL_UPLOAD_TAG }] : [];
-        await store.upload(handle.key, handle.tempPath, handle.size, tags);
+        const etag = await store.upload(handle.key, handle.tempPath, handle.size, tags);
         if (outcome === 'partial') {
           await store.setTags(handle.key, [{ ...PARTIAL_UPLOAD_TAG }]);
           this.log('partial_close', { path: handle.path, key: handle.key, bytes: handle.size, reason });
@@ -585,6 +592,8 @@ export class SftpSession {
           if (await store.clearTags(handle.key)) this.log('stale_tags_cleared', { key: handle.key });
           this.log('upload', { path: handle.path, key: handle.key, bytes: handle.size });
         }
+        // Only once the object (and its tag) is stored, as Transfer Family announces an upload that has ended.
+        this.announce(handle, outcome, etag, reason);
         return outcome;
       } catch (error) {
         this.log('upload_failed', {
@@ -599,6 +608,45 @@ export class SftpSession {
     })();
     this.ctx.track(work);
     return work;
+  }
+
+  private announce(
+    handle: WriteHandle,
+    outcome: 'complete' | 'partial',
+    etag: string | undefined,
+    reason: 'closed' | 'abandoned',
+  ): void {
+    const sink = this.ctx.onUploadEvent;
+    if (!sink) return;
+    const [clientIp = this.user.client] = this.user.client.split(/:(?=\d+$)/);
+    try {
+      sink(
+        uploadEvent({
+          outcome,
+          bucket: this.ctx.store.bucket,
+          key: handle.key,
+          bytes: handle.size,
+          ...(etag ? { etag } : {}),
+          username: this.user.username,
+          sessionId: this.user.sessionId ?? 'local',
+          clientIp,
+          startedAt: handle.openedAt,
+          endedAt: new Date(),
+          ...(outcome === 'partial'
+            ? {
+                failureMessage:
+                  reason === 'abandoned' ? 'the session ended with the file still open' : 'a write to the file failed',
+              }
+            : {}),
+        }),
+      );
+    } catch (error) {
+      // Best-effort, as in AWS: the object and its tag are stored either way.
+      this.log('upload_event_failed', {
+        key: handle.key,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   private async remove(id: number, raw: string): Promise<void> {

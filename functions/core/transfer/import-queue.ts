@@ -1,0 +1,16 @@
+/**
+ * The import queue's settings: one definition for the CDK app (lib/aws/import-pipeline.ts) and the twin's queue
+ * (lib/local/queue.ts via lib/local/twin.ts), so both behave the same under the same faults.
+ */
+export const IMPORT_QUEUE_SETTINGS = {
+  /** The import function's timeout (Lambda's maximum). */
+  functionTimeoutSeconds: 15 * 60,
+  /**
+   * The queue's visibility timeout: the Lambda event source requires at least the function timeout. The handler sets
+   * each message's own visibility down to minutes at once and extends it while its run works (ChangeMessageVisibility),
+   * so this applies only to a crash within the first moments of handling.
+   */
+  visibilityTimeoutSeconds: 15 * 60,
+  /** Receives before a message is moved to the dead-letter queue (crashes and reported failures count; pauses not). */
+  maxReceiveCount: 5,
+} as const;
