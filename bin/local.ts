@@ -33,12 +33,15 @@ ${
   demo
     ? `
 Upload a file as the ${demo.org} organization:
-  sftp -i ${rel(demo.privateKeyPath)} -P ${sftp.port} -o StrictHostKeyChecking=no ${demo.username}@${sftp.host}
-  sftp> put examples/fn_profile_import.csv /inbound/fn_profile_import_${today}.csv
+  echo 'put examples/fn_profile_import.csv /inbound/fn_profile_import_${today}.csv' |
+    sftp -i ${rel(demo.privateKeyPath)} -P ${sftp.port} -o UserKnownHostsFile=${rel(sftp.knownHostsPath)} ${demo.username}@${sftp.host}
 
 See the run (a few seconds later) and its per-row errors:
   curl -s -H "Authorization: Bearer $(node -p "require('${resolve(stateDir, 'stack.json')}').api.tokens['${demo.org}']")" ${api.url}/v1/runs
-  sftp> ls /archive/${new Date().toISOString().slice(0, 10)}   (the original, and an .errors.csv of the failed rows if any)
+
+The archived original, and an .errors.csv of the failed rows if any (the folder is the day of the run, UTC):
+  echo 'ls -l /archive/${new Date().toISOString().slice(0, 10)}' |
+    sftp -i ${rel(demo.privateKeyPath)} -P ${sftp.port} -o UserKnownHostsFile=${rel(sftp.knownHostsPath)} ${demo.username}@${sftp.host}
 `
     : ''
 }

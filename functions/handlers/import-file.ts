@@ -45,7 +45,7 @@ import { ClaimLostError, type Continuations, type MessageVisibility, systemClock
 import { openCsv } from '../core/transfer/csv/read-csv.ts';
 import { type ReceiveDeps, type Received, receiveFile } from '../core/transfer/receive-file.ts';
 import { randomToken } from '../core/transfer/runs.ts';
-import { parseNotification } from '../core/transfer/s3-events.ts';
+import { arrivalMessage, parseNotification } from '../core/transfer/s3-events.ts';
 import { templates } from '../core/transfer/templates.ts';
 import { count, logger, publishMetrics } from './observability.ts';
 
@@ -201,7 +201,12 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
           // One case per outcome: what becomes of the message.
           switch (received.outcome) {
             case 'ignored':
+              break;
             case 'finished':
+              // The lane's next file waits for its delayed look: wake it now. If that fails, the look still comes.
+              if (received.wake && !(await continueLater(d, arrivalMessage(received.wake)))) {
+                logger.warn('the next file of the lane waits for its delayed look', { next: received.wake.key });
+              }
               break;
             case 'paused':
               // The whole body: arrivals of this message already finished are found done in the ledger and skipped.

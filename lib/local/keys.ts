@@ -59,3 +59,14 @@ export async function ensureHostKey(path: string): Promise<Buffer> {
   if (!existsSync(path)) await createEd25519(path, 'integrator-local-sftp-host');
   return readFile(path);
 }
+
+/**
+ * The known_hosts line that lets OpenSSH check the local SFTP server without asking (`[host]:port type key`): the
+ * README's commands pass it as UserKnownHostsFile, so a new host key (after `.local/` was deleted) never meets a stale
+ * entry in the developer's own ~/.ssh/known_hosts.
+ */
+export async function knownHostsLine(hostKeyPath: string, host: string, port: number): Promise<string> {
+  const [type, key] = (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim().split(/\s+/);
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  return `${name} ${type} ${key}\n`;
+}

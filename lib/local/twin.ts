@@ -17,7 +17,7 @@ import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../..
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
-import { generateKeyPair } from './keys.ts';
+import { generateKeyPair, knownHostsLine } from './keys.ts';
 import { endLeftovers, recordChildren } from './leftovers.ts';
 import { localAuthenticate, localIssuer } from './local-auth.ts';
 import { freePort } from './ports.ts';
@@ -37,7 +37,13 @@ export interface TwinOptions {
 }
 
 export interface StackInfo {
-  sftp: { host: string; port: number; users: { org: string; username: string; privateKeyPath: string }[] };
+  sftp: {
+    host: string;
+    port: number;
+    /** An OpenSSH known_hosts file holding the server's host key (`-o UserKnownHostsFile=...`). */
+    knownHostsPath: string;
+    users: { org: string; username: string; privateKeyPath: string }[];
+  };
   api: { url: string; tokens: Record<string, string> };
   dynamodb: { endpoint: string; region: string };
   s3: { endpoint: string; bucket: string };
@@ -153,10 +159,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       }
     });
 
+    const hostKeyPath = join(stateDir, 'keys', 'ssh_host_ed25519_key');
     const sftp = await startSftpServer({
       host: '127.0.0.1',
       port: await port('sftp', options),
-      hostKeyPath: join(stateDir, 'keys', 'ssh_host_ed25519_key'),
+      hostKeyPath,
       users: () =>
         loadOrganizationsSync(stateDir).map((o) => ({
           username: sftpUserName(o.id),
@@ -172,6 +179,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       },
     });
     stoppers.push(sftp.stop);
+    const knownHostsPath = join(stateDir, 'known_hosts');
+    writeFileSync(knownHostsPath, await knownHostsLine(hostKeyPath, sftp.host, sftp.port));
 
     const issuer = localIssuer(readOrCreateSecret(join(stateDir, 'api-secret')));
     const { createApi } = await import('../../functions/api/app.ts');
@@ -192,6 +201,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       sftp: {
         host: sftp.host,
         port: sftp.port,
+        knownHostsPath,
         users: orgs.map((o) => ({ org: o.id, username: sftpUserName(o.id), privateKeyPath: keys.get(o.id) ?? '' })),
       },
       api: {

@@ -44,6 +44,8 @@ function sftpAs(org: string, commands: string[]) {
     port: twin.info.sftp.port,
     username: user.username,
     privateKeyPath: user.privateKeyPath,
+    // The host key is checked, as the README's commands do, against the known_hosts file the twin writes.
+    knownHostsPath: twin.info.sftp.knownHostsPath,
     commands,
   });
 }

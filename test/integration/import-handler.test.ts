@@ -578,7 +578,10 @@ test('the message is kept invisible for minutes, not the queue timeout; a failur
         };
       },
     });
-    const key = 'inbound/acme/fn_profile_import_20261205.csv';
+    // An organization of its own: a file of acme's lane left unfinished by another test would make this one wait.
+    await putOrganization(db, { id: 'visible', name: 'Visible', allowedRecords: 1_000 });
+    await putJob(db, defaultImportJob('visible', 'fn_profile_import', 'job-profile'));
+    const key = 'inbound/visible/fn_profile_import_20261205.csv';
     const event = await upload(key, csv(row('V1'), row('V2')));
     const third = {
       Records: [
@@ -597,7 +600,7 @@ test('the message is kept invisible for minutes, not the queue timeout; a failur
     assert.deepEqual(changes.at(-1), [handle, 120], 'doubling with each receive');
     failNext = false;
     assert.deepEqual(await failing(event), { batchItemFailures: [] });
-    const [run] = await runFor('acme', key);
+    const [run] = await runFor('visible', key);
     assert.equal(run?.status, 'completed');
     assert.equal(run.counts.created, 2);
   } finally {

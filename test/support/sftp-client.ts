@@ -10,6 +10,8 @@ export interface SshTarget {
   port: number;
   username: string;
   privateKeyPath: string;
+  /** Check the server's host key against this known_hosts file (what `npm start` writes); otherwise not checked. */
+  knownHostsPath?: string;
 }
 
 export interface CommandResult {
@@ -29,9 +31,9 @@ function sshOptions(target: SshTarget): string[] {
     '-i',
     target.privateKeyPath,
     '-o',
-    'StrictHostKeyChecking=no',
+    target.knownHostsPath ? 'StrictHostKeyChecking=yes' : 'StrictHostKeyChecking=no',
     '-o',
-    'UserKnownHostsFile=/dev/null',
+    `UserKnownHostsFile=${target.knownHostsPath ?? '/dev/null'}`,
     '-o',
     'GlobalKnownHostsFile=/dev/null',
     '-o',

@@ -12,6 +12,12 @@ import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { awaitTurn, turnReleased } from '../../functions/core/transfer/lanes.ts';
 import { type ReceiveDeps, receiveFile } from '../../functions/core/transfer/receive-file.ts';
 import type { Run } from '../../functions/core/transfer/runs.ts';
+import {
+  arrivalMessage,
+  decodeEventKey,
+  encodeEventKey,
+  parseNotification,
+} from '../../functions/core/transfer/s3-events.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
 import {
   fixedClock,
@@ -122,10 +128,16 @@ test('receiveFile: the next file of a template waits, with no run, until the pre
   // Another template has its own lane.
   files.put('inbound/acme/fn_passport_import_20261201.csv', 'Employee ID\r\n');
   assert.equal((await receiveFile(deps, created('inbound/acme/fn_passport_import_20261201.csv'))).outcome, 'finished');
-  assert.equal((await receiveFile(deps, created(keyOf('01')))).outcome, 'finished');
+  const first = await receiveFile(deps, created(keyOf('01')));
+  assert.equal(first.outcome, 'finished');
+  // Its end wakes the waiting file at once (the handler sends arrivalMessage(wake)), not after the 30 s look.
+  assert.equal(first.outcome === 'finished' && first.wake?.key, keyOf('02'));
+  const woken = parseNotification(arrivalMessage(first.outcome === 'finished' ? first.wake! : { key: '' }));
+  assert.deepEqual(woken.kind === 'arrivals' && woken.arrivals.map((a) => a.key), [keyOf('02')]);
   const right = await receiveFile(deps, created(keyOf('02')));
   assert.equal(right.outcome, 'finished');
   assert.equal(right.outcome === 'finished' && right.run.counts.updated, 3);
+  assert.equal(right.outcome === 'finished' && right.wake, undefined, 'nothing waits behind the last file');
   assert.equal(records.items.get('acme#foreignNational#E3')?.firstName, 'Right');
 });
 
@@ -182,4 +194,15 @@ test('receiveFile: a row a newer file found unchanged is not overwritten either 
   assert.equal(late.run.counts.superseded, 2);
   for (const id of ['R1', 'R2']) assert.equal(records.items.get(`acme#foreignNational#${id}`)?.firstName, 'Same', id);
   assert.equal((await ledger.laneTurn('acme', 'fn_profile_import')).skipped, undefined, 'forgotten once it finished');
+});
+
+test('a lane wake-up message reads back as the arrival it names, keys encoded as S3 encodes them', () => {
+  const key = "inbound/acme/Payroll Q1 (1) ü+'*!.csv";
+  assert.equal(encodeEventKey('inbound/acme/Payroll Q1 (1).csv'), 'inbound/acme/Payroll+Q1+%281%29.csv');
+  assert.equal(decodeEventKey(encodeEventKey(key)), key);
+  const parsed = parseNotification(arrivalMessage({ key, versionId: 'v7', etag: '"e"' }));
+  assert.deepEqual(parsed, {
+    kind: 'arrivals',
+    arrivals: [{ eventName: 'ObjectCreated:Put', key, versionId: 'v7', etag: '"e"' }],
+  });
 });

@@ -78,7 +78,11 @@ export type IgnoredReason =
 
 export type Received =
   | { outcome: 'ignored'; reason: IgnoredReason; key: string }
-  | { outcome: 'finished'; run: Run }
+  /**
+   * `wake`: the file whose turn came when this run ended, waiting in its lane: deliver an arrival for it now (the import
+   * handler sends `arrivalMessage(wake)` with no delay) rather than leave it to its next delayed look.
+   */
+  | { outcome: 'finished'; run: Run; wake?: ObjectRef }
   /**
    * The invocation ran out of time: the run is checkpointed and its claim released; deliver the same event again
    * (the import handler sends it as a continuation) and it resumes the run after the checkpoint.
@@ -151,7 +155,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   let run: Run | undefined;
   try {
     if (claim.previous?.runId) run = await deps.runLog.get(parsed.org, claim.previous.runId);
-    if (run && run.status !== 'running') return { outcome: 'finished', run: await settle(deps, run, ref, entry) };
+    if (run && run.status !== 'running') return await settle(deps, run, ref, entry);
 
     // Files of one organization and template apply in arrival order: take a number, wait for its turn.
     const match = deps.catalog.matchFileName(fileName);
@@ -201,17 +205,17 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
         message: `${fileName}: the upload did not complete (partial upload), so it was not imported; send the file again`,
         file: fileName,
       };
-      return { outcome: 'finished', run: await stop(problem) };
+      return await stop(problem);
     }
     if (!match.ok) {
       const problem = { code: match.reason, message: match.message, file: fileName };
-      return { outcome: 'finished', run: await stop(problem) };
+      return await stop(problem);
     }
     // A resumed run keeps the job it started with (kept on the entry), whatever was edited between invocations.
     const jobs = entry.job ? [entry.job] : await deps.jobs.importJobs(parsed.org);
     const choice = chooseJob(jobs, match.template, deps.catalog, fileName);
     if (!choice.ok) {
-      return { outcome: 'finished', run: await stop({ code: choice.code, message: choice.message, file: fileName }) };
+      return await stop({ code: choice.code, message: choice.message, file: fileName });
     }
     if (!entry.job) {
       entry = { ...entry, job: choice.job };
@@ -241,12 +245,12 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       await deps.ledger.update({ ...entry, leaseUntil: 0, updatedAt: deps.clock.now().toISOString() });
       return { outcome: 'paused', run: result.run };
     }
-    return { outcome: 'finished', run: await settle(deps, result.run, ref, entry) };
+    return await settle(deps, result.run, ref, entry);
   } catch (err) {
     // A write the store refuses for good (adapters/store-refusals.ts) would fail every retry the same way: end the run.
     if (err instanceof StoreRefusal && run) {
       const problem = { ...err.problem, file: fileName, message: `${fileName}: ${err.problem.message}` };
-      return { outcome: 'finished', run: await settle(deps, interruptRun(run, problem, deps.clock.now()), ref, entry) };
+      return await settle(deps, interruptRun(run, problem, deps.clock.now()), ref, entry);
     }
     // Let a retry of this event take over at once (it resumes the run from its last checkpoint).
     await deps.ledger.update({ ...entry, leaseUntil: 0, updatedAt: deps.clock.now().toISOString() }).catch(() => {});
@@ -261,7 +265,12 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
 /** Runs whose file stays in inbound: not ours to move (a partial upload, a file that is not CSV). */
 const LEFT_IN_PLACE = new Set(['partial_upload', 'not_csv']);
 
-async function settle(deps: ReceiveDeps, finished: Run, ref: ObjectRef, entry: FileEntry): Promise<Run> {
+async function settle(
+  deps: ReceiveDeps,
+  finished: Run,
+  ref: ObjectRef,
+  entry: FileEntry,
+): Promise<Extract<Received, { outcome: 'finished' }>> {
   let run = finished;
   // Derived from the run, not passed along: a retry that finds this run recorded must decide the same way.
   const leaveInPlace = LEFT_IN_PLACE.has(run.problem?.code ?? '');
@@ -308,6 +317,10 @@ async function settle(deps: ReceiveDeps, finished: Run, ref: ObjectRef, entry: F
     updatedAt: deps.clock.now().toISOString(),
   });
   // The next file of the lane may start (a no-op when the turn moved on while this one was down).
-  if (entry.lane && entry.seq !== undefined) await deps.ledger.leaveLane(entry.org, entry.lane, entry.seq);
-  return run;
+  if (!entry.lane || entry.seq === undefined) return { outcome: 'finished', run };
+  await deps.ledger.leaveLane(entry.org, entry.lane, entry.seq);
+  const next = (await deps.ledger.laneTurn(entry.org, entry.lane)).holder;
+  if (!next || next.fileId === entry.fileId || next.status !== 'processing') return { outcome: 'finished', run };
+  const wake: ObjectRef = { key: next.key, etag: next.etag, ...(next.versionId ? { versionId: next.versionId } : {}) };
+  return { outcome: 'finished', run, wake };
 }

@@ -18,6 +18,37 @@ export function decodeEventKey(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, ' '));
 }
 
+/** The inverse of decodeEventKey, as S3 encodes keys in its notifications (`Payroll Q1 (1).csv` -> `Payroll+Q1+%281%29.csv`). */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+')
+    .replace(/%2F/g, '/');
+}
+
+/**
+ * A message announcing one object version as an S3 notification does: what the import sends itself to wake the next
+ * file of a lane when a run ends (receive-file.ts `wake`). Parsed like any notification; a duplicate of a real event
+ * for the same version is harmless (the ledger claims a version once).
+ */
+export function arrivalMessage(object: { key: string; versionId?: string; etag?: string }): string {
+  return JSON.stringify({
+    Records: [
+      {
+        eventSource: 'integrator:lane',
+        eventName: 'ObjectCreated:Put',
+        s3: {
+          object: {
+            key: encodeEventKey(object.key),
+            ...(object.versionId ? { versionId: object.versionId } : {}),
+            ...(object.etag ? { eTag: object.etag } : {}),
+          },
+        },
+      },
+    ],
+  });
+}
+
 interface RawRecord {
   eventName?: unknown;
   responseElements?: { 'x-amz-request-id'?: unknown };
