@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { InvalidCursor } from '../core/pages.ts';
 import type { JobRepository, RunReports } from '../core/ports.ts';
+import { sftpPathOf } from '../core/transfer/layout.ts';
 import { ApiError, apiError } from './errors.ts';
 import { type ApiEnv, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
 import { pageSize } from './paging.ts';
@@ -37,6 +38,25 @@ export interface ApiDependencies extends JobsApiDependencies {
 /** Run ids are `<timestamp>-<suffix>`; anything longer or otherwise spelled names no run (and is never a key). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
+/**
+ * A run as the reports show it: beside each bucket key (for operators) the path the organization's SFTP user sees
+ * (`/archive/2026-11-24/<runId>_<name>.csv`), which is what a customer looks for.
+ */
+function runView(org: string, item: Record<string, unknown>): Record<string, unknown> {
+  const run = withoutKeys(item);
+  const path = (key: unknown) => (typeof key === 'string' ? sftpPathOf(org, key) : undefined);
+  const file = run.file as Record<string, unknown> | undefined;
+  const filePath = path(file?.key);
+  const archivedPath = path(run.archivedKey);
+  const outcomePath = path(run.outcomeKey);
+  return {
+    ...run,
+    ...(file ? { file: { ...file, ...(filePath ? { path: filePath } : {}) } } : {}),
+    ...(archivedPath ? { archivedPath } : {}),
+    ...(outcomePath ? { outcomePath } : {}),
+  };
+}
+
 function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
   const { org: _org, orgRun: _orgRun, ...rest } = item;
   return rest;
@@ -59,7 +79,7 @@ export function createApi(deps: ApiDependencies): Hono<ApiEnv> {
     const page = await c
       .get('stores')
       .reports.listRuns(c.get('org'), pageSize(c.req.query('limit')), c.req.query('cursor'));
-    return c.json({ runs: page.items.map(withoutKeys), next: page.next ?? null });
+    return c.json({ runs: page.items.map((r) => runView(c.get('org'), r)), next: page.next ?? null });
   });
 
   const runOf = async (c: Context<ApiEnv>) => {
@@ -70,7 +90,7 @@ export function createApi(deps: ApiDependencies): Hono<ApiEnv> {
   app.get('/v1/runs/:runId', async (c) => {
     const run = await runOf(c);
     if (!run) return apiError(c, 404, 'not_found', 'no such run');
-    return c.json({ run: withoutKeys(run) });
+    return c.json({ run: runView(c.get('org'), run) });
   });
 
   app.get('/v1/runs/:runId/errors', async (c) => {

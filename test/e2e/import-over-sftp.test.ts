@@ -111,8 +111,13 @@ test('a CSV uploaded with OpenSSH sftp is imported, reported, and archived with 
   assert.equal(jose?.lastName, 'Müller');
 
   // The customer finds the original and its failed rows in their archive folder; nothing is left in inbound.
-  const archivedKey = String(run.archivedKey);
-  const archiveDay = archivedKey.replace(/^archive\/acme\//, '/archive/').replace(/\/[^/]+$/, '');
+  // The run names the SFTP paths beside the bucket keys: the customer needs no bucket layout to find them.
+  const day = new Date(String(run.startedAt)).toISOString().slice(0, 10);
+  const archiveDay = `/archive/${day}`;
+  assert.equal(run.archivedPath, `${archiveDay}/${run.runId}_fn_profile_import_20261124.csv`);
+  assert.equal(run.outcomePath, `${archiveDay}/${run.runId}_fn_profile_import_20261124.errors.csv`);
+  assert.equal((run.file as { path?: string }).path, '/inbound/fn_profile_import_20261124.csv');
+  assert.match(String(run.archivedKey), new RegExp(`^archive/acme/${day}/`));
   const inbound = await sftpAs('acme', ['ls -1 /inbound']);
   assert.equal(inbound.code, 0, inbound.stderr);
   assert.deepEqual(output(inbound.stdout), []);
