@@ -5,10 +5,12 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ByteSource, FileStore, ObjectInfo, ObjectRef } from '../core/ports.ts';
+import { notAfterSlack, sameEtag } from '../core/version-match.ts';
 import { bucketName } from './aws-clients.ts';
 
 function status(err: unknown): number | undefined {
@@ -55,6 +57,37 @@ export function s3FileStore(s3: S3Client, options: { env?: NodeJS.ProcessEnv; bu
   };
   return {
     head,
+
+    async versionOf(key, etag, notAfter) {
+      let KeyMarker: string | undefined;
+      let VersionIdMarker: string | undefined;
+      do {
+        const out = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: key, KeyMarker, VersionIdMarker }));
+        // S3 lists each key's versions newest first, so the first match is the newest one. Delete markers are in
+        // `DeleteMarkers`, not read here.
+        for (const v of out.Versions ?? []) {
+          if (v.Key !== key || !v.ETag || !sameEtag(v.ETag, etag) || !notAfterSlack(v.LastModified, notAfter)) continue;
+          if (!v.VersionId || v.VersionId === 'null') {
+            // Unversioned bucket: only the current object can be addressed.
+            const current = await head(key);
+            return current && sameEtag(current.etag, etag) && notAfterSlack(current.lastModified, notAfter)
+              ? current
+              : undefined;
+          }
+          return {
+            key,
+            versionId: v.VersionId,
+            etag: v.ETag,
+            size: v.Size ?? 0,
+            lastModified: v.LastModified ?? new Date(0),
+          };
+        }
+        if (!out.IsTruncated) return undefined;
+        KeyMarker = out.NextKeyMarker;
+        VersionIdMarker = out.NextVersionIdMarker;
+      } while (KeyMarker);
+      return undefined;
+    },
 
     async tags(ref) {
       const out = await s3.send(new GetObjectTaggingCommand({ Bucket, Key: ref.key, VersionId: ref.versionId }));

@@ -47,6 +47,15 @@ export interface ObjectInfo {
 export interface FileStore {
   /** The object's metadata; undefined when it (or that version) no longer exists. */
   head(key: string, versionId?: string): Promise<ObjectInfo | undefined>;
+  /**
+   * The version an upload event means when the event names no version id: AWS Transfer Family's `SFTP Server File
+   * Upload Completed` event carries the key, the ETag and the end time of the upload, not the S3 versionId, and two
+   * uploads of one name seconds apart are two versions. Rule: the newest version of exactly `key` (never another key
+   * sharing it as a prefix; delete markers ignored) whose ETag equals `etag` (compared without surrounding quotes) and,
+   * when `notAfter` is given, whose LastModified is not after it, with 1 s of slack (LastModified has 1-second
+   * resolution). Undefined when none. In an unversioned bucket: the current object if its ETag matches.
+   */
+  versionOf(key: string, etag: string, notAfter?: Date): Promise<ObjectInfo | undefined>;
   tags(ref: ObjectRef): Promise<Record<string, string>>;
   /** The bytes of exactly that version; fails if it changed or vanished. */
   read(ref: ObjectRef): Promise<ByteSource>;

@@ -15,9 +15,13 @@
  * - `versionId=` on GET, HEAD, tagging and `x-amz-copy-source` reads that kept version. DELETE with `versionId=` removes
  *   that version; when it was the current one, the newest remaining version becomes current again (as in S3). DELETE
  *   without one removes the key only (S3 adds a delete marker; the versions stay readable by id).
+ * - `GET /<bucket>?versions` (ListObjectVersions) lists the kept versions, newest first per key, as S3's
+ *   `ListVersionsResult`: the import finds the version an upload event means by its ETag (Transfer Family's events
+ *   carry no version id). No delete markers are modelled, so none are listed: a deleted key's versions are all
+ *   non-current. The hidden keys themselves are never listed.
  * - Tags set on the key (the SFTP server marks a partial upload so) apply to its current version too.
  * - Writes and version deletes of one key are serialized, so a version's copy is always of the bytes that request wrote.
- * Differences left: versions are never expired (no lifecycle rules) and listing versions is not supported.
+ * Differences left: versions are never expired (no lifecycle rules); no delete markers; `encoding-type` is ignored.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -36,6 +40,14 @@ export function keyOfVersion(key: string): string {
   return isVersionKey(key) ? key.slice(VERSIONS_PREFIX.length, key.lastIndexOf('/')) : key;
 }
 
+/** What s3rver's store lists for an object. */
+export interface StoredObject {
+  key: string;
+  size: number;
+  lastModifiedDate: Date;
+  metadata: { etag?: string };
+}
+
 /** The store calls used here (s3rver's FilesystemStore). */
 export interface VersionStore {
   copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string): Promise<unknown>;
@@ -44,7 +56,7 @@ export interface VersionStore {
   listObjects(
     bucket: string,
     options: { prefix?: string; delimiter?: string; maxKeys?: number },
-  ): Promise<{ objects: { key: string }[] }>;
+  ): Promise<{ objects: StoredObject[] }>;
   getSubresource(bucket: string, key: string, type: 'tagging'): Promise<unknown>;
   putSubresource(bucket: string, key: string, resource: unknown): Promise<void>;
   deleteSubresource(bucket: string, key: string, type: 'tagging'): Promise<void>;
@@ -57,6 +69,8 @@ interface Context {
   query: Record<string, string | string[] | undefined>;
   headers: Record<string, string | string[] | undefined>;
   status: number;
+  body: unknown;
+  type: string;
   set(name: string, value: string): void;
 }
 
@@ -76,6 +90,9 @@ export interface Versioning {
    */
   hold(record: unknown): boolean;
 }
+
+const xml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function objectVersioning(
   bucket: string,
@@ -127,6 +144,50 @@ export function objectVersioning(
   const encodePath = (key: string) => `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
   const ok = (ctx: Context) => ctx.status >= 200 && ctx.status < 300;
 
+  /** ListObjectVersions from the hidden version objects: by key, then newest first; paged by key and version marker. */
+  const listVersions = async (ctx: Context) => {
+    const param = (name: string) => {
+      const value = ctx.query[name];
+      return typeof value === 'string' ? value : '';
+    };
+    const prefix = param('prefix');
+    const keyMarker = param('key-marker');
+    const versionIdMarker = param('version-id-marker');
+    const maxKeys = Math.min(Math.max(Number(param('max-keys') || 1000) || 1000, 1), 1000);
+    const { objects } = await store.listObjects(bucket, { prefix: `${VERSIONS_PREFIX}${prefix}` });
+    const entries = objects
+      .map((o) => ({ object: o, key: keyOfVersion(o.key), versionId: o.key.slice(o.key.lastIndexOf('/') + 1) }))
+      .filter((e) => e.key.startsWith(prefix) && e.versionId)
+      .sort((a, b) => (a.key !== b.key ? (a.key < b.key ? -1 : 1) : a.versionId < b.versionId ? 1 : -1));
+    const after = entries.filter((e) =>
+      versionIdMarker && e.key === keyMarker ? e.versionId < versionIdMarker : e.key > keyMarker,
+    );
+    const page = after.slice(0, maxKeys);
+    const truncated = after.length > page.length;
+    const latest = new Map<string, string | undefined>();
+    for (const key of new Set(page.map((e) => e.key))) latest.set(key, await currentVersion(key));
+    const last = page.at(-1);
+    const versions = page.map(
+      (e) =>
+        `<Version><Key>${xml(e.key)}</Key><VersionId>${xml(e.versionId)}</VersionId>` +
+        `<IsLatest>${latest.get(e.key) === e.versionId}</IsLatest>` +
+        `<LastModified>${e.object.lastModifiedDate.toISOString()}</LastModified>` +
+        `<ETag>${xml(e.object.metadata.etag ?? '')}</ETag><Size>${e.object.size}</Size>` +
+        '<StorageClass>STANDARD</StorageClass></Version>',
+    );
+    ctx.status = 200;
+    ctx.type = 'application/xml';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?>' +
+      '<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Name>${xml(bucket)}</Name><Prefix>${xml(prefix)}</Prefix>` +
+      `<KeyMarker>${xml(keyMarker)}</KeyMarker><VersionIdMarker>${xml(versionIdMarker)}</VersionIdMarker>` +
+      (truncated && last
+        ? `<NextKeyMarker>${xml(last.key)}</NextKeyMarker><NextVersionIdMarker>${xml(last.versionId)}</NextVersionIdMarker>`
+        : '') +
+      `<MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${versions.join('')}</ListVersionsResult>`;
+  };
+
   return {
     hold(record) {
       const current = scope.getStore();
@@ -137,6 +198,11 @@ export function objectVersioning(
 
     async middleware(ctx, next) {
       const prefix = `/${bucket}/`;
+      if ((ctx.path === prefix || ctx.path === `/${bucket}`) && 'versions' in ctx.query) {
+        if (ctx.method.toUpperCase() !== 'GET') return next();
+        await listVersions(ctx);
+        return;
+      }
       if (!ctx.path.startsWith(prefix) || ctx.path.length === prefix.length) return next();
       const key = decodeURIComponent(ctx.path.slice(prefix.length));
       if (isVersionKey(key)) return next();

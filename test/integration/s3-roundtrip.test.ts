@@ -7,6 +7,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
@@ -138,4 +139,60 @@ test('the local bucket is versioned: each upload of one key keeps its own bytes,
   // Hidden versions are not listed under the customer's prefixes.
   const listed = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'inbound/acme/' }));
   assert.ok(!(listed.Contents ?? []).some((o) => o.Key?.includes('~versions')));
+});
+
+// Transfer Family's upload-completed event names the key, ETag and end time, not the version: the import finds the
+// version by ETag (FileStore.versionOf), which needs ListObjectVersions in AWS and in the twin (s3-versions.ts).
+test('versionOf finds the newest version of exactly that key with that ETag, not after the given time', async () => {
+  const s3 = s3Client(parts.config);
+  const Bucket = parts.bucket;
+  const Key = 'inbound/acme/again & again.csv';
+  const files = s3FileStore(s3, { bucket: Bucket });
+  const put = (Body: string, key = Key) => s3.send(new PutObjectCommand({ Bucket, Key: key, Body }));
+  const first = await put('a,b\n1,2\n');
+  const second = await put('a,b\n3,4\n');
+  const beforeThird = new Date();
+  // LastModified has 1-second resolution (versionOf allows 1 s of slack): the third version lands seconds later.
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  const third = await put('a,b\n1,2\n');
+  const other = await put('a,b\n5,6\n', `${Key}.bak`);
+  assert.ok(first.ETag && second.ETag && other.ETag && first.ETag === third.ETag && first.ETag !== second.ETag);
+
+  assert.equal((await files.versionOf(Key, first.ETag))?.versionId, third.VersionId);
+  assert.equal((await files.versionOf(Key, first.ETag.replace(/"/g, '')))?.versionId, third.VersionId);
+  assert.equal((await files.versionOf(Key, first.ETag, beforeThird))?.versionId, first.VersionId);
+  assert.equal((await files.versionOf(Key, second.ETag))?.versionId, second.VersionId);
+  assert.equal(await files.versionOf(Key, second.ETag, new Date(beforeThird.getTime() - 60_000)), undefined);
+  assert.equal(await files.versionOf(Key, '"0123456789abcdef0123456789abcdef"'), undefined);
+  // Another key sharing the prefix is never taken for this one.
+  assert.equal(await files.versionOf(Key, other.ETag), undefined);
+  assert.equal((await files.versionOf(`${Key}.bak`, other.ETag))?.versionId, other.VersionId);
+  const found = await files.versionOf(Key, first.ETag, beforeThird);
+  assert.equal(found?.key, Key);
+  assert.equal(found?.size, 'a,b\n1,2\n'.length);
+
+  // The listing itself, as S3 answers it: newest first per key, only the current one latest, hidden keys never listed.
+  const listed = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: 'inbound/acme/again' }));
+  assert.deepEqual(
+    (listed.Versions ?? []).map((v) => [v.Key, v.VersionId, v.IsLatest]),
+    [
+      [Key, third.VersionId, true],
+      [Key, second.VersionId, false],
+      [Key, first.VersionId, false],
+      [`${Key}.bak`, other.VersionId, true],
+    ],
+  );
+  const everything = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: '' }));
+  assert.ok((everything.Versions ?? []).length >= 4);
+  assert.ok(!(everything.Versions ?? []).some((v) => v.Key?.includes('~versions')));
+  // Paging by key and version marker returns the same versions, one at a time.
+  const paged: string[] = [];
+  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+  for (let page = 0; page < 10; page++) {
+    const out = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: Key, MaxKeys: 1, ...markers }));
+    paged.push(...(out.Versions ?? []).map((v) => v.VersionId!));
+    if (!out.IsTruncated) break;
+    markers = { KeyMarker: out.NextKeyMarker, VersionIdMarker: out.NextVersionIdMarker };
+  }
+  assert.deepEqual(paged, [third.VersionId, second.VersionId, first.VersionId, other.VersionId]);
 });

@@ -96,6 +96,7 @@ test('crash after the run was recorded: the retaken claim only finishes the arch
   const failing: FileStore = {
     ...files,
     head: files.head.bind(files),
+    versionOf: files.versionOf.bind(files),
     tags: files.tags.bind(files),
     read: files.read.bind(files),
     write: files.write.bind(files),
