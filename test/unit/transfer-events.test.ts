@@ -31,6 +31,8 @@ test("a completed upload event (the twin's, in Transfer Family's shape) is an ar
         etag: 'abc123',
         size: 42,
         requestId: 'sess-1',
+        // With the ETag, the end of the upload picks the version the event means (FileStore.versionOf).
+        endedAt: event.detail['end-timestamp'],
       },
     ],
   });

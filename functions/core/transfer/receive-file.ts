@@ -49,6 +49,8 @@ export interface Arrival {
   requestId?: string;
   /** The SFTP server reported the upload as failed (Transfer Family's Upload Failed event): never imported. */
   partial?: boolean;
+  /** When the upload ended (Transfer Family's `end-timestamp`): with the ETag, it picks the version an event means. */
+  endedAt?: string;
 }
 
 export interface ReceiveDeps extends ImportDeps {
@@ -122,10 +124,13 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   const parsed = parseObjectKey(key);
   if (parsed?.area !== 'inbound') return ignored('outside_inbound');
   if (isTemporaryName(parsed.path)) return ignored('temporary_name');
-  const info = await deps.files.head(key, arrival.versionId);
+  // Transfer Family's upload events name no version: the one they mean is found by its ETag and end time, so a second
+  // upload of the name seconds later neither takes the first one's place nor is marked partial by its failure.
+  const info =
+    arrival.versionId === undefined && arrival.etag
+      ? await deps.files.versionOf(key, arrival.etag, arrival.endedAt ? new Date(arrival.endedAt) : undefined)
+      : await deps.files.head(key, arrival.versionId);
   if (!info) return ignored('gone');
-  // A failed upload's event names no version: when the key now holds other bytes, a later upload replaced it (and is
-  // imported on its own event), so the failure must not mark that one partial.
   if (arrival.partial && arrival.etag && unquoted(arrival.etag) !== unquoted(info.etag)) return ignored('gone');
 
   const now = deps.clock.now();

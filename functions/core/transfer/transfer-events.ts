@@ -78,6 +78,7 @@ export function parseTransferEvent(event: { 'detail-type'?: unknown; detail?: un
         // The SFTP session: what ties the import's log lines to the server's.
         ...(typeof session === 'string' ? { requestId: session } : {}),
         ...(failed ? { partial: true } : {}),
+        ...(typeof detail?.['end-timestamp'] === 'string' ? { endedAt: detail['end-timestamp'] } : {}),
       },
     ],
   };
