@@ -145,6 +145,9 @@ export class ImportPipeline extends Construct {
       // Once archived, the original is removed by its exact version (s3-file-store's remove): a newer upload under
       // the same name is never touched. The archived copy is the record; nothing in archive or outbound is deleted.
       deleteVersions: ['inbound'],
+      // Transfer Family's upload events name no version: the one an event means is found among the key's versions
+      // by its ETag and end time (s3-file-store's versionOf).
+      listVersions: ['inbound'],
     });
   }
 }

@@ -171,6 +171,7 @@ export class Storage extends Construct {
         ...(access.write ?? []),
         ...(access.delete ?? []),
         ...(access.deleteVersions ?? []),
+        ...(access.listVersions ?? []),
       ]),
     ];
     fn.addToRolePolicy(
@@ -195,6 +196,15 @@ export class Storage extends Construct {
     // On a versioned bucket DeleteObject leaves a delete marker, so a mistaken delete stays undoable for 90 days.
     statement(['s3:DeleteObject'], access.delete);
     statement(['s3:DeleteObjectVersion'], access.deleteVersions);
+    if (access.listVersions?.length) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucketVersions'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': access.listVersions.map((area) => `${area}/*`) } },
+        }),
+      );
+    }
     this.grantKeyUse(fn);
     fn.addEnvironment('INTEGRATOR_BUCKET', this.bucket.bucketName);
     acknowledgeAreaWildcards(fn, this.bucket, areas);
@@ -215,6 +225,8 @@ export interface AreaAccess {
   delete?: readonly Area[];
   /** Permanent deletion of one object version (DeleteObject with a VersionId). */
   deleteVersions?: readonly Area[];
+  /** Listing the versions of keys (ListObjectVersions, authorized as s3:ListBucketVersions with the prefix). */
+  listVersions?: readonly Area[];
 }
 
 /** IAM's policy variable for the session tag `org` (a literal `${...}` in the policy, not a template string). */

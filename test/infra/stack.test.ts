@@ -390,6 +390,10 @@ describe('import pipeline', () => {
     }
     assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': '' }));
     assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': 'outbound/acme/' }));
+    // The versions of an uploaded key (the version an upload event means), and of nothing else.
+    assert.ok(allows(policy, 's3:ListBucketVersions', bucketArn, { 's3:prefix': 'inbound/acme/x.csv' }));
+    assert.ok(!allows(policy, 's3:ListBucketVersions', bucketArn, { 's3:prefix': 'archive/acme/' }));
+    assert.ok(!allows(policy, 's3:ListBucketVersions', bucketArn, { 's3:prefix': '' }));
   });
 
   test('the import function has on each table exactly what its adapters call', () => {
