@@ -5,23 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { ClaimLostError, type FileEntry, type FileLedger } from '../../functions/core/ports.ts';
 import { claimKeeper } from '../../functions/core/transfer/claim-lease.ts';
-import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
-import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
-import { type ReceiveDeps, receiveFile } from '../../functions/core/transfer/receive-file.ts';
+import { receiveFile } from '../../functions/core/transfer/receive-file.ts';
 import { parseNotification } from '../../functions/core/transfer/s3-events.ts';
-import { templates } from '../../functions/core/transfer/templates.ts';
-import {
-  fixedClock,
-  MemoryFiles,
-  MemoryJobs,
-  MemoryLedger,
-  MemoryRecords,
-  MemoryRunLog,
-  sequenceRandom,
-} from '../fixtures/memory-ports.ts';
+import { fixedClock, MemoryLedger, memoryReceive } from '../fixtures/memory-ports.ts';
 
 const HEADER = 'Employee ID,First Name,Last Name,Email';
 const KEY = 'inbound/acme/fn_profile_import_20261124.csv';
@@ -29,27 +17,7 @@ const created = { eventName: 'ObjectCreated:Put', key: KEY };
 const rows = (n: number) =>
   `${HEADER}\r\n${Array.from({ length: n }, (_, i) => `E${i + 1},Ana${i + 1},Silva,e${i + 1}@example.com`).join('\r\n')}\r\n`;
 
-function setup(leaseMs = 60_000) {
-  const files = new MemoryFiles();
-  const ledger = new MemoryLedger();
-  const runLog = new MemoryRunLog();
-  const records = new MemoryRecords();
-  const clock = fixedClock();
-  const deps: ReceiveDeps = {
-    openCsv,
-    scratch: diskSortScratch(),
-    files,
-    ledger,
-    runLog,
-    records,
-    clock,
-    jobs: new MemoryJobs([defaultImportJob('acme', 'fn_profile_import', 'job-1')]),
-    random: sequenceRandom(),
-    catalog: templates,
-    leaseMs,
-  };
-  return { files, ledger, runLog, records, clock, deps };
-}
+const setup = (leaseMs = 60_000) => memoryReceive({ leaseMs });
 
 const entry = (claims: number, leaseUntil: number): FileEntry => ({
   org: 'acme',

@@ -5,10 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import type { FileEntry } from '../../functions/core/ports.ts';
-import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
-import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { awaitTurn, turnReleased } from '../../functions/core/transfer/lanes.ts';
 import { type ReceiveDeps, receiveFile } from '../../functions/core/transfer/receive-file.ts';
 import type { Run } from '../../functions/core/transfer/runs.ts';
@@ -19,15 +16,7 @@ import {
   parseNotification,
 } from '../../functions/core/transfer/s3-events.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
-import {
-  fixedClock,
-  MemoryFiles,
-  MemoryJobs,
-  MemoryLedger,
-  MemoryRecords,
-  MemoryRunLog,
-  sequenceRandom,
-} from '../fixtures/memory-ports.ts';
+import { MemoryLedger, memoryReceive } from '../fixtures/memory-ports.ts';
 
 const HEADER = 'Employee ID,First Name,Last Name,Email';
 const file = (first: string, ...ids: string[]) =>
@@ -36,27 +25,8 @@ const keyOf = (day: string) => `inbound/acme/fn_profile_import_202612${day}.csv`
 const created = (key: string) => ({ eventName: 'ObjectCreated:Put', key });
 
 function setup() {
-  const files = new MemoryFiles();
-  const ledger = new MemoryLedger();
-  const runLog = new MemoryRunLog();
-  const records = new MemoryRecords();
-  const clock = fixedClock();
-  const jobs = new MemoryJobs([defaultImportJob('acme', 'fn_profile_import', 'job-1')]);
+  const { files, ledger, runLog, records, clock, jobs, deps } = memoryReceive({ batchSize: 2 });
   let pauses = 0;
-  const deps: ReceiveDeps = {
-    openCsv,
-    scratch: diskSortScratch(),
-    files,
-    ledger,
-    runLog,
-    records,
-    clock,
-    jobs,
-    random: sequenceRandom(),
-    catalog: templates,
-    leaseMs: 60_000,
-    batchSize: 2,
-  };
   /** The same deps, pausing after the first batch (an invocation short of time). */
   const pausing = (): ReceiveDeps => ({ ...deps, shouldPause: () => ++pauses > 0 });
   return { files, ledger, runLog, records, clock, jobs, deps, pausing };

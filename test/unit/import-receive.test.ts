@@ -1,47 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import type { FileStore } from '../../functions/core/ports.ts';
-import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
-import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { csvLine, errorColumnHeading, outcomeLines, safeCell } from '../../functions/core/transfer/outcome.ts';
-import { type ReceiveDeps, receiveFile } from '../../functions/core/transfer/receive-file.ts';
+import { receiveFile } from '../../functions/core/transfer/receive-file.ts';
 import { parseNotification } from '../../functions/core/transfer/s3-events.ts';
-import { templates } from '../../functions/core/transfer/templates.ts';
-import {
-  fixedClock,
-  MemoryFiles,
-  MemoryJobs,
-  MemoryLedger,
-  MemoryRecords,
-  MemoryRunLog,
-  sequenceRandom,
-} from '../fixtures/memory-ports.ts';
+import { memoryReceive } from '../fixtures/memory-ports.ts';
 
 const HEADER = 'Employee ID,First Name,Last Name,Email';
 const KEY = 'inbound/acme/fn_profile_import_20261124.csv';
 
-function setup() {
-  const files = new MemoryFiles();
-  const ledger = new MemoryLedger();
-  const runLog = new MemoryRunLog();
-  const records = new MemoryRecords();
-  const clock = fixedClock();
-  const deps: ReceiveDeps = {
-    openCsv,
-    scratch: diskSortScratch(),
-    files,
-    ledger,
-    runLog,
-    records,
-    clock,
-    jobs: new MemoryJobs([defaultImportJob('acme', 'fn_profile_import', 'job-1')]),
-    random: sequenceRandom(),
-    catalog: templates,
-    leaseMs: 60_000,
-  };
-  return { files, ledger, runLog, records, clock, deps };
-}
+const setup = () => memoryReceive();
 
 const created = { eventName: 'ObjectCreated:Put', key: KEY };
 

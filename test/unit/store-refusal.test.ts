@@ -4,23 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { asStoreRefusal, isStoreRefusal } from '../../functions/adapters/store-refusals.ts';
 import { StoreRefusal } from '../../functions/core/problems.ts';
-import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
-import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
-import { type ReceiveDeps, receiveFile } from '../../functions/core/transfer/receive-file.ts';
+import { receiveFile } from '../../functions/core/transfer/receive-file.ts';
 import type { Run } from '../../functions/core/transfer/runs.ts';
-import { templates } from '../../functions/core/transfer/templates.ts';
-import {
-  fixedClock,
-  MemoryFiles,
-  MemoryJobs,
-  MemoryLedger,
-  MemoryRecords,
-  MemoryRunLog,
-  sequenceRandom,
-} from '../fixtures/memory-ports.ts';
+import { memoryReceive } from '../fixtures/memory-ports.ts';
 
 const KEY = 'inbound/acme/fn_profile_import_20261124.csv';
 const FILE = 'Employee ID,First Name,Last Name,Email\r\nE1,Ana,Silva,a@example.com\r\nE2,Bo,Berg,b@example.com\r\n';
@@ -31,25 +19,9 @@ const refusal = () =>
   });
 
 function setup() {
-  const files = new MemoryFiles();
-  const ledger = new MemoryLedger();
-  const runLog = new MemoryRunLog();
-  const records = new MemoryRecords();
-  const deps: ReceiveDeps = {
-    openCsv,
-    scratch: diskSortScratch(),
-    files,
-    ledger,
-    runLog,
-    records,
-    clock: fixedClock(),
-    jobs: new MemoryJobs([defaultImportJob('acme', 'fn_profile_import', 'job-1')]),
-    random: sequenceRandom(),
-    catalog: templates,
-    leaseMs: 60_000,
-  };
-  files.put(KEY, FILE);
-  return { files, ledger, runLog, records, deps };
+  const receive = memoryReceive();
+  receive.files.put(KEY, FILE);
+  return receive;
 }
 
 test('refused before the import starts: the run ends Interrupted naming the problem, the file is archived', async () => {
