@@ -6,18 +6,19 @@
  * outcome (`.errors.csv` where rows failed), no passport number appears in an API answer or an outcome file, and
  * nothing is left `running` or in inbound.
  */
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
 import { putJob } from '../../functions/adapters/dynamodb-jobs.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { generateKeyPair } from '../../lib/local/keys.ts';
 import { runSftpBatch } from '../support/sftp-client.ts';
 import { startTwinProcess, type TwinProcess } from '../support/twin-process.ts';
+import { storedRecords } from '../support/twin-records.ts';
 
 let stateDir: string;
 let filesDir: string;
@@ -237,18 +238,7 @@ test('each bad file uploaded over SFTP ends Interrupted or Incomplete, says why,
 });
 
 test('the UTF-8 file with an invalid byte is read as UTF-8: René stays René, the bad row is the only error', async () => {
-  const db = dynamoDbDocumentClient({
-    region: twin.info.dynamodb.region,
-    dynamodbEndpoint: twin.info.dynamodb.endpoint,
-  });
-  const records = await db.send(
-    new QueryCommand({
-      TableName: 'Records',
-      IndexName: 'byOrgEntity',
-      KeyConditionExpression: 'orgEntity = :k',
-      ExpressionAttributeValues: { ':k': 'acme#foreignNational' },
-    }),
-  );
+  const records = { Items: await storedRecords(twin.info, 'acme') };
   const byKey = new Map((records.Items ?? []).map((r) => [r.recordKey as string, r]));
   assert.equal(byKey.get('U2')?.firstName, 'René');
   assert.equal(byKey.has('U1'), false, 'the row with the invalid byte was not applied');

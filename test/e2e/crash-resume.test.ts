@@ -8,6 +8,7 @@
  * production they are 2 minutes, 3 minutes and 30 seconds (functions/handlers/import-file.ts), so a crash is
  * recovered within about three minutes.
  */
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import type { Run } from '../../functions/core/transfer/runs.ts';
 import { generateKeyPair } from '../../lib/local/keys.ts';
 import { runSftpBatch } from '../support/sftp-client.ts';
 import { startTwinProcess, type TwinProcess } from '../support/twin-process.ts';
+import { storedRecords } from '../support/twin-records.ts';
 
 const ROWS = 1_200;
 const FILE = 'fn_profile_import_20261201.csv';
@@ -60,25 +62,6 @@ async function runOf(db: DynamoDBDocumentClient): Promise<Run[]> {
     }),
   );
   return ((out.Items ?? []) as Run[]).filter((r) => r.file.key === KEY);
-}
-
-async function storedRecords(db: DynamoDBDocumentClient): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await db.send(
-      new QueryCommand({
-        TableName: 'Records',
-        IndexName: 'byOrgEntity',
-        KeyConditionExpression: 'orgEntity = :k',
-        ExpressionAttributeValues: { ':k': 'acme#foreignNational' },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
 }
 
 async function until<T>(
@@ -157,7 +140,7 @@ test('the whole stack killed with SIGKILL mid-file and started again: the run re
   assert.equal(run.counts.created + run.counts.updated + run.counts.unchanged, ROWS);
   assert.ok(run.counts.created >= checkpointed.counts.created, 'the counts before the checkpoint were kept');
 
-  const records = await storedRecords(db);
+  const records = await storedRecords(twin.info, 'acme');
   assert.equal(records.length, ROWS);
   const byKey = new Map(records.map((r) => [r.recordKey as string, r]));
   for (let i = 1; i <= ROWS; i++) {
@@ -213,6 +196,6 @@ test('a twin killed alone leaves DynamoDB Local running: the next start on the s
   const db = documents(twin.info);
   const [run] = await runOf(db);
   assert.equal(run?.status, 'completed', 'the data is all there');
-  assert.equal((await storedRecords(db)).length, ROWS);
+  assert.equal((await storedRecords(twin.info, 'acme')).length, ROWS);
   db.destroy();
 });

@@ -2,17 +2,17 @@
  * The twin driven as users drive it: `npm start`'s entry point in a child process, a customer uploading with
  * OpenSSH's sftp, a firm admin reading runs over HTTP. Two organizations share the stack; neither sees the other.
  */
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
 import { generateKeyPair } from '../../lib/local/keys.ts';
 import { runSftpBatch } from '../support/sftp-client.ts';
 import { startTwinProcess, type TwinProcess } from '../support/twin-process.ts';
+import { storedRecords } from '../support/twin-records.ts';
 
 const FILE = 'fn_profile_import_20261124.csv';
 let stateDir: string;
@@ -93,18 +93,7 @@ test('a CSV uploaded with OpenSSH sftp is imported, reported, and archived with 
   );
   assert.match(errors[0]?.problems[0]?.message ?? '', /fn_profile_import_20261124\.csv/);
 
-  const db = dynamoDbDocumentClient({
-    region: twin.info.dynamodb.region,
-    dynamodbEndpoint: twin.info.dynamodb.endpoint,
-  });
-  const records = await db.send(
-    new QueryCommand({
-      TableName: 'Records',
-      IndexName: 'byOrgEntity',
-      KeyConditionExpression: 'orgEntity = :k',
-      ExpressionAttributeValues: { ':k': 'acme#foreignNational' },
-    }),
-  );
+  const records = { Items: await storedRecords(twin.info, 'acme') };
   assert.deepEqual(records.Items?.map((r) => r.recordKey).sort(), ['E1001', 'E1002', 'E1003']);
   const jose = records.Items?.find((r) => r.recordKey === 'E1002');
   assert.equal(jose?.firstName, 'José');
@@ -175,18 +164,7 @@ test('the same name put twice in one session: each upload imported once with its
   const counts = (r: Run) => r.counts as Record<string, number>;
   assert.deepEqual([counts(older).created, counts(older).updated], [3, 0]);
   assert.deepEqual([counts(newer).created, counts(newer).updated], [1, 3]);
-  const db = dynamoDbDocumentClient({
-    region: twin.info.dynamodb.region,
-    dynamodbEndpoint: twin.info.dynamodb.endpoint,
-  });
-  const records = await db.send(
-    new QueryCommand({
-      TableName: 'Records',
-      IndexName: 'byOrgEntity',
-      KeyConditionExpression: 'orgEntity = :k',
-      ExpressionAttributeValues: { ':k': 'initech#foreignNational' },
-    }),
-  );
+  const records = { Items: await storedRecords(twin.info, 'initech') };
   assert.deepEqual(records.Items?.map((r) => `${r.recordKey}:${r.firstName}`).sort(), [
     'I1:Second',
     'I2:Second',

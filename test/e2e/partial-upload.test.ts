@@ -4,6 +4,7 @@
  * import records as partial: an Interrupted run, no record written, the file left in inbound. A complete upload of the
  * same name afterwards is imported.
  */
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import type { Run } from '../../functions/core/transfer/runs.ts';
 import { generateKeyPair } from '../../lib/local/keys.ts';
 import { runSftpBatch } from '../support/sftp-client.ts';
 import { startTwinProcess, type TwinProcess } from '../support/twin-process.ts';
+import { storedRecords } from '../support/twin-records.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'integrator-partial-'));
 let twin: TwinProcess | undefined;
@@ -86,15 +88,7 @@ test('a dropped upload is never imported: Interrupted as partial, nothing writte
   const [partial] = await finished(1);
   assert.equal(partial?.status, 'interrupted');
   assert.equal(partial.problem?.code, 'partial_upload');
-  const records = await db.send(
-    new QueryCommand({
-      TableName: 'Records',
-      IndexName: 'byOrgEntity',
-      KeyConditionExpression: 'orgEntity = :k',
-      ExpressionAttributeValues: { ':k': 'acme#foreignNational' },
-    }),
-  );
-  assert.equal(records.Items?.length, 0, 'no row of the partial upload was written');
+  assert.equal((await storedRecords(twin.info, 'acme')).length, 0, 'no row of the partial upload was written');
 
   const full = join(stateDir, FILE);
   writeFileSync(full, `${HEADER}\r\nE1,Ana,Silva,a@example.com\r\nE2,Bo,Lund,b@example.com\r\n`);

@@ -115,8 +115,6 @@ export function fileIdOf(
   return `${key}#${info.etag}@${info.lastModified.toISOString()}${sequencer ? `@${sequencer}` : ''}`;
 }
 
-const unquoted = (etag: string) => etag.replace(/^"|"$/g, '');
-
 export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<Received> {
   const { key } = arrival;
   const ignored = (reason: IgnoredReason): Received => ({ outcome: 'ignored', reason, key });
@@ -131,7 +129,6 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       ? await deps.files.versionOf(key, arrival.etag, arrival.endedAt ? new Date(arrival.endedAt) : undefined)
       : await deps.files.head(key, arrival.versionId);
   if (!info) return ignored('gone');
-  if (arrival.partial && arrival.etag && unquoted(arrival.etag) !== unquoted(info.etag)) return ignored('gone');
 
   const now = deps.clock.now();
   const claim = await deps.ledger.claim(

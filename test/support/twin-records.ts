@@ -1,0 +1,27 @@
+/**
+ * What the twin stored, read as an operator would: the records of one organization and entity, through the
+ * organization's index (byOrgEntity), every page.
+ */
+import { paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
+import type { StackInfo } from '../../lib/local/twin.ts';
+
+export async function storedRecords(
+  info: StackInfo,
+  org: string,
+  entity = 'foreignNational',
+): Promise<Record<string, unknown>[]> {
+  const client = dynamoDbDocumentClient({ region: info.dynamodb.region, dynamodbEndpoint: info.dynamodb.endpoint });
+  const items: Record<string, unknown>[] = [];
+  const pages = paginateQuery(
+    { client },
+    {
+      TableName: 'Records',
+      IndexName: 'byOrgEntity',
+      KeyConditionExpression: 'orgEntity = :k',
+      ExpressionAttributeValues: { ':k': `${org}#${entity}` },
+    },
+  );
+  for await (const page of pages) items.push(...(page.Items ?? []));
+  return items;
+}
