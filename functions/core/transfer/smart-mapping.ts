@@ -507,8 +507,8 @@ function compactKey(s: string): string {
 
 /** The vocabulary entry of a field: by id, else (templates written elsewhere: "employee_id") by id, title or alias. */
 function vocabularyKey(field: MappableField): string | undefined {
+  if (LEXICONS.some((l) => Object.hasOwn(l.vocabulary.fields, field.id))) return field.id;
   const fields = ENGLISH.vocabulary.fields;
-  if (Object.hasOwn(fields, field.id)) return field.id;
   const wanted = new Set([compactKey(field.id), compactKey(field.title), ...(field.aliases ?? []).map(compactKey)]);
   for (const id of Object.keys(fields)) if (wanted.has(compactKey(id))) return id;
   for (const [id, vocab] of Object.entries(fields)) {
