@@ -14,9 +14,10 @@
  * fields are assigned globally, best confidence first, so one field feeds at most one column. The scorer knows no
  * field ids and no words: those are the vocabulary's. Pure: no I/O, no clock.
  */
-import { foldAccents } from './fold-text.ts';
+
 import { isAssignedCountryCode } from './countries.ts';
-import { VOCABULARIES, type ValueShape, type Vocabulary, type VocabularyPhrase } from './vocabulary.ts';
+import { foldAccents } from './fold-text.ts';
+import { type ValueShape, VOCABULARIES, type Vocabulary, type VocabularyPhrase } from './vocabulary.ts';
 
 export interface MappableField {
   id: string;
@@ -459,7 +460,6 @@ function bigramDice(a: string, b: string): number {
   }
   return (2 * common) / (x.length + y.length);
 }
-
 
 // ---------------------------------------------------------------------------------------------------------------
 // Field profiles: a field's names in each language

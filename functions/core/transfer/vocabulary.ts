@@ -167,7 +167,10 @@ export function parseVocabulary(doc: unknown): Vocabulary {
     const values = isRecord(raw.values) ? raw.values : {};
     const words: FieldWords = {
       phrases: [...(base?.phrases ?? []), ...phrases],
-      negatives: [...(base?.negatives ?? []), ...expand(strings(language, raw.negatives, `fields.${id}.negatives`), id)],
+      negatives: [
+        ...(base?.negatives ?? []),
+        ...expand(strings(language, raw.negatives, `fields.${id}.negatives`), id),
+      ],
       valueWords: [...(base?.valueWords ?? []), ...strings(language, values.words, `fields.${id}.values.words`)],
       valueShapes: [...(base?.valueShapes ?? []), ...shapes(language, values.shapes, `fields.${id}.values.shapes`)],
       notShapes: [...(base?.notShapes ?? []), ...shapes(language, values.notShapes, `fields.${id}.values.notShapes`)],
