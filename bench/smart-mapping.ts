@@ -183,6 +183,8 @@ export interface LanguageHeaderSet {
   template: string;
   headers: string[];
   labels: Record<string, string | null>;
+  /** Gathered after the vocabulary was frozen, from pages not used to write it. */
+  heldOut?: boolean;
 }
 
 export interface LanguageHeaderFixture {
@@ -195,6 +197,8 @@ export interface LanguageMeasurement extends MappingCounts {
   language: string;
   /** Labelled columns whose header, normalized, is word for word a vocabulary phrase of its field. */
   verbatim: number;
+  /** The held-out entries alone. */
+  heldOut: MappingCounts;
 }
 
 export const I18N_FIXTURE_DIR = new URL('../test/fixtures/hr-headers-i18n/', import.meta.url);
@@ -242,9 +246,15 @@ export function measureLanguages(options: { fixtures?: LanguageHeaderFixture[]; 
   const fixtures = options.fixtures ?? loadLanguageFixtures();
   const errors: MappingError[] = [];
   const languages = fixtures.map((fixture) => {
-    const c: LanguageMeasurement = { ...emptyCounts(), language: fixture.language, verbatim: 0 };
+    const c: LanguageMeasurement = {
+      ...emptyCounts(),
+      language: fixture.language,
+      verbatim: 0,
+      heldOut: emptyCounts(),
+    };
     for (const entry of fixture.entries) {
-      c.headers++;
+      const counts = entry.heldOut ? [c, c.heldOut] : [c];
+      for (const x of counts) x.headers++;
       const fields = mappableFields(templates.byId(entry.template)!);
       const suggestions = suggestMapping(
         entry.headers,
@@ -255,13 +265,13 @@ export function measureLanguages(options: { fixtures?: LanguageHeaderFixture[]; 
         const header = entry.headers[i]!;
         const expected = entry.labels[header] ?? null;
         const got = s.field ?? null;
-        c.columns++;
-        if (expected !== null) {
-          c.labelled++;
-          if (isVerbatim(header, expected, fixture.language)) c.verbatim++;
+        for (const x of counts) {
+          x.columns++;
+          if (expected !== null) x.labelled++;
+          if (got !== null) x.assigned++;
+          if (got !== null && got === expected) x.correct++;
         }
-        if (got !== null) c.assigned++;
-        if (got !== null && got === expected) c.correct++;
+        if (expected !== null && isVerbatim(header, expected, fixture.language)) c.verbatim++;
         if (got !== expected) {
           errors.push({
             source: `${fixture.language}: ${entry.source}`,
@@ -275,6 +285,7 @@ export function measureLanguages(options: { fixtures?: LanguageHeaderFixture[]; 
       });
     }
     finish(c);
+    finish(c.heldOut);
     return c;
   });
   return { languages, errors };
@@ -287,12 +298,28 @@ export function formatLanguageReport(
   options: { errors?: boolean } = {},
 ): string {
   const rows: string[][] = [
-    ['language', 'sets', 'columns', 'labelled', 'assigned', 'correct', 'precision', 'recall', 'verbatim'],
+    [
+      'language',
+      'sets',
+      'columns',
+      'labelled',
+      'assigned',
+      'correct',
+      'precision',
+      'recall',
+      'verbatim',
+      'held-out sets',
+      'held-out precision',
+      'held-out recall',
+    ],
     [
       'en',
       ...[english.headers, english.columns, english.labelled, english.assigned, english.correct].map(String),
       pct(english.precision),
       pct(english.recall),
+      '-',
+      '-',
+      '-',
       '-',
     ],
   ];
@@ -303,13 +330,17 @@ export function formatLanguageReport(
       pct(c.precision),
       pct(c.recall),
       c.labelled === 0 ? '-' : pct(c.verbatim / c.labelled),
+      String(c.heldOut.headers),
+      c.heldOut.headers === 0 ? '-' : pct(c.heldOut.precision),
+      c.heldOut.headers === 0 ? '-' : pct(c.heldOut.recall),
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) =>
     r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   const out = [
-    'smart mapping per language (verbatim: labelled headers that are word for word a vocabulary phrase of their field)',
+    'smart mapping per language (verbatim: labelled headers that are word for word a vocabulary phrase of their field;',
+    'held-out: header rows gathered after the vocabulary was frozen, from pages not used to write it)',
     line(rows[0]!),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.slice(1).map(line),
