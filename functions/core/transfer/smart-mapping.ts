@@ -56,7 +56,9 @@ const SIMILARITY_FACTOR = 0.8;
 const SIMILARITY_CAP = 0.8;
 const ALIAS_WEIGHT = 0.98;
 /** At most this much is taken from a reading in a language the rest of the header row is not written in. */
-const LANGUAGE_PENALTY = 0.35;
+const LANGUAGE_PENALTY = 0.5;
+/** Below this, a similarity found in a language other than English is noise, not a candidate. */
+const FOREIGN_SIMILARITY_FLOOR = 0.3;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lexicons: a vocabulary made ready for matching
@@ -126,7 +128,7 @@ function rawWords(raw: string, dropBracketed: boolean): string[] {
 
 /**
  * "Centers" -> "center", "Apellidos" -> "apellido"; abbreviations and stop words ending in s stay. English keeps its
- * known words ("status", "pers"); the other languages always drop the s, on headers and phrases alike.
+ * known words (status, pers); the other languages always drop the s, on headers and phrases alike.
  */
 function singular(word: string, lex: Lexicon): string {
   if (word.length <= 3 || !word.endsWith('s') || /(ss|us|is)$/.test(word)) return word;
@@ -563,6 +565,12 @@ function buildReading(field: MappableField, key: string | undefined, lex: Lexico
 function buildProfile(field: MappableField, index: number): FieldProfile {
   const key = vocabularyKey(field);
   const readings = LEXICONS.map((lex) => buildReading(field, key, lex)).filter((r): r is Reading => r !== undefined);
+  // English words that make a column about something else keep that sense in any language ("Marital Status").
+  const english = readings.find((r) => r.lex.english);
+  for (const r of readings) {
+    if (r === english || !english) continue;
+    for (const n of english.negatives) if (!r.vocabulary.has(n)) r.negatives.add(n);
+  }
   const valueHints = new Set<string>();
   const valueShapes = new Set<ValueShape>();
   const notShapes = new Set<ValueShape>();
@@ -616,6 +624,11 @@ function isForeign(token: string, reading: Reading, kind: FieldKind): boolean {
   if (reading.negatives.has(token)) return true;
   if (lex.otherEntity.has(token)) return true;
   if (lex.attribute.has(token)) return !(kind === 'date' && lex.dateQualifier.has(token));
+  // English words turn up in headers of every language ("E-Mail Manager", "Status Datum"): they keep their sense.
+  if (!lex.english && !lex.neutral.has(token) && !lex.demoting.has(token)) {
+    if (ENGLISH.otherEntity.has(token)) return true;
+    if (ENGLISH.attribute.has(token)) return !(kind === 'date' && ENGLISH.dateQualifier.has(token));
+  }
   return false;
 }
 
@@ -717,6 +730,7 @@ function scoreReading(
       }
       if (similarity <= 0) continue;
       const confidence = Math.min(SIMILARITY_CAP, similarity * SIMILARITY_FACTOR * Math.min(1, phrase.weight + 0.05));
+      if (!lex.english && confidence < FOREIGN_SIMILARITY_FLOOR) continue;
       consider(confidence, `similar to "${phrase.label}" (${round2(similarity).toFixed(2)})`, phrase);
     }
   }
@@ -950,6 +964,9 @@ export function suggestMapping(
     words,
   );
 
+  // One column is no header row to speak of: its language says nothing about another reading of it.
+  const rowSpeaks = row.covering.filter((c) => c.size > 0).length >= 2;
+
   const scoreIn = (column: number, profile: FieldProfile, conditional: boolean): Candidate | undefined => {
     let best: Candidate | undefined;
     for (const reading of profile.readings) {
@@ -957,7 +974,7 @@ export function suggestMapping(
       const scored = scoreReading(variants[column]![lexIndex]!, reading, profile.kind, conditional);
       if (!scored) continue;
       let { confidence, reason } = scored;
-      if (reading.lex !== row.main && row.covering[column]!.has(row.main)) {
+      if (reading.lex !== row.main && row.covering[column]!.has(row.main) && rowSpeaks) {
         // The row's main language has its own reading of these words; another language's reading is less likely.
         const penalty = round2(LANGUAGE_PENALTY * (1 - row.share.get(reading.lex)!));
         if (penalty > 0) {
