@@ -685,6 +685,9 @@ function scoreReading(
 ): Scored | undefined {
   let best: Scored | undefined;
   const lex = reading.lex;
+  // Outside English, a header shares a word with one of the field's names or is not read as that field: this keeps
+  // a thousand-column request from paying fuzzy matching six times over.
+  if (!lex.english && !variants.some((v) => v.tokens.some((t) => reading.vocabulary.has(t)))) return undefined;
   const consider = (confidence: number, reason: string, phrase: Phrase) => {
     const c = round2(Math.max(0, Math.min(1, confidence)));
     if (!best || c > best.confidence) best = { confidence: c, reason, ...(phrase.with ? { with: phrase.with } : {}) };
