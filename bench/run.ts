@@ -52,7 +52,12 @@ import { encodeEventKey, startLocalS3 } from '../lib/local/s3-server.ts';
 import { tableEnvName, tables } from '../schemas/tables.ts';
 import { writeProfileFile } from './generate-profiles.ts';
 import type { ScenarioResult } from './scenarios/measure.ts';
-import { formatSmartMappingReport, measureSmartMapping } from './smart-mapping.ts';
+import {
+  formatLanguageReport,
+  formatSmartMappingReport,
+  measureLanguages,
+  measureSmartMapping,
+} from './smart-mapping.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'bench', 'out');
@@ -379,13 +384,16 @@ async function main(): Promise<void> {
       `  (d) write requests vs (c): ${int(d.writeRequests)} / ${int(c.writeRequests)} = ${pct(share, 3)} (target <= ${pct(TARGETS.unchangedWriteShare, 0)}): ${verdict(share <= TARGETS.unchangedWriteShare)}`,
     );
   }
+  const smartMapping = measureSmartMapping();
   const notes = ['a', 'b', 'c', 'd', 'e'].flatMap((id) =>
     summaries[id]?.notes ? [`  ${summaries[id]!.scenario}: ${summaries[id]!.notes}`] : [],
   );
   if (notes.length > 0) out.push('', 'Notes (median run)', ...notes);
   out.push(
     '',
-    formatSmartMappingReport(measureSmartMapping()),
+    formatSmartMappingReport(smartMapping),
+    '',
+    formatLanguageReport(smartMapping, measureLanguages()),
     '',
     `total ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
