@@ -68,7 +68,7 @@ import {
 } from './mapping.ts';
 import { contentHash } from './records.ts';
 import { finishRun, interruptRun, type RowError, type Run } from './runs.ts';
-import type { Template } from './templates.ts';
+import type { Template } from './template-types.ts';
 import { transformProblem } from './transforms.ts';
 import { type FieldViolation, maskValue, validateRow } from './validate.ts';
 
