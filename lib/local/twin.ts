@@ -204,7 +204,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       const sweep = createSweepHandler();
       let running: Promise<unknown> | undefined;
       const timer = setInterval(() => {
-        // One at a time, as a schedule with a flexible window of none and a function of reserved concurrency 1.
+        // One at a time here (in AWS two may overlap, harmlessly: the ledger's claim imports a version once).
         running ??= sweep()
           .catch((err) => log({ level: 'ERROR', message: 'sweep failed', error: String(err) }))
           .finally(() => {
