@@ -309,9 +309,19 @@ async function main(): Promise<void> {
     }
   }
 
+  let sweepFailure: string | undefined;
   if (only.has('f')) {
     process.stderr.write(`sweep of ${int(sweepObjects)} inbound objects\n`);
-    add('f', await runScenario('sweep.ts', [String(sweepObjects)]));
+    try {
+      add('f', await runScenario('sweep.ts', [String(sweepObjects)]));
+    } catch (err) {
+      // Reported with the other results rather than losing them (s3rver may run out of open files, see sweep.ts).
+      sweepFailure = String((err as Error).message)
+        .split('\n')
+        .slice(0, 3)
+        .join(' ');
+      process.exitCode = 1;
+    }
   }
 
   const summaries = Object.fromEntries(Object.entries(results).map(([id, list]) => [id, summarize(list)]));
@@ -393,6 +403,7 @@ async function main(): Promise<void> {
     summaries[id]?.notes ? [`  ${summaries[id]!.scenario}: ${summaries[id]!.notes}`] : [],
   );
   if (notes.length > 0) out.push('', 'Notes (median run)', ...notes);
+  if (sweepFailure) out.push('', `Sweep (f) FAILED: ${sweepFailure}`);
   if (summaries.f) {
     out.push(
       '',
