@@ -418,6 +418,7 @@ async function main(): Promise<void> {
   );
   console.log(out.join('\n'));
 
+  mkdirSync(OUT, { recursive: true });
   writeFileSync(
     join(OUT, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
     `${JSON.stringify({ options: { parseRows, e2eRows, runs }, results, summaries }, null, 2)}\n`,
