@@ -7,6 +7,9 @@
  *   (d) the same file uploaded again, unchanged (a new object version under the same key)      bench/scenarios/import-e2e.ts
  *   (e) not a target: the import engine (importFile) on the file of (a) with stores that answer at once
  *       bench/scenarios/engine-null-store.ts: what the engine costs beyond (b), and how its memory grows with the file
+ *   (f) the sweep over an inbound prefix of S objects (default 10,000; --sweep-objects S): objects/s, on s3rver and
+ *       DynamoDB Local started by the scenario itself                                    bench/scenarios/sweep.ts
+ *       It runs once whatever --runs says: its setup writes S objects to s3rver, which takes minutes.
  *
  * Every scenario runs in its own child process (`node --import tsx bench/scenarios/x.ts`), so its peak RSS
  * (process.resourceUsage().maxRSS) is its own; runs are sequential, each scenario `--runs` times (default 3), and the
@@ -70,9 +73,10 @@ const { values: options } = parseArgs({
     rows: { type: 'string' },
     'e2e-rows': { type: 'string' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'a,b,c,d,e' },
+    only: { type: 'string', default: 'a,b,c,d,e,f' },
     profile: { type: 'boolean', default: false },
     'heap-mb': { type: 'string' },
+    'sweep-objects': { type: 'string' },
   },
 });
 const count = (value: string | undefined, name: string): number | undefined => {
@@ -87,6 +91,7 @@ const e2eRows =
 const runs = count(options.runs, 'runs')!;
 const only = new Set(options.only.split(',').map((s) => s.trim()));
 const heapMb = count(options['heap-mb'], 'heap-mb');
+const sweepObjects = count(options['sweep-objects'], 'sweep-objects') ?? 10_000;
 
 /** A profile file with `rows` rows in bench/out/, generated once and reused while rows and generator are unchanged. */
 async function profileFile(rows: number): Promise<{ path: string; bytes: number }> {
@@ -309,6 +314,21 @@ async function main(): Promise<void> {
     }
   }
 
+  let sweepFailure: string | undefined;
+  if (only.has('f')) {
+    process.stderr.write(`sweep of ${int(sweepObjects)} inbound objects\n`);
+    try {
+      add('f', await runScenario('sweep.ts', [String(sweepObjects)]));
+    } catch (err) {
+      // Reported with the other results rather than losing them (s3rver may run out of open files, see sweep.ts).
+      sweepFailure = String((err as Error).message)
+        .split('\n')
+        .slice(0, 3)
+        .join(' ');
+      process.exitCode = 1;
+    }
+  }
+
   const summaries = Object.fromEntries(Object.entries(results).map(([id, list]) => [id, summarize(list)]));
   const header = [
     'scenario',
@@ -325,7 +345,7 @@ async function main(): Promise<void> {
     'heap used MB',
     'DDB writes',
   ];
-  const body = ['a', 'b', 'c', 'd', 'e']
+  const body = ['a', 'b', 'c', 'd', 'e', 'f']
     .filter((id) => summaries[id])
     .map((id) => {
       const s = summaries[id]!;
@@ -385,10 +405,17 @@ async function main(): Promise<void> {
     );
   }
   const smartMapping = measureSmartMapping();
-  const notes = ['a', 'b', 'c', 'd', 'e'].flatMap((id) =>
+  const notes = ['a', 'b', 'c', 'd', 'e', 'f'].flatMap((id) =>
     summaries[id]?.notes ? [`  ${summaries[id]!.scenario}: ${summaries[id]!.notes}`] : [],
   );
   if (notes.length > 0) out.push('', 'Notes (median run)', ...notes);
+  if (sweepFailure) out.push('', `Sweep (f) FAILED: ${sweepFailure}`);
+  if (summaries.f) {
+    out.push(
+      '',
+      `Sweep: ${int(summaries.f.rowsPerSecond)} objects/s over ${int(summaries.f.rows)} inbound objects (${summaries.f.seconds.toFixed(1)} s; s3rver runs in the scenario's process, so its CPU s include the S3 server's)`,
+    );
+  }
   out.push(
     '',
     formatSmartMappingReport(smartMapping),
@@ -399,6 +426,7 @@ async function main(): Promise<void> {
   );
   console.log(out.join('\n'));
 
+  mkdirSync(OUT, { recursive: true });
   writeFileSync(
     join(OUT, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
     `${JSON.stringify({ options: { parseRows, e2eRows, runs }, results, summaries }, null, 2)}\n`,

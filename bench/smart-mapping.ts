@@ -12,7 +12,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { headerTokens, type MappableField, suggestMapping } from '../functions/core/transfer/smart-mapping.ts';
-import { mappableFields, templates } from '../functions/core/transfer/templates.ts';
+import { mappableFields } from '../functions/core/transfer/template-views.ts';
+import { templates } from '../functions/core/transfer/templates.ts';
 import { VOCABULARIES } from '../functions/core/transfer/vocabulary.ts';
 
 export interface LabelledHeaderSet {

@@ -9,17 +9,16 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CUSTOM_FIELD_TYPES } from '../functions/core/transfer/custom-fields.ts';
+import { CUSTOM_FORMATS } from '../functions/core/transfer/template-ajv.ts';
 import { RELEASE_COMMAND, RELEASED_DIR, releasedFileName } from '../functions/core/transfer/template-compat.ts';
 import {
   BOOLEAN_VALUES,
   type CrossFieldRule,
-  CUSTOM_FIELD_TYPES,
-  CUSTOM_FORMATS,
   type Template,
-  type TemplateCatalog,
   type TemplateField,
-  templates,
-} from '../functions/core/transfer/templates.ts';
+} from '../functions/core/transfer/template-types.ts';
+import { type TemplateCatalog, templates } from '../functions/core/transfer/templates.ts';
 
 export const REFERENCE_FILE = 'docs/templates.md';
 

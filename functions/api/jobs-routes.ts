@@ -27,7 +27,8 @@ import {
   saveJob,
 } from '../core/transfer/jobs.ts';
 import { MAX_HEADING_LENGTH, MAX_SUGGESTION_COLUMNS, suggestJobMapping } from '../core/transfer/mapping.ts';
-import { type Template, type TemplateCatalog, templates } from '../core/transfer/templates.ts';
+import type { Template } from '../core/transfer/template-types.ts';
+import { type TemplateCatalog, templates } from '../core/transfer/templates.ts';
 import { ApiError, apiError } from './errors.ts';
 import { pageSize } from './paging.ts';
 

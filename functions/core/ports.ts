@@ -325,3 +325,17 @@ export interface RecordSort {
   /** Releases scratch space without reading (a run that stopped early). Safe to call more than once. */
   discard(): Promise<void>;
 }
+
+/**
+ * The current objects below a prefix of the data bucket, for the sweep (functions/core/transfer/sweep.ts): the latest
+ * version of each key (with its version id in a versioned bucket); a key whose latest entry is a delete marker is
+ * absent. Paged in key order; `next` resumes after the page's last key.
+ */
+export interface ObjectListing {
+  listCurrent(prefix: string, cursor?: string): Promise<Page<ObjectInfo>>;
+}
+
+/** Which arrival-ledger entries exist (the Files table), for the sweep: the subset of `fileIds` the ledger holds. */
+export interface LedgerLookup {
+  known(org: string, fileIds: readonly string[]): Promise<Set<string>>;
+}

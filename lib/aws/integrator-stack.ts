@@ -6,6 +6,7 @@ import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
 import { Sftp } from './sftp.ts';
 import { Storage } from './storage.ts';
+import { Sweep } from './sweep.ts';
 
 export interface IntegratorStackProps extends StackProps {
   organizations: readonly OrganizationConfig[];
@@ -21,6 +22,7 @@ export class IntegratorStack extends Stack {
   readonly importPipeline: ImportPipeline;
   readonly api: Api;
   readonly monitoring: Monitoring;
+  readonly sweep: Sweep;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -35,6 +37,13 @@ export class IntegratorStack extends Stack {
       importDeadLetterQueue: this.importPipeline.deadLetterQueue,
       httpApi: this.api.httpApi,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
+
+    this.sweep = new Sweep(this, 'Sweep', {
+      storage: this.storage,
+      importQueue: this.importPipeline.queue,
+      alarmTopic: this.monitoring.topic,
+      ...handlers,
     });
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });

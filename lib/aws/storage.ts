@@ -207,7 +207,17 @@ export class Storage extends Construct {
     }
     this.grantKeyUse(fn);
     fn.addEnvironment('INTEGRATOR_BUCKET', this.bucket.bucketName);
-    acknowledgeAreaWildcards(fn, this.bucket, areas);
+    // Only areas with object grants have an `<area>/*` resource (listing versions is granted on the bucket).
+    const objectAreas = [
+      ...new Set([
+        ...(access.read ?? []),
+        ...(access.exists ?? []),
+        ...(access.write ?? []),
+        ...(access.delete ?? []),
+        ...(access.deleteVersions ?? []),
+      ]),
+    ];
+    acknowledgeAreaWildcards(fn, this.bucket, objectAreas);
   }
 
   /** Use of the data key through S3 and DynamoDB: exact actions, no `kms:*Key*` wildcards. */

@@ -164,8 +164,14 @@ export function objectVersioning(
     );
     const page = after.slice(0, maxKeys);
     const truncated = after.length > page.length;
+    // The current version is the newest kept one while the key exists: read off `entries` (every version of these
+    // keys, newest first), not listed again per key (a listing per key made a page cost O(objects in the bucket)).
+    const newest = new Map<string, string>();
+    for (const e of entries) if (!newest.has(e.key)) newest.set(e.key, e.versionId);
     const latest = new Map<string, string | undefined>();
-    for (const key of new Set(page.map((e) => e.key))) latest.set(key, await currentVersion(key));
+    for (const key of new Set(page.map((e) => e.key))) {
+      latest.set(key, (await store.existsObject(bucket, key)) ? newest.get(key) : undefined);
+    }
     const last = page.at(-1);
     const versions = page.map(
       (e) =>

@@ -17,6 +17,7 @@ import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../..
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
+import { takeFault } from './faults.ts';
 import { generateKeyPair, knownHostsLine } from './keys.ts';
 import { endLeftovers, recordChildren } from './leftovers.ts';
 import { localAuthenticate, localIssuer } from './local-auth.ts';
@@ -33,6 +34,8 @@ export interface TwinOptions {
   ports?: Partial<Record<'sftp' | 'api' | 'dynamodb' | 's3', number>>;
   /** How long an upload's event waits before the import looks at it (the queue's DeliveryDelay; none in AWS). */
   settleMs?: number;
+  /** How often the sweep runs (its schedule in AWS, lib/aws/sweep.ts); 0: never. Default 60 s. */
+  sweepIntervalMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -175,12 +178,44 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       log,
       // The EventBridge rule in AWS: Transfer Family's upload events of this server go to the import queue.
       onUploadEvent: (event) => {
-        if (parseObjectKeyArea(event.detail['file-path']) === 'inbound') importQueue.send(JSON.stringify(event));
+        if (parseObjectKeyArea(event.detail['file-path']) !== 'inbound') return;
+        // Fault switches (lib/local/faults.ts): an event lost or delivered twice, as AWS may.
+        if (takeFault(stateDir, 'drop-next-upload-event')) {
+          log({ level: 'WARN', message: 'fault switch: upload event dropped', file: event.detail['file-path'] });
+          return;
+        }
+        if (takeFault(stateDir, 'double-next-upload-event')) {
+          log({ level: 'WARN', message: 'fault switch: upload event doubled', file: event.detail['file-path'] });
+          importQueue.send(JSON.stringify(event));
+        }
+        importQueue.send(JSON.stringify(event));
       },
     });
     stoppers.push(sftp.stop);
     const knownHostsPath = join(stateDir, 'known_hosts');
     writeFileSync(knownHostsPath, await knownHostsLine(hostKeyPath, sftp.host, sftp.port));
+
+    // The sweep's schedule in AWS (lib/aws/sweep.ts): a timer here, the same handler. Objects settle for a minute
+    // locally (10 in AWS) unless INTEGRATOR_SWEEP_SETTLE_MS says otherwise.
+    process.env.INTEGRATOR_SWEEP_SETTLE_MS ??= '60000';
+    const sweepIntervalMs = options.sweepIntervalMs ?? Number(process.env.INTEGRATOR_SWEEP_INTERVAL_MS ?? 60_000);
+    if (sweepIntervalMs > 0) {
+      const { createSweepHandler } = await import('../../functions/handlers/sweep.ts');
+      const sweep = createSweepHandler();
+      let running: Promise<unknown> | undefined;
+      const timer = setInterval(() => {
+        // One at a time here (in AWS two may overlap, harmlessly: the ledger's claim imports a version once).
+        running ??= sweep()
+          .catch((err) => log({ level: 'ERROR', message: 'sweep failed', error: String(err) }))
+          .finally(() => {
+            running = undefined;
+          });
+      }, sweepIntervalMs);
+      stoppers.push(async () => {
+        clearInterval(timer);
+        await running;
+      });
+    }
 
     const issuer = localIssuer(readOrCreateSecret(join(stateDir, 'api-secret')));
     const { createApi } = await import('../../functions/api/app.ts');

@@ -9,7 +9,8 @@ import { type ImportDeps, importFile } from '../../functions/core/transfer/impor
 import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
 import { recordPk } from '../../functions/core/transfer/records.ts';
 import { type Run, startRun } from '../../functions/core/transfer/runs.ts';
-import { createCatalog, type Template, templates } from '../../functions/core/transfer/templates.ts';
+import type { Template } from '../../functions/core/transfer/template-types.ts';
+import { createCatalog, templates } from '../../functions/core/transfer/templates.ts';
 import fnProfileImport from '../../schemas/templates/fn_profile_import.json' with { type: 'json' };
 import { bytes, fixedClock, MemoryBilling, MemoryRecords, MemoryRunLog } from '../fixtures/memory-ports.ts';
 import { ACTIVE_ONLY, WORKDAY_HEADER, WORKDAY_MAPPING } from '../fixtures/workday-job.ts';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { withCustomFields } from '../../functions/core/transfer/custom-fields.ts';
 import { chooseJob, defaultImportJob, jobProblems } from '../../functions/core/transfer/jobs.ts';
 import {
   type CustomField,
@@ -13,7 +14,7 @@ import {
   resolveHeader,
   suggestJobMapping,
 } from '../../functions/core/transfer/mapping.ts';
-import { templates, withCustomFields } from '../../functions/core/transfer/templates.ts';
+import { templates } from '../../functions/core/transfer/templates.ts';
 
 const t = templates.byId('fn_profile_import')!;
 

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
+import { withCustomFields } from '../../functions/core/transfer/custom-fields.ts';
 import { importFile } from '../../functions/core/transfer/import-file.ts';
 import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
 import { startRun } from '../../functions/core/transfer/runs.ts';
-import { templates, withCustomFields } from '../../functions/core/transfer/templates.ts';
+import { templates } from '../../functions/core/transfer/templates.ts';
 import { bytes, fixedClock, MemoryRecords, MemoryRunLog } from '../fixtures/memory-ports.ts';
 
 for (const name of ['constructor', 'toString', 'valueOf']) {

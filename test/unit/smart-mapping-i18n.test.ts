@@ -11,7 +11,8 @@ import {
   segmentWord,
   suggestMapping,
 } from '../../functions/core/transfer/smart-mapping.ts';
-import { mappableFields, templates } from '../../functions/core/transfer/templates.ts';
+import { mappableFields } from '../../functions/core/transfer/template-views.ts';
+import { templates } from '../../functions/core/transfer/templates.ts';
 import { parseVocabulary, VOCABULARIES } from '../../functions/core/transfer/vocabulary.ts';
 
 const fieldsOf = (id: string): MappableField[] => mappableFields(templates.byId(id)!);

@@ -12,7 +12,8 @@ import {
   type ReleasedSnapshot,
   releasedFileName,
 } from '../../functions/core/transfer/template-compat.ts';
-import { loadTemplate, TEMPLATE_SOURCES } from '../../functions/core/transfer/templates.ts';
+import { loadTemplate } from '../../functions/core/transfer/template-loader.ts';
+import { TEMPLATE_SOURCES } from '../../functions/core/transfer/templates.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests edit JSON documents freely
 type Doc = Record<string, any>;

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { defaultImportJob, jobProblems } from '../../functions/core/transfer/jobs.ts';
-import { suggestMapping } from '../../functions/core/transfer/smart-mapping.ts';
 import {
   type CustomFieldDeclaration,
-  createCatalog,
   customFieldProblems,
-  isRealDate,
-  loadTemplate,
-  mappableFields,
-  sensitiveFields,
-  TEMPLATE_SOURCES,
-  templates,
   withCustomFields,
-} from '../../functions/core/transfer/templates.ts';
+} from '../../functions/core/transfer/custom-fields.ts';
+import { isRealDate } from '../../functions/core/transfer/file-names.ts';
+import { defaultImportJob, jobProblems } from '../../functions/core/transfer/jobs.ts';
+import { suggestMapping } from '../../functions/core/transfer/smart-mapping.ts';
+import { loadTemplate } from '../../functions/core/transfer/template-loader.ts';
+import { mappableFields, sensitiveFields } from '../../functions/core/transfer/template-views.ts';
+import { createCatalog, TEMPLATE_SOURCES, templates } from '../../functions/core/transfer/templates.ts';
 import { validateRow } from '../../functions/core/transfer/validate.ts';
 import fnPassportImport from '../../schemas/templates/fn_passport_import.json' with { type: 'json' };
 import fnProfileImport from '../../schemas/templates/fn_profile_import.json' with { type: 'json' };

@@ -9,6 +9,7 @@
  * - A filtered field whose column is missing from a file stops the run (like a required column): a filter on an
  *   absent column would silently keep or drop every row.
  */
+import { isRecord } from '../guards.ts';
 import type { Problem } from '../problems.ts';
 import { ownValue } from '../reserved-names.ts';
 
@@ -30,10 +31,6 @@ export interface FilterRule {
 
 export const MAX_FILTERS = 20;
 const MAX_VALUES = 500;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A rule in words: `Status equals "Active"`, `Department is one of "R&D", "Sales"`. */
 export function describeFilter(rule: FilterRule, title: (field: string) => string = (f) => f): string {

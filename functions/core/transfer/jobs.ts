@@ -25,9 +25,12 @@
  *   reported. Keys compare after transforms and the key's normalization (e-mail keys ignore case). Rows the filters
  *   leave out take no part. When the first row itself failed, no row with that key is applied. (import-file.ts)
  */
+import { isRecord } from '../guards.ts';
 import type { Problem } from '../problems.ts';
 import { isReservedName } from '../reserved-names.ts';
+import { customFieldProblems, withCustomFields } from './custom-fields.ts';
 import { type FilterRule, filterProblems } from './filters.ts';
+import { normalizeHeading } from './headings.ts';
 import { assertOrgId } from './layout.ts';
 import {
   type CustomField,
@@ -36,9 +39,9 @@ import {
   MAX_HEADING_LENGTH,
   type MappingEntry,
   mandatoryFields,
-  normalizeHeading,
 } from './mapping.ts';
-import { customFieldProblems, type Template, type TemplateCatalog, templates, withCustomFields } from './templates.ts';
+import type { Template } from './template-types.ts';
+import { type TemplateCatalog, templates } from './templates.ts';
 import { transformProblems } from './transforms.ts';
 
 /** Create & Update, Create only, Update only (the integration preferences customers know). */
@@ -295,10 +298,6 @@ const ENTRY_KEYS = new Set(['column', 'columns', 'field', 'transforms', 'default
 
 function reservedMessage(what: string): string {
   return `${what} is a reserved name (a property every JavaScript object has, such as constructor or __proto__): choose another`;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -19,8 +19,11 @@
  */
 import type { Problem } from '../problems.ts';
 import { MAX_COLUMN_NAME_CHARS, MAX_COLUMNS } from './csv/read-csv.ts';
+import type { CustomFieldDeclaration } from './custom-fields.ts';
+import { normalizeHeading } from './headings.ts';
 import { type SuggestMappingOptions, suggestMapping } from './smart-mapping.ts';
-import { type CustomFieldDeclaration, mappableFields, type Template } from './templates.ts';
+import type { Template } from './template-types.ts';
+import { mappableFields } from './template-views.ts';
 import {
   compilePipeline,
   type Pipeline,
@@ -61,10 +64,6 @@ export function entryLabel(entry: MappingEntry): string {
  */
 export const MAX_HEADING_LENGTH = MAX_COLUMN_NAME_CHARS;
 export const MAX_SUGGESTION_COLUMNS = MAX_COLUMNS;
-
-export function normalizeHeading(heading: string): string {
-  return heading.trim().replace(/\s+/g, ' ').toLowerCase();
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Custom fields

@@ -31,11 +31,15 @@ export function encodeEventKey(key: string): string {
  * file of a lane when a run ends (receive-file.ts `wake`). Parsed like any notification; a duplicate of a real event
  * for the same version is harmless (the ledger claims a version once).
  */
-export function arrivalMessage(object: { key: string; versionId?: string; etag?: string }): string {
+export function arrivalMessage(
+  object: { key: string; versionId?: string; etag?: string },
+  /** Who announces it, for logs: `integrator:lane` (a lane's next file), `integrator:sweep` (sweep.ts). */
+  eventSource = 'integrator:lane',
+): string {
   return JSON.stringify({
     Records: [
       {
-        eventSource: 'integrator:lane',
+        eventSource,
         eventName: 'ObjectCreated:Put',
         s3: {
           object: {

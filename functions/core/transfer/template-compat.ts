@@ -17,6 +17,8 @@
  * The current template is compared with its latest snapshot: a breaking change fails unless the version is bumped
  * and the new version released. Compatible changes pass and are listed as notes.
  */
+import { isRecord } from '../guards.ts';
+import { normalizeHeading } from './headings.ts';
 
 export type Severity = 'breaking' | 'compatible';
 
@@ -76,15 +78,11 @@ const ANNOTATIONS = new Set([
 ]);
 
 function obj(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  return isRecord(v) ? v : {};
 }
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-function headingKey(heading: string): string {
-  return heading.trim().replace(/\s+/g, ' ').toLowerCase();
 }
 
 /** The parts of a template document that jobs, mappings and files depend on. */
@@ -291,7 +289,7 @@ export function compareTemplates(before: unknown, after: unknown): Comparison {
   const addedIds = [...a.fields.keys()].filter((id) => !b.fields.has(id));
   for (const f of b.fields.values()) {
     if (a.fields.has(f.id)) continue;
-    const renamed = addedIds.find((id) => headingKey(a.fields.get(id)!.title) === headingKey(f.title));
+    const renamed = addedIds.find((id) => normalizeHeading(a.fields.get(id)!.title) === normalizeHeading(f.title));
     if (renamed) {
       add(
         'breaking',
@@ -311,7 +309,7 @@ export function compareTemplates(before: unknown, after: unknown): Comparison {
   const renamedTo = new Set(
     [...b.fields.values()]
       .filter((f) => !a.fields.has(f.id))
-      .map((f) => addedIds.find((id) => headingKey(a.fields.get(id)!.title) === headingKey(f.title)))
+      .map((f) => addedIds.find((id) => normalizeHeading(a.fields.get(id)!.title) === normalizeHeading(f.title)))
       .filter((id): id is string => id !== undefined),
   );
   for (const id of addedIds) {
@@ -338,7 +336,7 @@ export function compareTemplates(before: unknown, after: unknown): Comparison {
   for (const f of b.fields.values()) {
     const n = a.fields.get(f.id);
     if (!n) continue;
-    if (headingKey(n.title) !== headingKey(f.title)) {
+    if (normalizeHeading(n.title) !== normalizeHeading(f.title)) {
       add(
         'breaking',
         'title_changed',

@@ -21,6 +21,7 @@
  * A failing step returns a `TransformFailure` (code, rule, the value it was given); `transformProblem` turns it into
  * the customer's Problem with the file, row and column.
  */
+import { isRecord } from '../guards.ts';
 import type { Problem } from '../problems.ts';
 
 export type TrimMode = 'ends' | 'collapse' | 'none';
@@ -395,10 +396,6 @@ const CASES = ['upper', 'lower', 'title'];
 const TRIM_MODES: readonly TrimMode[] = ['ends', 'collapse', 'none'];
 const MAX_MAP_VALUES = 1000;
 export const MAX_TRANSFORMS = 20;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * What is wrong with an entry's transforms, in words (empty when they can run). `columns` is how many columns the

@@ -5,7 +5,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import { isAssignedCountryCode } from './countries.ts';
-import { COUNTRY_PATTERN, type Template } from './templates.ts';
+import { COUNTRY_PATTERN, type Template } from './template-types.ts';
 
 export interface FieldViolation {
   /** Our field id. */

@@ -16,6 +16,7 @@ import es from '../../../schemas/vocabulary/es.json' with { type: 'json' };
 import fr from '../../../schemas/vocabulary/fr.json' with { type: 'json' };
 import nl from '../../../schemas/vocabulary/nl.json' with { type: 'json' };
 import pt from '../../../schemas/vocabulary/pt.json' with { type: 'json' };
+import { isRecord } from '../guards.ts';
 
 /** Value shapes a column's samples can have (see smart-mapping.ts, Samples). */
 export const VALUE_SHAPES = ['email', 'date', 'phone', 'countryCode', 'currencyCode', 'honorific'] as const;
@@ -73,10 +74,6 @@ export interface Vocabulary {
 
 function fail(language: string, message: string): never {
   throw new Error(`schemas/vocabulary/${language}.json: ${message}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function strings(language: string, v: unknown, where: string): string[] {
