@@ -8,6 +8,7 @@ import { createApi, type TenantStores } from '../../functions/api/app.ts';
 import { callerFromClaims, groupsOf } from '../../functions/api/auth.ts';
 import { READ_METHODS, type Role, roleFromGroups } from '../../functions/api/auth-roles.ts';
 import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
+import { contractChecked } from '../support/openapi-contract.ts';
 
 const issuer = localIssuer('roles-secret');
 let storeCalls = 0;
@@ -25,13 +26,16 @@ const emptyStores: TenantStores = {
     save: async () => 'saved' as const,
   },
 };
-const app = createApi({
-  storesFor: () => {
-    storeCalls++;
-    return emptyStores;
-  },
-  authenticate: localAuthenticate(issuer),
-});
+// The answers are checked against schemas/openapi.json too (403 documented on every route, in the one error shape).
+const app = contractChecked(
+  createApi({
+    storesFor: () => {
+      storeCalls++;
+      return emptyStores;
+    },
+    authenticate: localAuthenticate(issuer),
+  }),
+);
 
 const tokenOf = (role: Role | undefined, org = 'acme') =>
   issuer.issueFor({ org, email: `${role ?? 'nobody'}@${org}.example.com`, name: 'Someone', ...(role ? { role } : {}) });
