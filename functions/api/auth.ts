@@ -68,13 +68,24 @@ export function callerFromClaims(claims: Record<string, unknown> | undefined): C
 
 export type Authenticate = (c: Context) => Promise<Caller | undefined> | Caller | undefined;
 
-/** 401 unless `authenticate` finds a caller; otherwise sets `caller` and `org` for what follows. */
-export function authentication(authenticate: Authenticate): MiddlewareHandler<{ Variables: { org: string } }> {
+/** Who a person reading a comment or an acknowledgement sees: the e-mail address when the token has one. */
+export function userOf(caller: Caller): string {
+  return caller.email ?? caller.subject;
+}
+
+/**
+ * 401 unless `authenticate` finds a caller; otherwise sets `caller`, `org` (the caller's organization) and `user`
+ * (`userOf(caller)`, who comments and acknowledges) for what follows.
+ */
+export function authentication(
+  authenticate: Authenticate,
+): MiddlewareHandler<{ Variables: { org: string; user: string } }> {
   return async (c, next) => {
     const caller = await authenticate(c);
     if (!caller) return apiError(c, 401, 'unauthorized', 'a valid bearer token is required');
     c.set('caller', caller);
     c.set('org', caller.org);
+    c.set('user', userOf(caller));
     await next();
   };
 }

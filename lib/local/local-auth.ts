@@ -29,7 +29,7 @@ export interface LocalUser {
 }
 
 export interface LocalIssuer {
-  /** A firm admin's token for the organization. */
+  /** A firm admin's token for the organization, for tests: user `local-admin@<org>` (its `sub`; no e-mail). */
   issue(org: string, ttlSeconds?: number): string;
   /** A token for this user (their role as the user pool group they belong to). */
   issueFor(user: LocalUser, ttlSeconds?: number): string;
@@ -61,21 +61,21 @@ export function localIssuer(secret: string, issuer = 'integrator-local'): LocalI
     const signature = b64url(createHmac('sha256', key).update(`${header}.${payload}`).digest());
     return `${header}.${payload}.${signature}`;
   };
-  const issueFor = (user: LocalUser, ttlSeconds = DEFAULT_TTL) =>
-    sign(
-      {
-        // A stable id per user, as Cognito's sub is (the e-mail address stands in for its UUID).
-        sub: `local:${user.email}`,
-        email: user.email,
-        name: user.name,
-        [ORG_CLAIM]: user.org,
-        ...(user.role ? { [GROUPS_CLAIM]: [user.role] } : {}),
-      },
-      ttlSeconds,
-    );
   return {
-    issueFor,
-    issue: (org, ttlSeconds) => issueFor(demoUsers(org)[0]!, ttlSeconds),
+    issueFor: (user, ttlSeconds = DEFAULT_TTL) =>
+      sign(
+        {
+          // A stable id per user, as Cognito's sub is (the e-mail address stands in for its UUID).
+          sub: `local:${user.email}`,
+          email: user.email,
+          name: user.name,
+          [ORG_CLAIM]: user.org,
+          ...(user.role ? { [GROUPS_CLAIM]: [user.role] } : {}),
+        },
+        ttlSeconds,
+      ),
+    issue: (org, ttlSeconds = DEFAULT_TTL) =>
+      sign({ sub: `local-admin@${org}`, [ORG_CLAIM]: org, [GROUPS_CLAIM]: ['firm_admin'] }, ttlSeconds),
     async verify(token) {
       try {
         const { payload } = await jwtVerify(token, key, {

@@ -47,7 +47,7 @@ export interface StackInfo {
   };
   api: {
     url: string;
-    /** Per organization, its firm admin's token (the first of `users`). */
+    /** Per organization, its firm admin's token (the firm admin of `users`). */
     tokens: Record<string, string>;
     /** A token per demo user: one firm admin, one case manager and one viewer per organization. */
     users: { org: string; email: string; name: string; role: Role; token: string }[];
@@ -210,6 +210,15 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const address = server.address();
     const boundApiPort = typeof address === 'object' && address ? address.port : apiPort;
 
+    const users = orgs.flatMap((o) =>
+      demoUsers(o.id).map((u) => ({
+        org: u.org,
+        email: u.email,
+        name: u.name,
+        role: u.role!,
+        token: issuer.issueFor(u),
+      })),
+    );
     const info: StackInfo = {
       sftp: {
         host: sftp.host,
@@ -219,16 +228,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       },
       api: {
         url: `http://127.0.0.1:${boundApiPort}`,
-        tokens: Object.fromEntries(orgs.map((o) => [o.id, issuer.issue(o.id)])),
-        users: orgs.flatMap((o) =>
-          demoUsers(o.id).map((u) => ({
-            org: u.org,
-            email: u.email,
-            name: u.name,
-            role: u.role!,
-            token: issuer.issueFor(u),
-          })),
-        ),
+        tokens: Object.fromEntries(users.filter((u) => u.role === 'firm_admin').map((u) => [u.org, u.token])),
+        users,
       },
       dynamodb: { endpoint: db.endpoint, region: db.region },
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApi, type TenantStores } from '../../functions/api/app.ts';
-import { callerFromClaims, groupsOf } from '../../functions/api/auth.ts';
+import { callerFromClaims, groupsOf, userOf } from '../../functions/api/auth.ts';
 import { READ_METHODS, type Role, roleFromGroups } from '../../functions/api/auth-roles.ts';
 import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
 import { contractChecked } from '../support/openapi-contract.ts';
@@ -117,4 +117,23 @@ test("Cognito's claims as API Gateway hands them over: every claim a string, gro
   assert.equal(roleFromGroups(['admins']), undefined, 'a group that is no role grants nothing');
   assert.equal(callerFromClaims({ sub: 'u-1', 'cognito:groups': '[firm_admin]' }), undefined, 'no organization');
   assert.equal(callerFromClaims({ 'custom:org': 'acme' }), undefined, 'no user');
+});
+
+test('routes know their caller from the token: organization, user, role (for comments and acknowledgements)', async () => {
+  const later = createApi({ storesFor: () => emptyStores, authenticate: localAuthenticate(issuer) });
+  later.get('/v1/whoami', (c) => c.json(c.get('caller')));
+  const res = await later.request('/v1/whoami', {
+    headers: { authorization: `Bearer ${tokenOf('viewer', 'globex')}` },
+  });
+  assert.deepEqual(await res.json(), {
+    org: 'globex',
+    subject: 'local:viewer@globex.example.com',
+    role: 'viewer',
+    email: 'viewer@globex.example.com',
+    name: 'Someone',
+  });
+  assert.equal(userOf({ org: 'a', subject: 's-1', role: 'viewer', email: 'v@a.test' }), 'v@a.test');
+  assert.equal(userOf({ org: 'a', subject: 's-1', role: 'viewer' }), 's-1');
+  const admin = callerFromClaims(await issuer.verify(issuer.issue('acme')));
+  assert.deepEqual(admin, { org: 'acme', subject: 'local-admin@acme', role: 'firm_admin' });
 });
