@@ -14,7 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { READ_METHODS } from '../../functions/api/auth-roles.ts';
-import { contractChecked, coverage, type Operation, operationsOf, readOpenApi } from '../support/openapi-contract.ts';
+import {
+  contractChecked,
+  coverage,
+  type Operation,
+  operationsOf,
+  pendingOperations,
+  readOpenApi,
+} from '../support/openapi-contract.ts';
 import { runSftpBatch } from '../support/sftp-client.ts';
 import { startTwinProcess, type TwinProcess } from '../support/twin-process.ts';
 
@@ -24,7 +31,10 @@ type Json = Record<string, any>;
 const OTHER = 'acme';
 const DEMO = 'demo';
 const FILE = 'fn_profile_import_20261124.csv';
-const operations = operationsOf(readOpenApi());
+// Operations of branches not merged yet (x-pending-routes) are left out until they are served.
+const doc = readOpenApi();
+const pending = pendingOperations(doc);
+const operations = operationsOf(doc).filter((op) => !pending.has(`${op.method} ${op.path}`));
 let stateDir: string;
 let twin: TwinProcess;
 let client: { request(path: string, init?: RequestInit): Promise<Response> };

@@ -12,7 +12,14 @@ import addFormats from 'ajv-formats';
 import { Hono } from 'hono';
 import { createApi } from '../../functions/api/app.ts';
 import { READ_METHODS } from '../../functions/api/auth-roles.ts';
-import { contractChecked, contractOf, openApiPath, operationsOf, readOpenApi } from '../support/openapi-contract.ts';
+import {
+  contractChecked,
+  contractOf,
+  openApiPath,
+  operationsOf,
+  pendingOperations,
+  readOpenApi,
+} from '../support/openapi-contract.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is JSON
 type Json = any;
@@ -28,9 +35,18 @@ test('every route the app serves is in the document', () => {
   assert.deepEqual(missing, [], `add these to schemas/openapi.json: ${missing.join(', ')}`);
 });
 
-test('every operation the document lists is served by the app', () => {
-  const absent = [...documented()].filter((r) => !served().has(r));
+test('every operation the document lists is served by the app (but those of branches not merged yet)', () => {
+  const pending = pendingOperations(doc);
+  const absent = [...documented()].filter((r) => !served().has(r) && !pending.has(r));
   assert.deepEqual(absent, [], `documented but not served: ${absent.join(', ')}`);
+});
+
+test('x-pending-routes names documented operations the app does not serve yet', () => {
+  const pending = [...pendingOperations(doc)];
+  const unknown = pending.filter((r) => !documented().has(r));
+  assert.deepEqual(unknown, [], 'x-pending-routes names operations the document does not have');
+  const merged = pending.filter((r) => served().has(r));
+  assert.deepEqual(merged, [], `served now: remove these from x-pending-routes in schemas/openapi.json`);
 });
 
 test('the document is OpenAPI 3.1 with JSON Schema 2020-12 schemas that compile strictly', () => {
