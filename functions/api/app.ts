@@ -1,8 +1,10 @@
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { InvalidCursor } from '../core/pages.ts';
 import type { JobRepository, RunReports } from '../core/ports.ts';
 import { sftpPathOf } from '../core/transfer/layout.ts';
+import { type Authenticate, authentication } from './auth.ts';
+import { roleGuard } from './auth-roles.ts';
 import { ApiError, apiError } from './errors.ts';
 import { type ApiEnv, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
 import { pageSize } from './paging.ts';
@@ -10,15 +12,20 @@ import { pageSize } from './paging.ts';
 /**
  * The HTTP API, one Hono app served by API Gateway + Lambda in AWS and by the twin's Node server locally.
  * Who the caller is comes from `authenticate`: in AWS the API Gateway JWT authorizer has already verified the token
- * and the handler reads its claims; the twin verifies its own local tokens. The organization always comes from the
- * credentials, never from the URL, so no request can name another organization.
+ * and the handler reads its claims; the twin verifies its own local tokens (both through `callerFromClaims`,
+ * auth.ts). The organization always comes from the credentials, never from the URL, so no request can name another
+ * organization.
+ *
+ * Every /v1 request passes three middlewares, one concern each, before any route: `authentication` (401 without a
+ * caller), `roleGuard` (403: a case manager's or viewer's write, any method but GET/HEAD, on any route; auth-roles.ts)
+ * and `tenantStores` (the caller organization's stores).
  *
  *   GET  /health
  *   GET  /v1/runs, /v1/runs/:runId, /v1/runs/:runId/errors      run reports
  *   GET  /v1/jobs, /v1/jobs/:jobId; PUT /v1/jobs/:jobId;
  *   POST /v1/jobs/:jobId/launch, /v1/mapping-suggestions        import jobs (jobs-routes.ts)
  *
- * Errors: `{ error: { code, message, problems? } }` with 400 (bad request), 401, 404, 409 (state conflicts); the
+ * Errors: `{ error: { code, message, problems? } }` with 400 (bad request), 401, 403, 404, 409 (state conflicts); the
  * status comes from the error's type (ApiError, InvalidCursor), never from its message.
  *
  * The stores are the caller's organization's: `storesFor(org)` gives them per request. In AWS they run on credentials
@@ -32,7 +39,16 @@ export interface TenantStores {
 
 export interface ApiDependencies extends JobsApiDependencies {
   storesFor(org: string): Promise<TenantStores> | TenantStores;
-  authenticate(c: Context): Promise<string | undefined> | string | undefined;
+  /** The caller of a request (organization, user, role), or undefined (401). */
+  authenticate: Authenticate;
+}
+
+/** Sets `stores` to the caller organization's (after `authentication`, which sets `org`). */
+function tenantStores(storesFor: ApiDependencies['storesFor']): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    c.set('stores', await storesFor(c.get('org')));
+    await next();
+  };
 }
 
 /** Run ids are `<timestamp>-<suffix>`; anything longer or otherwise spelled names no run (and is never a key). */
@@ -67,13 +83,7 @@ export function createApi(deps: ApiDependencies): Hono<ApiEnv> {
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
-  app.use('/v1/*', async (c, next) => {
-    const org = await deps.authenticate(c);
-    if (!org) return apiError(c, 401, 'unauthorized', 'a valid bearer token is required');
-    c.set('org', org);
-    c.set('stores', await deps.storesFor(org));
-    await next();
-  });
+  app.use('/v1/*', authentication(deps.authenticate), roleGuard(), tenantStores(deps.storesFor));
 
   app.get('/v1/runs', async (c) => {
     const page = await c

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { Problem } from '../core/problems.ts';
 
-export type ErrorStatus = 400 | 401 | 404 | 409 | 500;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 500;
 
 /** The one shape of every error the API returns: `{ error: { code, message, problems? } }`. */
 export function apiError(

@@ -6,15 +6,17 @@ import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbRunReports } from '../adapters/dynamodb-reports.ts';
 import { tenantSettingsFromEnv, tenantStores } from '../adapters/tenant-stores.ts';
 import { createApi } from '../api/app.ts';
+import { type Caller, callerFromClaims } from '../api/auth.ts';
 
-/** The organization claim the user pool puts in every token (a custom attribute). */
-export const ORG_CLAIM = 'custom:org';
+export { ORG_CLAIM } from '../api/auth.ts';
 
-/** API Gateway's JWT authorizer has verified the token before the request gets here; read its claims. */
-function orgFromAuthorizer(c: Context<{ Bindings: { event: LambdaEvent } }>): string | undefined {
+/**
+ * API Gateway's JWT authorizer has verified the token (signature, issuer, audience, expiry) before the request gets
+ * here; read its claims: organization, user and role (the `cognito:groups` claim, as API Gateway renders it).
+ */
+function callerFromAuthorizer(c: Context<{ Bindings: { event: LambdaEvent } }>): Caller | undefined {
   const context = c.env?.event?.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } };
-  const org = context?.authorizer?.jwt?.claims?.[ORG_CLAIM];
-  return typeof org === 'string' && org !== '' ? org : undefined;
+  return callerFromClaims(context?.authorizer?.jwt?.claims);
 }
 
 // The function's own role may do nothing on the tables: every DynamoDB call runs on the caller organization's
@@ -27,7 +29,7 @@ const app = createApi({
     ...(region ? { region } : {}),
     build: (db) => ({ reports: dynamoDbRunReports(db), jobs: dynamoDbJobs(db) }),
   }),
-  authenticate: (c) => orgFromAuthorizer(c as unknown as Context<{ Bindings: { event: LambdaEvent } }>),
+  authenticate: (c) => callerFromAuthorizer(c as unknown as Context<{ Bindings: { event: LambdaEvent } }>),
 });
 
 export const handler = handle(app);

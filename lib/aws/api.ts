@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ROLE_TITLES, ROLES } from '../../functions/api/auth-roles.ts';
 import { TENANT_ENV, TENANT_KEY_SHAPE, TENANT_TABLE_ACTIONS } from '../../functions/core/tenant-policy.ts';
 import type { TableId } from '../../schemas/tables.ts';
 import { HANDLER_FILES, integratorFunction, logsKeyOf } from './function.ts';
@@ -19,7 +20,9 @@ export const ORG_ATTRIBUTE = 'org';
 /**
  * The HTTP API: one Lambda behind an HTTP API, every route but GET /health behind a Cognito JWT. A user belongs to
  * exactly one organization, set by an administrator in the `custom:org` attribute, which users cannot change
- * themselves (the app client may not write it): the handler scopes every request to that claim.
+ * themselves (the app client may not write it): the handler scopes every request to that claim. A user's role is
+ * their membership of one of the pool's groups `firm_admin`, `case_manager`, `viewer` (the ID token's
+ * `cognito:groups`; functions/api/auth-roles.ts says why a group and what each role may do).
  */
 export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
@@ -33,6 +36,7 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: { storage: Storage; handlersDir?: string }) {
     super(scope, id);
     this.userPool = this.createUserPool();
+    this.createRoleGroups();
     this.userPoolClient = this.userPool.addClient('Client', {
       authFlows: { userSrp: true },
       // No hosted UI domain yet: without this CDK would enable the implicit flow with an example.com callback.
@@ -137,6 +141,18 @@ export class Api extends Construct {
     this.function.addEnvironment(TENANT_ENV.runErrors, arn('RunErrors'));
     this.function.addEnvironment(TENANT_ENV.dataKey, storage.key.keyArn);
     return role;
+  }
+
+  /** One group per role; precedence follows the roles' strength (the API gives a user in several the strongest). */
+  private createRoleGroups(): void {
+    ROLES.forEach((role, index) => {
+      new cognito.CfnUserPoolGroup(this, `Role-${role}`, {
+        userPoolId: this.userPool.userPoolId,
+        groupName: role,
+        description: `Integrator role: ${ROLE_TITLES[role]}${role === 'firm_admin' ? ' (may change everything)' : ' (reads only)'}`,
+        precedence: index,
+      });
+    });
   }
 
   private createUserPool(): cognito.UserPool {

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { S3Event } from 'aws-lambda';
 import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
+import type { Role } from '../../functions/api/auth-roles.ts';
 import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
@@ -20,7 +21,7 @@ import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamod
 import { takeFault } from './faults.ts';
 import { generateKeyPair, knownHostsLine } from './keys.ts';
 import { endLeftovers, recordChildren } from './leftovers.ts';
-import { localAuthenticate, localIssuer } from './local-auth.ts';
+import { demoUsers, localAuthenticate, localIssuer } from './local-auth.ts';
 import { freePort } from './ports.ts';
 import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 import { startLocalS3 } from './s3-server.ts';
@@ -47,7 +48,13 @@ export interface StackInfo {
     knownHostsPath: string;
     users: { org: string; username: string; privateKeyPath: string }[];
   };
-  api: { url: string; tokens: Record<string, string> };
+  api: {
+    url: string;
+    /** Per organization, its firm admin's token (the firm admin of `users`). */
+    tokens: Record<string, string>;
+    /** A token per demo user: one firm admin, one case manager and one viewer per organization. */
+    users: { org: string; email: string; name: string; role: Role; token: string }[];
+  };
   dynamodb: { endpoint: string; region: string };
   s3: { endpoint: string; bucket: string };
 }
@@ -62,25 +69,31 @@ export interface Twin {
 export const DEFAULT_PORTS = { sftp: 2222, api: 3000, dynamodb: 8000, s3: 4569 } as const;
 export const LOCAL_BUCKET = 'integrator-local';
 export const DEMO_ORG = 'demo';
+/** A second organization, created beside the demo one on first start: what tenant isolation is tried against. */
+export const SECOND_ORG = 'acme';
 
 function organizationsFile(stateDir: string): string {
   return join(stateDir, 'organizations.json');
 }
 
-/** Reads the twin's organizations; on first start creates the demo organization with a fresh ed25519 key pair. */
+/**
+ * Reads the twin's organizations; on first start creates the demo organization and a second one (acme), each with a
+ * fresh ed25519 key pair.
+ */
 async function loadOrganizations(stateDir: string): Promise<{ orgs: OrganizationConfig[]; keys: Map<string, string> }> {
   const file = organizationsFile(stateDir);
   const keysDir = join(stateDir, 'keys');
   if (!existsSync(file)) {
     mkdirSync(keysDir, { recursive: true });
-    const pair = await generateKeyPair(keysDir, DEMO_ORG);
-    const demo: OrganizationConfig = {
-      id: DEMO_ORG,
-      name: 'Demo Immigration Firm',
-      sshPublicKeys: [pair.publicKey],
-      allowedRecords: 100_000,
-    };
-    writeFileSync(file, `${JSON.stringify([demo], null, 2)}\n`);
+    const first: OrganizationConfig[] = [];
+    for (const [id, name, allowedRecords] of [
+      [DEMO_ORG, 'Demo Immigration Firm', 100_000],
+      [SECOND_ORG, 'Acme Corp', 10_000],
+    ] as const) {
+      const pair = await generateKeyPair(keysDir, id);
+      first.push({ id, name, sshPublicKeys: [pair.publicKey], allowedRecords });
+    }
+    writeFileSync(file, `${JSON.stringify(first, null, 2)}\n`);
   }
   const orgs = parseOrganizations(JSON.parse(readFileSync(file, 'utf8')), file);
   const keys = new Map(orgs.map((o) => [o.id, resolve(keysDir, o.id)]));
@@ -232,6 +245,15 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const address = server.address();
     const boundApiPort = typeof address === 'object' && address ? address.port : apiPort;
 
+    const users = orgs.flatMap((o) =>
+      demoUsers(o.id).map((u) => ({
+        org: u.org,
+        email: u.email,
+        name: u.name,
+        role: u.role!,
+        token: issuer.issueFor(u),
+      })),
+    );
     const info: StackInfo = {
       sftp: {
         host: sftp.host,
@@ -241,7 +263,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       },
       api: {
         url: `http://127.0.0.1:${boundApiPort}`,
-        tokens: Object.fromEntries(orgs.map((o) => [o.id, issuer.issue(o.id)])),
+        tokens: Object.fromEntries(users.filter((u) => u.role === 'firm_admin').map((u) => [u.org, u.token])),
+        users,
       },
       dynamodb: { endpoint: db.endpoint, region: db.region },
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },

@@ -25,6 +25,7 @@ import { tableEnvName } from '../../schemas/tables.ts';
 import { bytes, fixedClock, MemoryRecords, MemoryRunLog } from '../fixtures/memory-ports.ts';
 import { ACTIVE_ONLY, WORKDAY_HEADER, WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
+import { contractChecked } from '../support/openapi-contract.ts';
 
 let parts: LocalParts;
 let db: DynamoDBDocumentClient;
@@ -40,7 +41,8 @@ before(async () => {
   db = dynamoDbDocumentClient(parts.config);
   jobs = dynamoDbJobs(db, { env: parts.env });
   const stores = { reports: dynamoDbRunReports(db, parts.env), jobs };
-  app = createApi({ storesFor: () => stores, authenticate: localAuthenticate(issuer) });
+  // Every request and answer is checked against schemas/openapi.json (test/support/openapi-contract.ts).
+  app = contractChecked(createApi({ storesFor: () => stores, authenticate: localAuthenticate(issuer) }));
 });
 after(() => parts.stop());
 

@@ -8,6 +8,7 @@ import { MAX_HEADING_LENGTH, MAX_SUGGESTION_COLUMNS } from '../../functions/core
 import { templates } from '../../functions/core/transfer/templates.ts';
 import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
 import { WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
+import { contractChecked } from '../support/openapi-contract.ts';
 
 /**
  * Jobs in memory with the adapter's semantics: org-keyed, saves conditional on the revision read, a launched job
@@ -57,12 +58,28 @@ class MemoryJobRepository implements JobRepository {
 }
 
 // An in-memory read model with two organizations' runs: the API must only ever show the caller's own.
+// Stored as the run log stores them (functions/adapters/dynamodb-runs.ts), so the answers are the real shape.
+const storedRun = (org: string, runId: string, status: string) => ({
+  org,
+  runId,
+  status,
+  file: {
+    key: `inbound/${org}/fn_profile_import_20261124.csv`,
+    name: 'fn_profile_import_20261124.csv',
+    size: 10,
+    etag: 'e',
+  },
+  startedAt: '2026-11-24T07:00:00.000Z',
+  counts: { rows: 1, created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0, overLimit: 0 },
+  warnings: [],
+});
 const runs = [
-  { org: 'acme', runId: 'r2', status: 'completed' },
-  { org: 'acme', runId: 'r1', status: 'incomplete' },
-  { org: 'globex', runId: 'g1', status: 'completed' },
+  storedRun('acme', 'r2', 'completed'),
+  storedRun('acme', 'r1', 'incomplete'),
+  storedRun('globex', 'g1', 'completed'),
 ];
-const errors = [{ orgRun: 'acme#r1', seq: '000002', code: 'invalid_email', row: 2 }];
+const problem = { code: 'invalid_email', message: 'row 2: Email is not an e-mail address', row: 2, column: 'Email' };
+const errors = [{ orgRun: 'acme#r1', seq: '000002', code: 'invalid_email', row: 2, problems: [problem] }];
 const reports: RunReports = {
   listRuns: async (org) => ({ items: runs.filter((r) => r.org === org) }),
   getRun: async (org, runId) => runs.find((r) => r.org === org && r.runId === runId),
@@ -71,12 +88,15 @@ const reports: RunReports = {
 const issuer = localIssuer('test-secret');
 const jobs = new MemoryJobRepository([defaultImportJob('globex', 'fn_profile_import', 'profile')]);
 const clock = { now: () => new Date('2026-11-24T07:00:00.000Z') };
-const app = createApi({
-  storesFor: () => ({ reports, jobs }),
-  catalog: templates,
-  clock,
-  authenticate: localAuthenticate(issuer),
-});
+// Every request below and every answer is checked against schemas/openapi.json (test/support/openapi-contract.ts).
+const app = contractChecked(
+  createApi({
+    storesFor: () => ({ reports, jobs }),
+    catalog: templates,
+    clock,
+    authenticate: localAuthenticate(issuer),
+  }),
+);
 const as = (org: string) => ({ headers: { authorization: `Bearer ${issuer.issue(org)}` } });
 
 test('health needs no credentials; everything under /v1 does', async () => {
@@ -105,7 +125,7 @@ test("another organization's run is not found, even by its exact id", async () =
 test('per-row errors of a run', async () => {
   const res = await app.request('/v1/runs/r1/errors', as('acme'));
   const body = (await res.json()) as { errors: Record<string, unknown>[] };
-  assert.deepEqual(body.errors, [{ seq: '000002', code: 'invalid_email', row: 2 }]);
+  assert.deepEqual(body.errors, [{ seq: '000002', code: 'invalid_email', row: 2, problems: [problem] }]);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

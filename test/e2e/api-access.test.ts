@@ -1,0 +1,203 @@
+/**
+ * Who may do what, on the twin through HTTP, as users call it: `npm start`'s entry point in a child process, on its
+ * first start (organizations `demo` and `acme`, three users each), the tokens of stack.json. Every route comes from
+ * schemas/openapi.json (test/unit/openapi.test.ts proves it lists exactly the app's routes), so a route added later
+ * is tried here too; every request and answer is checked against that document.
+ *
+ * - a case manager's and a viewer's tokens are refused on every write route, and nothing changes;
+ * - one organization's tokens neither see nor change anything of another's: every route with an id answers for the
+ *   other organization's object exactly as for a missing one, and no list or answer names the other's objects.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { READ_METHODS } from '../../functions/api/auth-roles.ts';
+import {
+  contractChecked,
+  coverage,
+  type Operation,
+  operationsOf,
+  pendingOperations,
+  readOpenApi,
+} from '../support/openapi-contract.ts';
+import { runSftpBatch } from '../support/sftp-client.ts';
+import { startTwinProcess, type TwinProcess } from '../support/twin-process.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
+type Json = Record<string, any>;
+
+const OTHER = 'acme';
+const DEMO = 'demo';
+const FILE = 'fn_profile_import_20261124.csv';
+// Operations of branches not merged yet (x-pending-routes) are left out until they are served.
+const doc = readOpenApi();
+const pending = pendingOperations(doc);
+const operations = operationsOf(doc).filter((op) => !pending.has(`${op.method} ${op.path}`));
+let stateDir: string;
+let twin: TwinProcess;
+let client: { request(path: string, init?: RequestInit): Promise<Response> };
+/** The demo organization's objects, by the path parameter that names them. */
+const demoIds: Record<string, string> = { jobId: 'demo-only' };
+/** Ids no organization has. */
+const missingIds: Record<string, string> = { jobId: 'no-such-job', runId: '20261124T000000000Z-nosuchrun' };
+
+before(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'integrator-e2e-access-'));
+  twin = await startTwinProcess(stateDir);
+  const base = twin.info.api.url;
+  client = contractChecked({ request: (path: string, init?: RequestInit) => fetch(`${base}${path}`, init) });
+
+  const created = await call('PUT', '/v1/jobs/demo-only', tokenOf(DEMO, 'firm_admin'), {
+    templateId: 'fn_profile_import',
+    name: 'Demo only',
+    mapping: [{ column: 'Employee ID', field: 'employeeId' }],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+
+  const user = twin.info.sftp.users.find((u) => u.org === DEMO)!;
+  const upload = await runSftpBatch({
+    host: twin.info.sftp.host,
+    port: twin.info.sftp.port,
+    username: user.username,
+    privateKeyPath: user.privateKeyPath,
+    knownHostsPath: twin.info.sftp.knownHostsPath,
+    commands: [`put examples/fn_profile_import.csv /inbound/${FILE}`],
+  });
+  assert.equal(upload.code, 0, upload.stderr);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const runs = (await call('GET', '/v1/runs', tokenOf(DEMO, 'viewer'))).body.runs as Json[];
+    const done = runs.find((r) => r.status !== 'running');
+    if (done) {
+      demoIds.runId = done.runId;
+      break;
+    }
+    if (Date.now() > deadline) assert.fail(`no finished run after 30 s:\n${twin.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+});
+
+after(async () => {
+  await twin?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+function tokenOf(org: string, role: string): string {
+  const user = twin.info.api.users.find((u) => u.org === org && u.role === role);
+  assert.ok(user, `stack.json has a ${role} of ${org}`);
+  return user.token;
+}
+
+async function call(method: string, path: string, token: string, body?: unknown) {
+  const res = await client.request(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text === '' ? {} : JSON.parse(text)) as Json };
+}
+
+/** The operation's path with each parameter filled from `ids`; a parameter without a sample fails loudly. */
+function pathOf(op: Operation, ids: Record<string, string>): string {
+  return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    assert.ok(ids[name], `api-access.test.ts needs a sample id for {${name}} (${op.method} ${op.path})`);
+    return encodeURIComponent(ids[name]);
+  });
+}
+
+const writes = operations.filter((op) => !READ_METHODS.has(op.method) && op.path.startsWith('/v1/'));
+const withIds = operations.filter((op) => op.path.includes('{') && op.path.startsWith('/v1/'));
+const lists = operations.filter((op) => op.method === 'GET' && op.path.startsWith('/v1/') && !op.path.includes('{'));
+
+/** Everything the demo firm admin can read: what no refused write may change. */
+async function demoState(): Promise<string> {
+  const admin = tokenOf(DEMO, 'firm_admin');
+  const answers: unknown[] = [];
+  for (const op of operations.filter((o) => o.method === 'GET' && o.path.startsWith('/v1/'))) {
+    answers.push(await call('GET', pathOf(op, demoIds), admin));
+  }
+  return JSON.stringify(answers);
+}
+
+test('the twin issues a firm admin, a case manager and a viewer per organization; each reads', async () => {
+  for (const org of [DEMO, OTHER]) {
+    for (const role of ['firm_admin', 'case_manager', 'viewer']) {
+      const res = await call('GET', '/v1/jobs', tokenOf(org, role));
+      assert.equal(res.status, 200, `${role} of ${org}`);
+    }
+  }
+  assert.equal(twin.info.api.tokens[DEMO], tokenOf(DEMO, 'firm_admin'));
+  assert.equal((await client.request('/health')).status, 200);
+});
+
+test("a case manager's and a viewer's tokens are refused on every write route, and nothing changes", async () => {
+  assert.ok(writes.length >= 3, 'the document lists write routes');
+  const before = await demoState();
+  for (const role of ['case_manager', 'viewer']) {
+    for (const op of writes) {
+      for (const ids of [demoIds, missingIds]) {
+        const res = await call(op.method, pathOf(op, ids), tokenOf(DEMO, role), {});
+        assert.equal(res.status, 403, `${role}: ${op.method} ${op.path}`);
+        assert.equal(res.body.error.code, 'read_only_role', `${role}: ${op.method} ${op.path}`);
+      }
+    }
+  }
+  assert.equal(await demoState(), before, 'the refused writes changed nothing the firm admin sees');
+});
+
+test("another organization's object answers every route exactly as a missing one does", async () => {
+  assert.ok(withIds.length >= 4);
+  const before = await demoState();
+  for (const role of ['firm_admin', 'case_manager', 'viewer']) {
+    const token = tokenOf(OTHER, role);
+    for (const op of withIds) {
+      const body = READ_METHODS.has(op.method) ? undefined : {};
+      const theirs = await call(op.method, pathOf(op, demoIds), token, body);
+      const missing = await call(op.method, pathOf(op, missingIds), token, body);
+      const where = `${role} of ${OTHER}: ${op.method} ${op.path}`;
+      assert.ok(theirs.status >= 400, `${where} answered ${theirs.status}`);
+      assert.equal(theirs.status, missing.status, where);
+      assert.deepEqual(theirs.body, missing.body, where);
+      if (op.method === 'GET') assert.equal(theirs.status, 404, where);
+    }
+  }
+  assert.equal(await demoState(), before, "nothing of demo's changed");
+});
+
+test("no list or answer of another organization names the demo organization's objects", async () => {
+  const marks = [demoIds.runId!, demoIds.jobId!, `inbound/${DEMO}/`, `archive/${DEMO}/`];
+  for (const role of ['firm_admin', 'case_manager', 'viewer']) {
+    for (const op of lists) {
+      const res = await call('GET', op.path, tokenOf(OTHER, role));
+      assert.equal(res.status, 200, op.path);
+      const text = JSON.stringify(res.body);
+      for (const mark of marks) assert.ok(!text.includes(mark), `${op.path} as ${role} of ${OTHER} names ${mark}`);
+    }
+  }
+  // The demo organization does see them (the marks are real).
+  const own = JSON.stringify((await call('GET', '/v1/runs', tokenOf(DEMO, 'viewer'))).body);
+  assert.ok(own.includes(demoIds.runId!));
+});
+
+test("a firm admin of another organization saving a job of the demo's id makes their own; the demo's stays", async () => {
+  const definition = {
+    templateId: 'fn_profile_import',
+    name: 'Acme copy',
+    mapping: [{ column: 'ID', field: 'employeeId' }],
+  };
+  const saved = await call('PUT', '/v1/jobs/demo-only', tokenOf(OTHER, 'firm_admin'), definition);
+  assert.equal(saved.status, 201, 'created: for acme there was no such job');
+  const demo = await call('GET', '/v1/jobs/demo-only', tokenOf(DEMO, 'viewer'));
+  assert.equal(demo.body.job.name, 'Demo only');
+  assert.equal(demo.body.job.revision, 1);
+  assert.deepEqual(demo.body.job.mapping, [{ column: 'Employee ID', field: 'employeeId' }]);
+});
+
+test('every operation of the document was exercised here', () => {
+  const seen = new Set(coverage().map((e) => `${e.method} ${e.path}`));
+  const unexercised = operations.map((o) => `${o.method} ${o.path}`).filter((o) => !seen.has(o));
+  assert.deepEqual(unexercised, []);
+});
