@@ -51,6 +51,11 @@ export const tables: readonly TableDefinition[] = [
     description: 'One item per run of a job: status, start and end, counts, file. runId sorts by start time.',
     partitionKey: { name: 'org', type: 'S' },
     sortKey: { name: 'runId', type: 'S' },
+    // Sparse: `listedIn` is `<org>#needs-attention` / `<org>#completed` (the reports' lists, runs.ts viewOf) or
+    // `running` (every organization's running runs, for the run watch; no `#`, so no tenant session can query it).
+    globalIndexes: [
+      { indexName: 'byList', partitionKey: { name: 'listedIn', type: 'S' }, sortKey: { name: 'runId', type: 'S' } },
+    ],
     holdsCustomerData: true,
   },
   {

@@ -2,10 +2,9 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { InvalidCursor } from '../core/pages.ts';
 import type { JobRepository, RunReports } from '../core/ports.ts';
-import { sftpPathOf } from '../core/transfer/layout.ts';
 import { ApiError, apiError } from './errors.ts';
 import { type ApiEnv, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
-import { pageSize } from './paging.ts';
+import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes.ts';
 
 /**
  * The HTTP API, one Hono app served by API Gateway + Lambda in AWS and by the twin's Node server locally.
@@ -14,7 +13,8 @@ import { pageSize } from './paging.ts';
  * credentials, never from the URL, so no request can name another organization.
  *
  *   GET  /health
- *   GET  /v1/runs, /v1/runs/:runId, /v1/runs/:runId/errors      run reports
+ *   GET  /v1/runs[?view=], /v1/runs/:runId, /v1/runs/:runId/errors;
+ *   POST /v1/runs/:runId/comments, /v1/runs/:runId/acknowledge   run reports (runs-routes.ts)
  *   GET  /v1/jobs, /v1/jobs/:jobId; PUT /v1/jobs/:jobId;
  *   POST /v1/jobs/:jobId/launch, /v1/mapping-suggestions        import jobs (jobs-routes.ts)
  *
@@ -30,77 +30,37 @@ export interface TenantStores {
   jobs: JobRepository;
 }
 
-export interface ApiDependencies extends JobsApiDependencies {
+/** Who calls, from the verified token. */
+export interface Caller {
+  org: string;
+  user?: string;
+}
+
+export interface ApiDependencies extends JobsApiDependencies, RunsApiDependencies {
   storesFor(org: string): Promise<TenantStores> | TenantStores;
-  authenticate(c: Context): Promise<string | undefined> | string | undefined;
+  /** The caller's organization, or with it the caller's user (who comments and acknowledges); undefined: 401. */
+  authenticate(c: Context): Promise<string | Caller | undefined> | string | Caller | undefined;
 }
 
-/** Run ids are `<timestamp>-<suffix>`; anything longer or otherwise spelled names no run (and is never a key). */
-const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** The /v1 variables of every route family (jobs-routes.ts, runs-routes.ts). */
+type AppEnv = { Variables: ApiEnv['Variables'] & RunsEnv['Variables'] };
 
-/**
- * A run as the reports show it: beside each bucket key (for operators) the path the organization's SFTP user sees
- * (`/archive/2026-11-24/<runId>_<name>.csv`), which is what a customer looks for.
- */
-function runView(org: string, item: Record<string, unknown>): Record<string, unknown> {
-  const run = withoutKeys(item);
-  const path = (key: unknown) => (typeof key === 'string' ? sftpPathOf(org, key) : undefined);
-  const file = run.file as Record<string, unknown> | undefined;
-  const filePath = path(file?.key);
-  const archivedPath = path(run.archivedKey);
-  const outcomePath = path(run.outcomeKey);
-  return {
-    ...run,
-    ...(file ? { file: { ...file, ...(filePath ? { path: filePath } : {}) } } : {}),
-    ...(archivedPath ? { archivedPath } : {}),
-    ...(outcomePath ? { outcomePath } : {}),
-  };
-}
-
-function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
-  const { org: _org, orgRun: _orgRun, ...rest } = item;
-  return rest;
-}
-
-export function createApi(deps: ApiDependencies): Hono<ApiEnv> {
-  const app = new Hono<ApiEnv>();
+export function createApi(deps: ApiDependencies): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
   app.use('/v1/*', async (c, next) => {
-    const org = await deps.authenticate(c);
+    const caller = await deps.authenticate(c);
+    const org = typeof caller === 'string' ? caller : caller?.org;
     if (!org) return apiError(c, 401, 'unauthorized', 'a valid bearer token is required');
     c.set('org', org);
+    if (typeof caller === 'object' && caller.user) c.set('user', caller.user);
     c.set('stores', await deps.storesFor(org));
     await next();
   });
 
-  app.get('/v1/runs', async (c) => {
-    const page = await c
-      .get('stores')
-      .reports.listRuns(c.get('org'), pageSize(c.req.query('limit')), c.req.query('cursor'));
-    return c.json({ runs: page.items.map((r) => runView(c.get('org'), r)), next: page.next ?? null });
-  });
-
-  const runOf = async (c: Context<ApiEnv>) => {
-    const runId = c.req.param('runId') ?? '';
-    return RUN_ID.test(runId) ? c.get('stores').reports.getRun(c.get('org'), runId) : undefined;
-  };
-
-  app.get('/v1/runs/:runId', async (c) => {
-    const run = await runOf(c);
-    if (!run) return apiError(c, 404, 'not_found', 'no such run');
-    return c.json({ run: runView(c.get('org'), run) });
-  });
-
-  app.get('/v1/runs/:runId/errors', async (c) => {
-    if (!(await runOf(c))) return apiError(c, 404, 'not_found', 'no such run');
-    const page = await c
-      .get('stores')
-      .reports.listRunErrors(c.get('org'), c.req.param('runId'), pageSize(c.req.query('limit')), c.req.query('cursor'));
-    return c.json({ errors: page.items.map(withoutKeys), next: page.next ?? null });
-  });
-
+  app.route('/v1', runRoutes(deps));
   app.route('/v1', jobRoutes(deps));
 
   app.notFound((c) => apiError(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));

@@ -5,16 +5,22 @@ import { handle } from 'hono/aws-lambda';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbRunReports } from '../adapters/dynamodb-reports.ts';
 import { tenantSettingsFromEnv, tenantStores } from '../adapters/tenant-stores.ts';
-import { createApi } from '../api/app.ts';
+import { type Caller, createApi } from '../api/app.ts';
 
 /** The organization claim the user pool puts in every token (a custom attribute). */
 export const ORG_CLAIM = 'custom:org';
 
 /** API Gateway's JWT authorizer has verified the token before the request gets here; read its claims. */
-function orgFromAuthorizer(c: Context<{ Bindings: { event: LambdaEvent } }>): string | undefined {
+function orgFromAuthorizer(c: Context<{ Bindings: { event: LambdaEvent } }>): Caller | undefined {
   const context = c.env?.event?.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } };
-  const org = context?.authorizer?.jwt?.claims?.[ORG_CLAIM];
-  return typeof org === 'string' && org !== '' ? org : undefined;
+  const claims = context?.authorizer?.jwt?.claims;
+  const org = claims?.[ORG_CLAIM];
+  if (typeof org !== 'string' || org === '') return undefined;
+  // Who comments and acknowledges: the user's e-mail when the token carries it (ID tokens), else its subject.
+  const user = [claims?.email, claims?.['cognito:username'], claims?.sub].find(
+    (v) => typeof v === 'string' && v !== '',
+  );
+  return user ? { org, user: user as string } : { org };
 }
 
 // The function's own role may do nothing on the tables: every DynamoDB call runs on the caller organization's

@@ -55,11 +55,15 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** The API app's `authenticate` for local tokens: the caller's organization, or undefined (401). */
-export function localAuthenticate(issuer: LocalIssuer): (c: Context) => Promise<string | undefined> {
+/** The API app's `authenticate` for local tokens: the caller's organization and user (`sub`), or undefined (401). */
+export function localAuthenticate(
+  issuer: LocalIssuer,
+): (c: Context) => Promise<{ org: string; user?: string } | undefined> {
   return async (c) => {
     const token = bearerToken(c.req.header('authorization'));
-    const org = token ? (await issuer.verify(token))?.[ORG_CLAIM] : undefined;
-    return typeof org === 'string' && org !== '' ? org : undefined;
+    const claims = token ? await issuer.verify(token) : undefined;
+    const org = claims?.[ORG_CLAIM];
+    if (typeof org !== 'string' || org === '') return undefined;
+    return typeof claims?.sub === 'string' && claims.sub !== '' ? { org, user: claims.sub } : { org };
   };
 }

@@ -453,12 +453,22 @@ describe('import pipeline', () => {
         JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: id(stack.api.tenantRole.node.defaultChild) }]),
     )!;
     const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    // CDK merges statements of equal actions and conditions (RunErrors and the Runs index byList): look inside lists.
     const tableStatement = (tableId: 'Jobs' | 'Runs' | 'RunErrors') =>
-      statements.find(
-        (st) =>
-          JSON.stringify(st.Resource) ===
-          JSON.stringify({ 'Fn::GetAtt': [id(stack.storage.tables.get(tableId)!.node.defaultChild), 'Arn'] }),
+      statements.find((st) =>
+        list(st.Resource as unknown[]).some(
+          (r) =>
+            JSON.stringify(r) ===
+            JSON.stringify({ 'Fn::GetAtt': [id(stack.storage.tables.get(tableId)!.node.defaultChild), 'Arn'] }),
+        ),
       )!;
+    // The reports' lists: the Runs index, queried only, for `<org>#` keys (never the run watch's `running`).
+    const indexStatement = statements.find((st) => JSON.stringify(st.Resource).includes('/index/byList'))!;
+    assert.deepEqual(list(indexStatement.Action as string | string[]), ['dynamodb:Query']);
+    assert.deepEqual(indexStatement.Condition, {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SESSION_ORG}#*`] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
     for (const [tableId, operator, key] of [
       ['Jobs', 'ForAllValues:StringEquals', SESSION_ORG],
       ['Runs', 'ForAllValues:StringEquals', SESSION_ORG],
