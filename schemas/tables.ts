@@ -30,7 +30,7 @@ export interface TableDefinition {
   holdsCustomerData: boolean;
 }
 
-export type TableId = 'Organizations' | 'Jobs' | 'Runs' | 'RunErrors' | 'Files' | 'Records';
+export type TableId = 'Organizations' | 'Jobs' | 'Runs' | 'RunErrors' | 'Files' | 'Records' | 'Notifications';
 
 export const tables: readonly TableDefinition[] = [
   {
@@ -87,6 +87,15 @@ export const tables: readonly TableDefinition[] = [
       },
     ],
     holdsCustomerData: true,
+  },
+  {
+    id: 'Notifications',
+    description:
+      'The notifications outbox: one item per event (run failed, run overdue, scheduled run missed), claimed with a conditional write before its e-mail is sent, so each event is e-mailed once.',
+    partitionKey: { name: 'org', type: 'S' },
+    sortKey: { name: 'eventKey', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+    holdsCustomerData: false,
   },
 ];
 

@@ -6,6 +6,8 @@
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
 import type { ImportJob } from './transfer/jobs.ts';
+import type { OutboxEntry } from './transfer/notifications.ts';
+import type { LifeSigns } from './transfer/run-watch.ts';
 import type { Acknowledgement, RowError, Run, RunComment, RunView } from './transfer/runs.ts';
 
 export interface Clock {
@@ -362,4 +364,62 @@ export interface RecordSort {
   sorted(): AsyncIterable<Uint8Array>;
   /** Releases scratch space without reading (a run that stopped early). Safe to call more than once. */
   discard(): Promise<void>;
+}
+
+/** One e-mail, plain text. `messageId` is the event's own (notifications.ts messageIdOf), the same on every attempt. */
+export interface MailMessage {
+  from: string;
+  to: readonly string[];
+  subject: string;
+  text: string;
+  messageId: string;
+}
+
+/**
+ * Sends e-mail: SES in AWS (nodemailer's SES transport over SESv2, with the stack's configuration set), `.eml` files
+ * under .local/mail/ on the twin (adapters/mailer.ts). Resolves once the message was accepted; rejects otherwise.
+ */
+export interface Mailer {
+  send(message: MailMessage): Promise<{ providerId?: string }>;
+}
+
+/**
+ * The notifications' outbox: one entry per event key (notifications.ts eventKey). Claims are conditional writes, so of
+ * any number of concurrent or repeated senders of one event exactly one holds it at a time, and a sent event is
+ * never claimed again.
+ */
+export interface Outbox {
+  get(org: string, eventKey: string): Promise<OutboxEntry | undefined>;
+  /**
+   * Creates the entry (attempt 1: it must not exist) or takes over a lapsed one (attempt n: the stored attempt must be
+   * n - 1 and not sent). False, writing nothing, when another sender got there first.
+   */
+  claim(entry: OutboxEntry): Promise<boolean>;
+  /** Marks the holder's attempt sent (conditional on the attempt still being the holder's). */
+  markSent(org: string, eventKey: string, attempt: number, at: string, providerId?: string): Promise<void>;
+}
+
+/** Who hears of an organization's job: the job's integration contacts, then the organization's. */
+export interface ContactDirectory {
+  contactsFor(
+    org: string,
+    jobId?: string,
+  ): Promise<{ jobContacts: unknown[]; orgContacts: unknown[]; orgName?: string }>;
+}
+
+/** What the run watch reads and writes across organizations (a system function, never the API). */
+export interface RunWatchStore {
+  /** Every organization's running runs. */
+  runningRuns(): AsyncIterable<Run>;
+  /** The ledger entries of the run's file(s) that belong to this run. */
+  lifeSigns(run: Run): Promise<LifeSigns[]>;
+  /**
+   * Ends the run as `ended` if it is still the run the watch read (running, same invocation and checkpoint): a run that
+   * resumed or finished meanwhile is left alone (false).
+   */
+  interrupt(read: Run, ended: Run): Promise<boolean>;
+  /** Organization ids (the Organizations table). */
+  organizations(): Promise<string[]>;
+  /** The organization's Need Attention runs started at or after `since`, newest first. */
+  failedSince(org: string, since: Date): AsyncIterable<Run>;
 }
