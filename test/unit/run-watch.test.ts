@@ -121,11 +121,8 @@ class MemoryOutbox implements Outbox {
   async claim(entry: OutboxEntry) {
     const id = `${entry.org}#${entry.eventKey}`;
     const current = this.items.get(id);
-    if (
-      entry.attempt === 1 ? current : !current || current.status !== 'sending' || current.attempt !== entry.attempt - 1
-    ) {
-      return false;
-    }
+    const takesOver = current?.status === 'sending' && current.attempt === entry.attempt - 1;
+    if (entry.attempt === 1 ? current : !takesOver) return false;
     this.items.set(id, { ...entry });
     return true;
   }
