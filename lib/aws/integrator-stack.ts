@@ -4,6 +4,7 @@ import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { Api } from './api.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
+import { Operations } from './operations.ts';
 import { Sftp } from './sftp.ts';
 import { Storage } from './storage.ts';
 
@@ -12,6 +13,8 @@ export interface IntegratorStackProps extends StackProps {
   alarmEmail?: string;
   /** Where the Lambda handler files are; tests point it at stubs (bundling is skipped there). */
   handlersDir?: string;
+  /** The notifications' sender: an address or a domain SES verifies (context `notifySender`). */
+  notifySender?: string;
 }
 
 /** The whole hub in one stack: storage, the SFTP front door, the import pipeline, the API and their alarms. */
@@ -21,6 +24,7 @@ export class IntegratorStack extends Stack {
   readonly importPipeline: ImportPipeline;
   readonly api: Api;
   readonly monitoring: Monitoring;
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -35,6 +39,14 @@ export class IntegratorStack extends Stack {
       importDeadLetterQueue: this.importPipeline.deadLetterQueue,
       httpApi: this.api.httpApi,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
+
+    this.operations = new Operations(this, 'Operations', {
+      storage: this.storage,
+      alarmTopic: this.monitoring.topic,
+      senderAddress: props.notifySender ?? 'integrator@example.com',
+      reportsUrl: this.api.stage.url,
+      ...handlers,
     });
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });

@@ -256,6 +256,8 @@ export type TableAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:Query'
+  /** Only on the Organizations table (a handful of items), by system functions: never in a tenant session. */
+  | 'dynamodb:Scan'
   | 'dynamodb:UpdateItem';
 
 /** Per table, the actions a function's code calls (TransactWriteItems is authorized per action inside it). */
