@@ -23,6 +23,10 @@ new IntegratorStack(app, settings.stackName, {
   description: 'Integrator: SFTP/CSV data transfer and its HTTP API',
   organizations: settings.organizations,
   ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+  // The notifications' sender (an address or a domain SES verifies); a placeholder until one is given.
+  ...(typeof app.node.tryGetContext('notifySender') === 'string'
+    ? { notifySender: app.node.tryGetContext('notifySender') as string }
+    : {}),
 });
 
 // cdk-nag's AWS Solutions pack runs at synth: any finding not acknowledged (with a reason, next to the construct

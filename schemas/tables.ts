@@ -30,7 +30,7 @@ export interface TableDefinition {
   holdsCustomerData: boolean;
 }
 
-export type TableId = 'Organizations' | 'Jobs' | 'Runs' | 'RunErrors' | 'Files' | 'Records';
+export type TableId = 'Organizations' | 'Jobs' | 'Runs' | 'RunErrors' | 'Files' | 'Records' | 'Notifications';
 
 export const tables: readonly TableDefinition[] = [
   {
@@ -51,6 +51,11 @@ export const tables: readonly TableDefinition[] = [
     description: 'One item per run of a job: status, start and end, counts, file. runId sorts by start time.',
     partitionKey: { name: 'org', type: 'S' },
     sortKey: { name: 'runId', type: 'S' },
+    // Sparse: `listedIn` is `<org>#needs-attention` / `<org>#completed` (the reports' lists, runs.ts viewOf) or
+    // `running` (every organization's running runs, for the run watch; no `#`, so no tenant session can query it).
+    globalIndexes: [
+      { indexName: 'byList', partitionKey: { name: 'listedIn', type: 'S' }, sortKey: { name: 'runId', type: 'S' } },
+    ],
     holdsCustomerData: true,
   },
   {
@@ -82,6 +87,15 @@ export const tables: readonly TableDefinition[] = [
       },
     ],
     holdsCustomerData: true,
+  },
+  {
+    id: 'Notifications',
+    description:
+      'The notifications outbox: one item per event (run failed, run overdue, scheduled run missed), claimed with a conditional write before its e-mail is sent, so each event is e-mailed once.',
+    partitionKey: { name: 'org', type: 'S' },
+    sortKey: { name: 'eventKey', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+    holdsCustomerData: false,
   },
 ];
 

@@ -10,7 +10,7 @@ import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
  */
 export async function putOrganization(
   db: DynamoDBDocumentClient,
-  org: Pick<OrganizationConfig, 'id' | 'name' | 'allowedRecords'>,
+  org: Pick<OrganizationConfig, 'id' | 'name' | 'allowedRecords' | 'contacts'>,
   options: { env?: NodeJS.ProcessEnv; table?: string } = {},
 ): Promise<void> {
   const table = options.table ?? tableName('Organizations', options.env);
@@ -18,7 +18,10 @@ export async function putOrganization(
     new UpdateCommand({
       TableName: table,
       Key: { org: org.id },
-      ...updateParts({ name: org.name, allowedRecords: org.allowedRecords }, { ifNotExists: { usedRecords: 0 } }),
+      ...updateParts(
+        { name: org.name, allowedRecords: org.allowedRecords, contacts: org.contacts },
+        { ifNotExists: { usedRecords: 0 } },
+      ),
     }),
   );
 }

@@ -7,15 +7,31 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { RunLog } from '../core/ports.ts';
 import { boundRowError, boundRun } from '../core/transfer/item-bounds.ts';
-import { errorSeq, onePerRow, type RowError, type Run } from '../core/transfer/runs.ts';
+import { errorSeq, onePerRow, type RowError, type Run, viewOf } from '../core/transfer/runs.ts';
 import { tableName } from './aws-clients.ts';
-import { backoff, chunks, MAX_BATCH_ATTEMPTS, updateParts } from './dynamodb-expressions.ts';
+import { backoff, chunks, isConditionFailed, MAX_BATCH_ATTEMPTS, updateParts } from './dynamodb-expressions.ts';
 import { refusable } from './store-refusals.ts';
 
 export interface DynamoDbRunLogOptions {
   env?: NodeJS.ProcessEnv;
   runsTable?: string;
   errorsTable?: string;
+}
+
+/**
+ * The Runs index attribute of the reports' lists and the run watch (schemas/tables.ts, index `byList`):
+ * `<org>#needs-attention`, `<org>#completed`, or `running` for every organization's running runs.
+ */
+export const LISTED_IN = 'listedIn';
+export const RUNS_BY_LIST = 'byList';
+export const RUNNING_LIST = 'running';
+
+/** The index value a run's save writes (Need Attention is decided in the write, against the acknowledgement). */
+function listedIn(run: Run): string | undefined {
+  const view = viewOf({ status: run.status });
+  if (view === 'running') return RUNNING_LIST;
+  if (view === 'completed') return `${run.org}#completed`;
+  return view;
 }
 
 /** Run attributes that disappear when a run no longer has them (a finished run has no checkpoint). */
@@ -33,16 +49,33 @@ export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunL
   const errors = options.errorsTable ?? tableName('RunErrors', options.env);
   return {
     async save(run) {
-      const { org, runId, ...attributes } = boundRun(run);
-      await refusable('the run', () =>
-        db.send(
-          new UpdateCommand({
-            TableName: runs,
-            Key: { org, runId },
-            ...updateParts(attributes as Record<string, unknown>, { remove: CLEARED_WHEN_ABSENT }),
-          }),
-        ),
-      );
+      const { org, runId, comments: _c, acknowledged: _a, ...attributes } = boundRun(run);
+      const list = listedIn(run);
+      const write = (listed: string | undefined, unlessAcknowledged: boolean) =>
+        refusable('the run', () =>
+          db.send(
+            new UpdateCommand({
+              TableName: runs,
+              Key: { org, runId },
+              ...updateParts(
+                { ...(attributes as Record<string, unknown>), [LISTED_IN]: listed },
+                {
+                  remove: [...CLEARED_WHEN_ABSENT, LISTED_IN],
+                },
+              ),
+              ...(unlessAcknowledged ? { ConditionExpression: 'attribute_not_exists(acknowledged)' } : {}),
+            }),
+          ),
+        );
+      if (list !== 'needs-attention') return void (await write(list, false));
+      // Listed in Need Attention only while nobody acknowledged it: the acknowledgement (dynamodb-reports.ts) removes
+      // the listing in its own conditional write, so a late save of the same run never lists it again.
+      try {
+        await write(`${org}#needs-attention`, true);
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+        await write(undefined, false);
+      }
     },
 
     async get(org, runId) {

@@ -91,6 +91,7 @@ export function tenantSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): {
       jobs: read(TENANT_ENV.jobs),
       runs: read(TENANT_ENV.runs),
       runErrors: read(TENANT_ENV.runErrors),
+      runLists: read(TENANT_ENV.runLists),
       dataKey: read(TENANT_ENV.dataKey),
     },
   };

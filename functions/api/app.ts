@@ -1,13 +1,12 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { InvalidCursor } from '../core/pages.ts';
 import type { JobRepository, RunReports } from '../core/ports.ts';
-import { sftpPathOf } from '../core/transfer/layout.ts';
 import { type Authenticate, authentication } from './auth.ts';
 import { roleGuard } from './auth-roles.ts';
 import { ApiError, apiError } from './errors.ts';
 import { type ApiEnv, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
-import { pageSize } from './paging.ts';
+import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes.ts';
 
 /**
  * The HTTP API, one Hono app served by API Gateway + Lambda in AWS and by the twin's Node server locally.
@@ -21,7 +20,8 @@ import { pageSize } from './paging.ts';
  * and `tenantStores` (the caller organization's stores).
  *
  *   GET  /health
- *   GET  /v1/runs, /v1/runs/:runId, /v1/runs/:runId/errors      run reports
+ *   GET  /v1/runs[?view=], /v1/runs/:runId, /v1/runs/:runId/errors;
+ *   POST /v1/runs/:runId/comments, /v1/runs/:runId/acknowledge   run reports (runs-routes.ts)
  *   GET  /v1/jobs, /v1/jobs/:jobId; PUT /v1/jobs/:jobId;
  *   POST /v1/jobs/:jobId/launch, /v1/mapping-suggestions        import jobs (jobs-routes.ts)
  *
@@ -37,80 +37,31 @@ export interface TenantStores {
   jobs: JobRepository;
 }
 
-export interface ApiDependencies extends JobsApiDependencies {
+export interface ApiDependencies extends JobsApiDependencies, RunsApiDependencies {
   storesFor(org: string): Promise<TenantStores> | TenantStores;
   /** The caller of a request (organization, user, role), or undefined (401). */
   authenticate: Authenticate;
 }
 
 /** Sets `stores` to the caller organization's (after `authentication`, which sets `org`). */
-function tenantStores(storesFor: ApiDependencies['storesFor']): MiddlewareHandler<ApiEnv> {
+function tenantStores(storesFor: ApiDependencies['storesFor']): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set('stores', await storesFor(c.get('org')));
     await next();
   };
 }
 
-/** Run ids are `<timestamp>-<suffix>`; anything longer or otherwise spelled names no run (and is never a key). */
-const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** The /v1 variables of every route family (jobs-routes.ts, runs-routes.ts). */
+type AppEnv = { Variables: ApiEnv['Variables'] & RunsEnv['Variables'] };
 
-/**
- * A run as the reports show it: beside each bucket key (for operators) the path the organization's SFTP user sees
- * (`/archive/2026-11-24/<runId>_<name>.csv`), which is what a customer looks for.
- */
-function runView(org: string, item: Record<string, unknown>): Record<string, unknown> {
-  const run = withoutKeys(item);
-  const path = (key: unknown) => (typeof key === 'string' ? sftpPathOf(org, key) : undefined);
-  const file = run.file as Record<string, unknown> | undefined;
-  const filePath = path(file?.key);
-  const archivedPath = path(run.archivedKey);
-  const outcomePath = path(run.outcomeKey);
-  return {
-    ...run,
-    ...(file ? { file: { ...file, ...(filePath ? { path: filePath } : {}) } } : {}),
-    ...(archivedPath ? { archivedPath } : {}),
-    ...(outcomePath ? { outcomePath } : {}),
-  };
-}
-
-function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
-  const { org: _org, orgRun: _orgRun, ...rest } = item;
-  return rest;
-}
-
-export function createApi(deps: ApiDependencies): Hono<ApiEnv> {
-  const app = new Hono<ApiEnv>();
+export function createApi(deps: ApiDependencies): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
   app.use('/v1/*', authentication(deps.authenticate), roleGuard(), tenantStores(deps.storesFor));
 
-  app.get('/v1/runs', async (c) => {
-    const page = await c
-      .get('stores')
-      .reports.listRuns(c.get('org'), pageSize(c.req.query('limit')), c.req.query('cursor'));
-    return c.json({ runs: page.items.map((r) => runView(c.get('org'), r)), next: page.next ?? null });
-  });
-
-  const runOf = async (c: Context<ApiEnv>) => {
-    const runId = c.req.param('runId') ?? '';
-    return RUN_ID.test(runId) ? c.get('stores').reports.getRun(c.get('org'), runId) : undefined;
-  };
-
-  app.get('/v1/runs/:runId', async (c) => {
-    const run = await runOf(c);
-    if (!run) return apiError(c, 404, 'not_found', 'no such run');
-    return c.json({ run: runView(c.get('org'), run) });
-  });
-
-  app.get('/v1/runs/:runId/errors', async (c) => {
-    if (!(await runOf(c))) return apiError(c, 404, 'not_found', 'no such run');
-    const page = await c
-      .get('stores')
-      .reports.listRunErrors(c.get('org'), c.req.param('runId'), pageSize(c.req.query('limit')), c.req.query('cursor'));
-    return c.json({ errors: page.items.map(withoutKeys), next: page.next ?? null });
-  });
-
+  app.route('/v1', runRoutes(deps));
   app.route('/v1', jobRoutes(deps));
 
   app.notFound((c) => apiError(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));

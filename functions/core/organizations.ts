@@ -12,6 +12,8 @@ export interface OrganizationConfig {
   sshPublicKeys: string[];
   /** Records the organization may import per billing period (the Billing report's "Allowed Limit"). */
   allowedRecords: number;
+  /** Integration contacts (e-mail addresses) told of failed, overdue and missed runs of every job. */
+  contacts?: string[];
 }
 
 const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/;
@@ -41,7 +43,15 @@ export function parseOrganizations(input: unknown, source: string): Organization
     if (typeof allowed !== 'number' || !Number.isInteger(allowed) || allowed < 0) {
       throw new Error(`${where}.allowedRecords: expected a whole number >= 0, got ${String(allowed)}`);
     }
+    const contacts = o.contacts ?? [];
+    if (
+      !Array.isArray(contacts) ||
+      contacts.some((c) => typeof c !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(c))
+    ) {
+      throw new Error(`${where}.contacts: expected e-mail addresses such as "it@example.com"`);
+    }
     return {
+      ...(contacts.length ? { contacts: contacts as string[] } : {}),
       id: o.id,
       name: typeof o.name === 'string' && o.name.trim() !== '' ? o.name : o.id,
       sshPublicKeys: (keys as string[]).map((k) => k.trim()),

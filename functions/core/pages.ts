@@ -31,7 +31,13 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
  */
 export function decodeCursor(
   cursor: string | undefined,
-  expected: { partition: string; partitionValue: string; sort: string },
+  expected: {
+    partition: string;
+    partitionValue: string;
+    sort: string;
+    /** An index's page also carries the table's key: attributes that must hold exactly these values. */
+    fixed?: Readonly<Record<string, string>>;
+  },
 ): Record<string, string> | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   if (cursor.length > MAX_CURSOR_LENGTH) throw new InvalidCursor('too long');
@@ -44,9 +50,12 @@ export function decodeCursor(
   if (typeof key !== 'object' || key === null || Array.isArray(key)) throw new InvalidCursor('not a key');
   const record = key as Record<string, unknown>;
   const names = Object.keys(record).sort();
-  const wanted = [expected.partition, expected.sort].sort();
-  if (names.length !== 2 || names[0] !== wanted[0] || names[1] !== wanted[1]) {
+  const wanted = [expected.partition, expected.sort, ...Object.keys(expected.fixed ?? {})].sort();
+  if (names.length !== wanted.length || names.some((n, i) => n !== wanted[i])) {
     throw new InvalidCursor('not a key of this list');
+  }
+  for (const [name, value] of Object.entries(expected.fixed ?? {})) {
+    if (record[name] !== value) throw new InvalidCursor('of another list');
   }
   if (typeof record[expected.sort] !== 'string' || record[expected.sort] === '') {
     throw new InvalidCursor('not a key of this list');

@@ -6,7 +6,9 @@
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
 import type { ImportJob } from './transfer/jobs.ts';
-import type { RowError, Run } from './transfer/runs.ts';
+import type { OutboxEntry } from './transfer/notifications.ts';
+import type { LifeSigns } from './transfer/run-watch.ts';
+import type { Acknowledgement, RowError, Run, RunComment, RunView } from './transfer/runs.ts';
 
 export interface Clock {
   now(): Date;
@@ -167,16 +169,54 @@ export interface JobRepository extends JobStore {
   ): Promise<JobSaveResult>;
 }
 
-/** Read side of runs and their errors, for the API; every read is keyed by the caller's organization. */
+/** A row error as the reports list it: the row's entry plus its sort key and the first problem's fields on top. */
+export type ReportedRowError = RowError & {
+  runId: string;
+  seq: string;
+  code?: string;
+  message?: string;
+  column?: string;
+  value?: string;
+  rule?: string;
+};
+
+export type CommentResult = 'added' | 'not_found' | 'full';
+export type AcknowledgeResult =
+  | { result: 'acknowledged'; acknowledged: Acknowledgement }
+  | { result: 'already'; acknowledged: Acknowledgement }
+  | { result: 'not_found' }
+  /** The run has not failed (running or completed): there is nothing to acknowledge. */
+  | { result: 'not_failed'; status: Run['status'] };
+
+/**
+ * The reports' side of runs, for the API: lists, one run, its errors, and the notes people add (comments,
+ * acknowledgement). Every call is keyed by the caller's organization, and a cursor must be exactly a key of the
+ * caller's own list (core/pages.ts), so one organization can never page into, or write onto, another's runs.
+ * Defined here, implemented by adapters/dynamodb-reports.ts (and in memory by the tests).
+ */
 export interface RunReports {
-  listRuns(org: string, limit: number, cursor?: string): Promise<Page<Record<string, unknown>>>;
-  getRun(org: string, runId: string): Promise<Record<string, unknown> | undefined>;
-  listRunErrors(org: string, runId: string, limit: number, cursor?: string): Promise<Page<Record<string, unknown>>>;
+  /** Every run of the organization, newest first. */
+  listRuns(org: string, limit: number, cursor?: string): Promise<Page<Run>>;
+  /** One report's runs (runs.ts `viewOf`), newest first. */
+  listView(org: string, view: RunView, limit: number, cursor?: string): Promise<Page<Run>>;
+  getRun(org: string, runId: string): Promise<Run | undefined>;
+  /** The run's per-row errors in row order. */
+  listRunErrors(org: string, runId: string, limit: number, cursor?: string): Promise<Page<ReportedRowError>>;
+  /** Appends a comment, conditional on the run existing and holding fewer than MAX_COMMENTS. */
+  addComment(org: string, runId: string, comment: RunComment): Promise<CommentResult>;
+  /**
+   * Acknowledges a failed run once: the first acknowledgement stays (a repeat answers `already` with it), and the run
+   * leaves Need Attention in the same write.
+   */
+  acknowledge(org: string, runId: string, ack: Acknowledgement): Promise<AcknowledgeResult>;
 }
 
 /** Runs and their per-row errors. */
 export interface RunLog {
-  /** Creates or updates the run's attributes (attributes other parts own, such as comments, are kept). */
+  /**
+   * Creates or updates the run's attributes. Attributes other parts own are kept: the notes (comments,
+   * acknowledgement) are never written by a save, whatever the run passed holds.
+   */
   save(run: Run): Promise<void>;
   get(org: string, runId: string): Promise<Run | undefined>;
   /** Entries of one row within a call are merged into one (runs.ts `onePerRow`): nothing a row was told is dropped. */
@@ -338,4 +378,62 @@ export interface ObjectListing {
 /** Which arrival-ledger entries exist (the Files table), for the sweep: the subset of `fileIds` the ledger holds. */
 export interface LedgerLookup {
   known(org: string, fileIds: readonly string[]): Promise<Set<string>>;
+}
+
+/** One e-mail, plain text. `messageId` is the event's own (notifications.ts messageIdOf), the same on every attempt. */
+export interface MailMessage {
+  from: string;
+  to: readonly string[];
+  subject: string;
+  text: string;
+  messageId: string;
+}
+
+/**
+ * Sends e-mail: SES in AWS (nodemailer's SES transport over SESv2, with the stack's configuration set), `.eml` files
+ * under .local/mail/ on the twin (adapters/mailer.ts). Resolves once the message was accepted; rejects otherwise.
+ */
+export interface Mailer {
+  send(message: MailMessage): Promise<{ providerId?: string }>;
+}
+
+/**
+ * The notifications' outbox: one entry per event key (notifications.ts eventKey). Claims are conditional writes, so of
+ * any number of concurrent or repeated senders of one event exactly one holds it at a time, and a sent event is
+ * never claimed again.
+ */
+export interface Outbox {
+  get(org: string, eventKey: string): Promise<OutboxEntry | undefined>;
+  /**
+   * Creates the entry (attempt 1: it must not exist) or takes over a lapsed one (attempt n: the stored attempt must be
+   * n - 1 and not sent). False, writing nothing, when another sender got there first.
+   */
+  claim(entry: OutboxEntry): Promise<boolean>;
+  /** Marks the holder's attempt sent (conditional on the attempt still being the holder's). */
+  markSent(org: string, eventKey: string, attempt: number, at: string, providerId?: string): Promise<void>;
+}
+
+/** Who hears of an organization's job: the job's integration contacts, then the organization's. */
+export interface ContactDirectory {
+  contactsFor(
+    org: string,
+    jobId?: string,
+  ): Promise<{ jobContacts: unknown[]; orgContacts: unknown[]; orgName?: string }>;
+}
+
+/** What the run watch reads and writes across organizations (a system function, never the API). */
+export interface RunWatchStore {
+  /** Every organization's running runs. */
+  runningRuns(): AsyncIterable<Run>;
+  /** The ledger entries of the run's file(s) that belong to this run. */
+  lifeSigns(run: Run): Promise<LifeSigns[]>;
+  /**
+   * Ends the run as `ended` if it is still the run the watch read (running, same invocation and checkpoint): a run that
+   * resumed or finished meanwhile is left alone (false).
+   */
+  interrupt(read: Run, ended: Run): Promise<boolean>;
+  /** Organization ids (the Organizations table). */
+  organizations(): Promise<string[]>;
+  /** The organization's Need Attention runs started at or after `since`, newest first. */
+  failedSince(org: string, since: Date): AsyncIterable<Run>;
 }

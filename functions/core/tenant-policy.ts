@@ -16,6 +16,8 @@ export interface TenantResources {
   jobs: string;
   runs: string;
   runErrors: string;
+  /** The Runs index of the reports' lists (`byList`, keyed `<org>#needs-attention` and `<org>#completed`). */
+  runLists: string;
   /** The customer-managed key of the tables: DynamoDB uses it with the caller's own credentials. */
   dataKey: string;
 }
@@ -23,12 +25,14 @@ export interface TenantResources {
 /** What the API calls on each table (TransactWriteItems is authorized per action inside it). */
 export const TENANT_TABLE_ACTIONS = {
   jobs: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-  runs: ['dynamodb:GetItem', 'dynamodb:Query'],
+  // UpdateItem: comments and acknowledgements (conditional updates of an existing run).
+  runs: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   runErrors: ['dynamodb:Query'],
+  runLists: ['dynamodb:Query'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** How each table's partition key starts with the organization: the whole key, or `<org>#` then more. */
-export const TENANT_KEY_SHAPE = { jobs: 'exact', runs: 'exact', runErrors: 'prefix' } as const;
+export const TENANT_KEY_SHAPE = { jobs: 'exact', runs: 'exact', runErrors: 'prefix', runLists: 'prefix' } as const;
 
 export const TENANT_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] as const;
 
@@ -77,5 +81,6 @@ export const TENANT_ENV = {
   jobs: 'TENANT_JOBS_TABLE_ARN',
   runs: 'TENANT_RUNS_TABLE_ARN',
   runErrors: 'TENANT_RUN_ERRORS_TABLE_ARN',
+  runLists: 'TENANT_RUN_LISTS_INDEX_ARN',
   dataKey: 'TENANT_DATA_KEY_ARN',
 } as const;

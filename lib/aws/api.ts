@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { RUNS_BY_LIST } from '../../functions/adapters/dynamodb-runs.ts';
 import { ROLE_TITLES, ROLES } from '../../functions/api/auth-roles.ts';
 import { TENANT_ENV, TENANT_KEY_SHAPE, TENANT_TABLE_ACTIONS } from '../../functions/core/tenant-policy.ts';
 import type { TableId } from '../../schemas/tables.ts';
@@ -116,7 +117,7 @@ export class Api extends Construct {
       }),
       maxSessionDuration: Duration.hours(1),
     });
-    const tables: Record<keyof typeof TENANT_TABLE_ACTIONS, TableId> = {
+    const tables: Record<Exclude<keyof typeof TENANT_TABLE_ACTIONS, 'runLists'>, TableId> = {
       jobs: 'Jobs',
       runs: 'Runs',
       runErrors: 'RunErrors',
@@ -130,6 +131,8 @@ export class Api extends Construct {
         ]),
       ),
     );
+    // The reports' lists: the Runs index keyed `<org>#<list>` (schemas/tables.ts), queried only.
+    storage.grantTenantIndex(role, 'Runs', RUNS_BY_LIST, TENANT_TABLE_ACTIONS.runLists);
     fnRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], resources: [role.roleArn] }),
     );
@@ -139,6 +142,7 @@ export class Api extends Construct {
     this.function.addEnvironment(TENANT_ENV.jobs, arn('Jobs'));
     this.function.addEnvironment(TENANT_ENV.runs, arn('Runs'));
     this.function.addEnvironment(TENANT_ENV.runErrors, arn('RunErrors'));
+    this.function.addEnvironment(TENANT_ENV.runLists, `${arn('Runs')}/index/${RUNS_BY_LIST}`);
     this.function.addEnvironment(TENANT_ENV.dataKey, storage.key.keyArn);
     return role;
   }

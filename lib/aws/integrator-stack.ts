@@ -4,6 +4,7 @@ import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { Api } from './api.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
+import { Operations } from './operations.ts';
 import { Sftp } from './sftp.ts';
 import { Storage } from './storage.ts';
 import { Sweep } from './sweep.ts';
@@ -13,6 +14,8 @@ export interface IntegratorStackProps extends StackProps {
   alarmEmail?: string;
   /** Where the Lambda handler files are; tests point it at stubs (bundling is skipped there). */
   handlersDir?: string;
+  /** The notifications' sender: an address or a domain SES verifies (context `notifySender`). */
+  notifySender?: string;
 }
 
 /** The whole hub in one stack: storage, the SFTP front door, the import pipeline, the API and their alarms. */
@@ -23,6 +26,7 @@ export class IntegratorStack extends Stack {
   readonly api: Api;
   readonly monitoring: Monitoring;
   readonly sweep: Sweep;
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -43,6 +47,14 @@ export class IntegratorStack extends Stack {
       storage: this.storage,
       importQueue: this.importPipeline.queue,
       alarmTopic: this.monitoring.topic,
+      ...handlers,
+    });
+
+    this.operations = new Operations(this, 'Operations', {
+      storage: this.storage,
+      alarmTopic: this.monitoring.topic,
+      senderAddress: props.notifySender ?? 'integrator@example.com',
+      reportsUrl: this.api.stage.url,
       ...handlers,
     });
 

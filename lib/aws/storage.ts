@@ -159,6 +159,20 @@ export class Storage extends Construct {
     this.grantKeyUse(role);
   }
 
+  /** Query on one index of a table, for items whose index partition key starts with `<session org>#`. */
+  grantTenantIndex(role: iam.Role, id: TableId, indexName: string, actions: readonly TableAction[]): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [...actions],
+        resources: [`${this.tables.get(id)!.tableArn}/index/${indexName}`],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SESSION_ORG}#*`] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+    );
+  }
+
   /**
    * Object access below the given top-level areas (all organizations: only system functions get this), listing
    * restricted to those prefixes, and INTEGRATOR_BUCKET. The per-organization SFTP roles are scoped in sftp.ts.
@@ -252,6 +266,8 @@ export type TableAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:PutItem'
   | 'dynamodb:Query'
+  /** Only on the Organizations table (a handful of items), by system functions: never in a tenant session. */
+  | 'dynamodb:Scan'
   | 'dynamodb:UpdateItem';
 
 /** Per table, the actions a function's code calls (TransactWriteItems is authorized per action inside it). */

@@ -6,6 +6,7 @@
  *   SFTP upload events (Completed, Failed), S3 copy events (renames) under inbound/
  *                               -> local queue (durable under .local/queues/, SQS semantics) -> import handler
  *   Node HTTP server            -> the API app (local tokens stand in for Cognito + the JWT authorizer)
+ *   a timer                     -> the run watch (stalled runs, notifications as .eml files in .local/mail/)
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -254,6 +255,25 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
         token: issuer.issueFor(u),
       })),
     );
+    // The run watch: an EventBridge rule invokes it every 5 minutes in AWS (lib/aws/operations.ts); here a timer
+    // (INTEGRATOR_RUN_WATCH_MS, default 60 s). Its e-mails are .eml files in the mailbox folder.
+    process.env.INTEGRATOR_MAIL_DIR ??= join(stateDir, 'mail');
+    process.env.NOTIFY_FROM ??= 'integrator@localhost';
+    process.env.REPORTS_URL ??= `http://127.0.0.1:${boundApiPort}`;
+    const watch = (await import('../../functions/handlers/run-watch.ts')).handler;
+    const watchEveryMs = Number(process.env.INTEGRATOR_RUN_WATCH_MS ?? 60_000);
+    let watching = false;
+    const watchTimer = setInterval(() => {
+      if (watching) return;
+      watching = true;
+      watch({})
+        .catch((err: unknown) => log({ level: 'ERROR', message: 'run watch failed', error: String(err) }))
+        .finally(() => {
+          watching = false;
+        });
+    }, watchEveryMs);
+    stoppers.push(async () => clearInterval(watchTimer));
+
     const info: StackInfo = {
       sftp: {
         host: sftp.host,

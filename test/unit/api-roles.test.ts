@@ -8,17 +8,14 @@ import { createApi, type TenantStores } from '../../functions/api/app.ts';
 import { callerFromClaims, groupsOf, userOf } from '../../functions/api/auth.ts';
 import { READ_METHODS, type Role, roleFromGroups } from '../../functions/api/auth-roles.ts';
 import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
+import { MemoryRunReports } from '../fixtures/memory-reports.ts';
 import { contractChecked } from '../support/openapi-contract.ts';
 
 const issuer = localIssuer('roles-secret');
 let storeCalls = 0;
 // Stores that count being handed out: a refused write must be refused before any store is reached.
 const emptyStores: TenantStores = {
-  reports: {
-    listRuns: async () => ({ items: [] }),
-    getRun: async () => undefined,
-    listRunErrors: async () => ({ items: [] }),
-  },
+  reports: new MemoryRunReports(),
   jobs: {
     importJobs: async () => [],
     list: async () => ({ items: [] }),

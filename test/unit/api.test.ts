@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApi } from '../../functions/api/app.ts';
 import { decodeCursor, encodeCursor, InvalidCursor } from '../../functions/core/pages.ts';
-import type { JobRepository, RunReports } from '../../functions/core/ports.ts';
+import type { JobRepository } from '../../functions/core/ports.ts';
 import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
 import { MAX_HEADING_LENGTH, MAX_SUGGESTION_COLUMNS } from '../../functions/core/transfer/mapping.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
 import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
+import { MemoryRunReports } from '../fixtures/memory-reports.ts';
 import { WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
 import { contractChecked } from '../support/openapi-contract.ts';
 
@@ -57,34 +58,8 @@ class MemoryJobRepository implements JobRepository {
   }
 }
 
-// An in-memory read model with two organizations' runs: the API must only ever show the caller's own.
-// Stored as the run log stores them (functions/adapters/dynamodb-runs.ts), so the answers are the real shape.
-const storedRun = (org: string, runId: string, status: string) => ({
-  org,
-  runId,
-  status,
-  file: {
-    key: `inbound/${org}/fn_profile_import_20261124.csv`,
-    name: 'fn_profile_import_20261124.csv',
-    size: 10,
-    etag: 'e',
-  },
-  startedAt: '2026-11-24T07:00:00.000Z',
-  counts: { rows: 1, created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 0, overLimit: 0 },
-  warnings: [],
-});
-const runs = [
-  storedRun('acme', 'r2', 'completed'),
-  storedRun('acme', 'r1', 'incomplete'),
-  storedRun('globex', 'g1', 'completed'),
-];
-const problem = { code: 'invalid_email', message: 'row 2: Email is not an e-mail address', row: 2, column: 'Email' };
-const errors = [{ orgRun: 'acme#r1', seq: '000002', code: 'invalid_email', row: 2, problems: [problem] }];
-const reports: RunReports = {
-  listRuns: async (org) => ({ items: runs.filter((r) => r.org === org) }),
-  getRun: async (org, runId) => runs.find((r) => r.org === org && r.runId === runId),
-  listRunErrors: async (org, runId) => ({ items: errors.filter((e) => e.orgRun === `${org}#${runId}`) }),
-};
+// The run reports have their own tests (runs-api.test.ts); here they are only the other store of the app.
+const reports = new MemoryRunReports();
 const issuer = localIssuer('test-secret');
 const jobs = new MemoryJobRepository([defaultImportJob('globex', 'fn_profile_import', 'profile')]);
 const clock = { now: () => new Date('2026-11-24T07:00:00.000Z') };
@@ -105,27 +80,6 @@ test('health needs no credentials; everything under /v1 does', async () => {
   assert.equal((await app.request('/v1/runs', { headers: { authorization: 'Bearer forged.token.here' } })).status, 401);
   const other = localIssuer('another-secret').issue('acme');
   assert.equal((await app.request('/v1/runs', { headers: { authorization: `Bearer ${other}` } })).status, 401);
-});
-
-test('lists only the caller organization runs, without key attributes', async () => {
-  const body = (await (await app.request('/v1/runs', as('acme'))).json()) as { runs: Record<string, unknown>[] };
-  assert.deepEqual(
-    body.runs.map((r) => r.runId),
-    ['r2', 'r1'],
-  );
-  assert.ok(body.runs.every((r) => !('org' in r)));
-});
-
-test("another organization's run is not found, even by its exact id", async () => {
-  assert.equal((await app.request('/v1/runs/g1', as('acme'))).status, 404);
-  assert.equal((await app.request('/v1/runs/g1/errors', as('acme'))).status, 404);
-  assert.equal((await app.request('/v1/runs/g1', as('globex'))).status, 200);
-});
-
-test('per-row errors of a run', async () => {
-  const res = await app.request('/v1/runs/r1/errors', as('acme'));
-  const body = (await res.json()) as { errors: Record<string, unknown>[] };
-  assert.deepEqual(body.errors, [{ seq: '000002', code: 'invalid_email', row: 2, problems: [problem] }]);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ const resources: TenantResources = {
   jobs: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageJobs1234567-ABCDEFGHIJKL',
   runs: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRuns1234567-ABCDEFGHIJKL',
   runErrors: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRunErrors123-ABCDEFGHIJKL',
+  runLists: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRuns1234567-ABCDEFGHIJKL/index/byList',
   dataKey: 'arn:aws:kms:eu-central-1:123456789012:key/12345678-1234-1234-1234-123456789012',
 };
 
@@ -51,16 +52,22 @@ test('the session policy lets an organization touch only its own partitions', ()
   assert.ok(!allows('acme', 'dynamodb:Query', resources.runErrors, 'acme-corp#r1'), 'a name sharing the prefix');
   assert.ok(!allows('acme', 'dynamodb:Query', resources.runErrors, 'acme'), 'run errors are keyed <org>#<run>');
   assert.ok(!allows('acme', 'dynamodb:GetItem', resources.jobs, undefined), 'a request without a leading key');
+  // The reports' lists: `<org>#needs-attention`, never the run watch's `running` list of every organization.
+  assert.ok(allows('acme', 'dynamodb:Query', resources.runLists, 'acme#needs-attention'));
+  assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'running'));
+  assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'globex#completed'));
+  assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'acme-corp#completed'));
 });
 
-test('only what the API calls: no Scan, no batch writes, no writes to runs', () => {
+test('only what the API calls: no Scan, no batch writes, runs only updated (notes), never put', () => {
   const actions = statements('acme').flatMap((s) => s.Action);
   for (const forbidden of ['dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:*']) {
     assert.ok(!actions.includes(forbidden), forbidden);
   }
   assert.ok(!allows('acme', 'dynamodb:PutItem', resources.runs, 'acme'));
   assert.ok(!allows('acme', 'dynamodb:UpdateItem', resources.runErrors, 'acme#r'));
-  assert.deepEqual(TENANT_TABLE_ACTIONS.runs, ['dynamodb:GetItem', 'dynamodb:Query']);
+  assert.deepEqual(TENANT_TABLE_ACTIONS.runs, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+  assert.ok(!allows('acme', 'dynamodb:UpdateItem', resources.runLists, 'acme#completed'));
   const key = statements('acme').find((s) => s.Resource === resources.dataKey);
   assert.deepEqual(key?.Action.sort(), ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']);
 });

@@ -75,6 +75,9 @@ export interface Run {
   checkpoint?: Checkpoint;
   /** How many invocations worked on it (> 1 when it was resumed). */
   invocations?: number;
+  /** Notes from the reports (runs-routes.ts): kept by the run log apart from the run's own saves. */
+  comments?: RunComment[];
+  acknowledged?: Acknowledgement;
 }
 
 /** One failed (or noted) row of a run: enough to show it and to retry it. */
@@ -181,4 +184,84 @@ export function summarize(c: RunCounts): string {
 /** RunErrors sort key: the row number, zero-padded so rows list in file order. */
 export function errorSeq(row: number): string {
   return String(row).padStart(10, '0');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The reports' side of a run: comments, acknowledgement, and which report lists it.
+
+/** A note on a run (Need Attention: "Add Comment"); author and time come from the caller's verified token. */
+export interface RunComment {
+  /** Unique within the run: `<at>-<suffix>`, so comments sort by time. */
+  commentId: string;
+  author: string;
+  at: string;
+  text: string;
+}
+
+/** Who took a run off the Need Attention report, and when. */
+export interface Acknowledgement {
+  by: string;
+  at: string;
+}
+
+/** The reports' lists: Need Attention (failed runs nobody acknowledged) and Completed Runs. */
+export type RunView = 'needs-attention' | 'completed';
+export const RUN_VIEWS: readonly RunView[] = ['needs-attention', 'completed'];
+
+/** A run as far as comments and acknowledgement go (attributes the run's own saves never write). */
+export interface RunNotes {
+  comments?: RunComment[];
+  acknowledged?: Acknowledgement;
+}
+
+/** Longest comment kept, in characters (a sentence or a paragraph, not a file). */
+export const MAX_COMMENT_LENGTH = 1000;
+/** Comments a run may hold: it stays one bounded item. */
+export const MAX_COMMENTS = 50;
+
+/**
+ * The list a run belongs to: running runs are in neither (the run watch looks at them), a completed run is in
+ * Completed Runs, an interrupted or incomplete one in Need Attention until it is acknowledged, then in neither.
+ */
+export function viewOf(run: Pick<Run, 'status'> & RunNotes): RunView | 'running' | undefined {
+  if (run.status === 'running') return 'running';
+  if (run.status === 'completed') return 'completed';
+  return run.acknowledged ? undefined : 'needs-attention';
+}
+
+/** Only a run that failed can be acknowledged: the acknowledgement says someone looked at the failure. */
+export function canAcknowledge(run: Pick<Run, 'status'>): boolean {
+  return run.status === 'interrupted' || run.status === 'incomplete';
+}
+
+/** The comment text as stored (trimmed), or a problem naming the field. */
+export function commentText(raw: unknown): { ok: true; text: string } | { ok: false; problem: Problem } {
+  if (typeof raw !== 'string' || raw.trim() === '') {
+    return {
+      ok: false,
+      problem: { code: 'invalid_comment', message: 'text: a comment needs some text', column: 'text' },
+    };
+  }
+  const text = raw.trim();
+  if (text.length > MAX_COMMENT_LENGTH) {
+    return {
+      ok: false,
+      problem: {
+        code: 'invalid_comment',
+        message: `text: a comment holds at most ${MAX_COMMENT_LENGTH} characters (this one has ${text.length})`,
+        column: 'text',
+      },
+    };
+  }
+  return { ok: true, text };
+}
+
+export function newComment(input: { author: string; text: string; now: Date; random: Random }): RunComment {
+  const at = input.now.toISOString();
+  return {
+    commentId: `${at.replace(/[-:.]/g, '')}-${input.random.token(6)}`,
+    author: input.author,
+    at,
+    text: input.text,
+  };
 }
