@@ -23,7 +23,7 @@ import { localAuthenticate, localIssuer } from './local-auth.ts';
 import { freePort } from './ports.ts';
 import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 import { startLocalS3 } from './s3-server.ts';
-import { seedOrganization } from './seed.ts';
+import { seedDemoRecords, seedOrganization } from './seed.ts';
 import { startSftpServer } from './sftp-server.ts';
 
 export interface TwinOptions {
@@ -132,6 +132,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const { orgs, keys } = await loadOrganizations(stateDir);
     const documents = dynamoDbDocumentClient(clientConfig);
     for (const org of orgs) await seedOrganization(documents, org);
+    if (orgs.some((o) => o.id === DEMO_ORG)) await seedDemoRecords(documents, DEMO_ORG);
 
     const importHandler = (await import('../../functions/handlers/import-file.ts')).handler as SqsHandler;
     // The AWS queue's settings; its messages are kept on disk, so a run cut off by a crash resumes after a restart.
