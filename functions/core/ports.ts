@@ -5,6 +5,7 @@
  */
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
+import type { ExportJob, ExportProgress } from './transfer/export-jobs.ts';
 import type { ImportJob } from './transfer/jobs.ts';
 import type { RowError, Run } from './transfer/runs.ts';
 
@@ -368,6 +369,20 @@ export interface SystemOfRecord {
     entity: string,
     options: { limit: number; cursor?: string; changedAfter?: number },
   ): Promise<Page<EntityRecord>>;
+}
+
+/** Export jobs of an organization (the Jobs table, direction `export`), keyed by the caller's organization. */
+export interface ExportJobStore {
+  get(org: string, jobId: string): Promise<ExportJob | undefined>;
+  /** One page of the organization's export jobs, in job id order. */
+  list(org: string, limit: number, cursor?: string): Promise<Page<ExportJob>>;
+  /** Saves the definition if the stored revision is `expectedRevision` (undefined: must not exist); `lastExport` stays. */
+  save(job: ExportJob, expectedRevision: number | undefined): Promise<'saved' | 'conflict'>;
+  /**
+   * Records where a successful export started (its mark), only if it is above the stored one: of two exports that
+   * finish out of order the later mark wins, so the increment never moves back.
+   */
+  markExported(org: string, jobId: string, progress: ExportProgress): Promise<void>;
 }
 
 /** A ledger write by a caller whose claim was taken over by a later one (its lease had lapsed). */

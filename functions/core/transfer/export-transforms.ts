@@ -6,7 +6,8 @@
  * customer's), `default`, `split` and `join` (several of our fields into one column). Inward `date` (reading the
  * customer's formats) has no meaning here; its outward twin is `formatDate`: our stored YYYY-MM-DD written in one
  * format of the same tokens (YYYY, YY, MM, M, DD, D, MMM, MMMM and literal separators), so the customer's importer
- * reads it back with the very format its job names. `formatDate` comes first (after `trim`), on one field: it reads
+ * reads it back with the very format its job names. Unlike an import, nothing is trimmed unless the entry starts
+ * with a `trim` step: a stored value is written exactly as stored. `formatDate` comes first (after `trim`), on one field: it reads
  * the stored value, before any other step changes it. A stored value that is not a real YYYY-MM-DD date is an error.
  */
 import {
@@ -121,7 +122,9 @@ export function exportTransformProblems(transforms: unknown, fields: number, isD
 /** Compiles checked outward transforms; `fallback` is the entry's default (for an empty result). */
 export function compileExportPipeline(transforms: readonly ExportTransform[] = [], fallback?: string): ExportPipeline {
   const format = transforms.find((t): t is Extract<ExportTransform, { type: 'formatDate' }> => t.type === 'formatDate');
-  const rest = transforms.filter((t) => t.type !== 'formatDate') as Transform[];
+  // Our stored values are written as stored: no trimming unless the entry asks for it (a `trim` step first).
+  const steps = transforms.filter((t) => t.type !== 'formatDate') as Transform[];
+  const rest: Transform[] = steps[0]?.type === 'trim' ? steps : [{ type: 'trim', mode: 'none' }, ...steps];
   const pipeline = compilePipeline(rest, fallback);
   if (!format) return pipeline;
   const toText = dateFormatter(format.format);
