@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { type ByteSource, type FileStore, type ObjectInfo, ObjectExistsError, type ObjectRef } from '../core/ports.ts';
+import { type ByteSource, type FileStore, ObjectExistsError, type ObjectInfo, type ObjectRef } from '../core/ports.ts';
 import { notAfterSlack, sameEtag } from '../core/version-match.ts';
 import { bucketName } from './aws-clients.ts';
 
