@@ -385,6 +385,15 @@ export interface ExportJobStore {
   markExported(org: string, jobId: string, progress: ExportProgress): Promise<void>;
 }
 
+/**
+ * Starts one export run of a job without waiting for it to end: in AWS an asynchronous invocation of the export
+ * function (functions/handlers/export-run.ts), on the local stack the same handler in-process (lib/local/exports.ts).
+ * The schedules and "run now" use it.
+ */
+export interface ExportLauncher {
+  launch(event: { org: string; jobId: string; trigger: string }): Promise<void>;
+}
+
 /** A ledger write by a caller whose claim was taken over by a later one (its lease had lapsed). */
 export class ClaimLostError extends Error {
   readonly code = 'claim_lost';

@@ -1,5 +1,5 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { dynamoDbChangeSequence } from '../../functions/adapters/dynamodb-change-sequence.ts';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { tableName } from '../../functions/adapters/aws-clients.ts';
 import { dynamoDbJobs, putJob, putOrganization } from '../../functions/adapters/dynamodb-jobs.ts';
 import { dynamoDbSystemOfRecord } from '../../functions/adapters/dynamodb-system-of-record.ts';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
@@ -25,8 +25,9 @@ export const DEMO_PEOPLE = Number(process.env.INTEGRATOR_DEMO_PEOPLE ?? 2000);
 export const DEMO_SEED = 1;
 
 /**
- * Fills an organization's system of record with the demo data (lib/local/demo-data.ts) once: only while its change
- * sequence is still 0 (nothing written yet), so a restart keeps what the case-management system or an import changed.
+ * Fills an organization's system of record with the demo data (lib/local/demo-data.ts) once: a marker item written
+ * at the end says it is done, so a restart keeps what the case-management system or an import changed since, and a
+ * first start cut off midway seeds again (the records are upserts of fixed keys: nothing is doubled).
  */
 export async function seedDemoRecords(
   db: DynamoDBDocumentClient,
@@ -34,7 +35,9 @@ export async function seedDemoRecords(
   options: { people?: number; seed?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<boolean> {
   const env = options.env ?? process.env;
-  if ((await dynamoDbChangeSequence(db, { env }).current(org)) > 0) return false;
+  const TableName = tableName('Records', env);
+  const marker = { pk: `${org}#~demoSeeded` };
+  if ((await db.send(new GetCommand({ TableName, Key: marker, ConsistentRead: true }))).Item) return false;
   const store = dynamoDbSystemOfRecord(db, { env });
   let batch: EntityWrite[] = [];
   for (const records of demoRecords({ org, people: options.people ?? DEMO_PEOPLE, seed: options.seed ?? DEMO_SEED })) {
@@ -45,5 +48,6 @@ export async function seedDemoRecords(
     }
   }
   if (batch.length > 0) await store.put(batch);
+  await db.send(new PutCommand({ TableName, Item: { ...marker, at: new Date().toISOString() } }));
   return true;
 }
