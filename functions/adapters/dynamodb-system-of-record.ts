@@ -1,8 +1,15 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import {
   CHANGE_SEQUENCE_LEASE_MS,
   type ChangeSequence,
   type EntityRecord,
+  type EntityWrite,
   type SystemOfRecord,
 } from '../core/ports.ts';
 import { orgEntity, recordPk } from '../core/transfer/records.ts';
@@ -82,7 +89,8 @@ export function dynamoDbSystemOfRecord(
 
     async get(org, entity, keys) {
       const found = new Map<string, EntityRecord>();
-      for (const part of chunks([...new Set(keys)], 100)) {
+      // The chunks of 100 keys go concurrently: an export page's people are one round trip, not five.
+      await mapConcurrent(chunks([...new Set(keys)], 100), 8, async (part) => {
         let pending: Record<string, unknown>[] = part.map((k) => ({ pk: recordPk(org, entity, k) }));
         for (let attempt = 0; pending.length > 0; attempt++) {
           if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`Records: ${pending.length} keys stayed unprocessed`);
@@ -94,7 +102,7 @@ export function dynamoDbSystemOfRecord(
           }
           pending = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
         }
-      }
+      });
       return found;
     },
 
@@ -135,4 +143,44 @@ function entityRecord(item: Record<string, unknown>): EntityRecord {
     changeSeq: Number(item.changeSeq ?? 0),
     fields,
   };
+}
+
+/**
+ * Bulk load of whole records into an organization that has none of them yet (the demo seed, the bench): BatchWriteItem
+ * of 25 PutRequests per call, many calls in flight, numbered from one reserved block of the change sequence. A put
+ * replaces the whole item, which is why this is for empty organizations only; the case-management system writes
+ * through `put` (UpdateItem of its fields).
+ */
+export async function loadEntities(
+  db: DynamoDBDocumentClient,
+  writes: readonly EntityWrite[],
+  options: { env?: NodeJS.ProcessEnv; table?: string; sequence?: ChangeSequence; concurrency?: number } = {},
+): Promise<void> {
+  if (writes.length === 0) return;
+  const table = options.table ?? tableName('Records', options.env);
+  const sequence = options.sequence ?? dynamoDbChangeSequence(db, { table });
+  const org = writes[0]!.org;
+  if (writes.some((w) => w.org !== org)) throw new Error('one organization per load');
+  const first = await sequence.reserve(org, writes.length);
+  const items = writes.map((w, i) => ({
+    ...w.set,
+    pk: recordPk(org, w.entity, w.key),
+    org,
+    entity: w.entity,
+    orgEntity: orgEntity(org, w.entity),
+    recordKey: w.key,
+    changeSeq: first + i,
+    createdAt: w.at,
+    updatedAt: w.at,
+    writtenBy: 'case-management',
+  }));
+  await mapConcurrent(chunks(items, 25), options.concurrency ?? 8, async (part) => {
+    let pending: Record<string, unknown>[] = part.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`Records: ${pending.length} writes stayed unprocessed`);
+      if (attempt > 0) await backoff(attempt);
+      const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
+      pending = (out.UnprocessedItems?.[table] as Record<string, unknown>[] | undefined) ?? [];
+    }
+  });
 }

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { tableName } from '../../functions/adapters/aws-clients.ts';
 import { dynamoDbJobs, putJob, putOrganization } from '../../functions/adapters/dynamodb-jobs.ts';
-import { dynamoDbSystemOfRecord } from '../../functions/adapters/dynamodb-system-of-record.ts';
+import { loadEntities } from '../../functions/adapters/dynamodb-system-of-record.ts';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import type { EntityWrite } from '../../functions/core/ports.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
@@ -38,7 +38,8 @@ export async function seedDemoRecords(
   const TableName = tableName('Records', env);
   const marker = { pk: `${org}#~demoSeeded` };
   if ((await db.send(new GetCommand({ TableName, Key: marker, ConsistentRead: true }))).Item) return false;
-  const store = dynamoDbSystemOfRecord(db, { env });
+  // The organization has none of these records yet (the marker is absent): whole-item puts, in bulk.
+  const store = { put: (writes: readonly EntityWrite[]) => loadEntities(db, writes, { env }) };
   let batch: EntityWrite[] = [];
   for (const records of demoRecords({ org, people: options.people ?? DEMO_PEOPLE, seed: options.seed ?? DEMO_SEED })) {
     batch.push(...records);
