@@ -5,9 +5,13 @@
  *   (b) our parse + map + validate core on the same file                                 bench/scenarios/parse-map-validate.ts
  *   (c) a real import of M rows (default 200,000): s3rver -> import handler -> DynamoDB Local   bench/scenarios/import-e2e.ts
  *   (d) the same file uploaded again, unchanged (a new object version under the same key)      bench/scenarios/import-e2e.ts
+ *   (f) an export of X records (default 100,000 cases with their foreign nationals): DynamoDB Local -> export -> s3rver
+ *       bench/scenarios/export-e2e.ts (the seeding, with the shared demo data of lib/local/demo-data.ts, is not timed)
+ *   (g) the CSV writer alone on the same rows (the same demo data, joined and mapped in memory, then written to a
+ *       counting sink)                                                                     bench/scenarios/csv-write-only.ts
  *   (e) not a target: the import engine (importFile) on the file of (a) with stores that answer at once
  *       bench/scenarios/engine-null-store.ts: what the engine costs beyond (b), and how its memory grows with the file
- *   (f) the sweep over an inbound prefix of S objects (default 10,000; --sweep-objects S): objects/s, on s3rver and
+ *   (h) the sweep over an inbound prefix of S objects (default 10,000; --sweep-objects S): objects/s, on s3rver and
  *       DynamoDB Local started by the scenario itself                                    bench/scenarios/sweep.ts
  *       It runs once whatever --runs says: its setup writes S objects to s3rver, which takes minutes.
  *
@@ -48,8 +52,14 @@ import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import { dynamoDbDocumentClient, s3Client } from '../functions/adapters/aws-clients.ts';
+import { putExportJob } from '../functions/adapters/dynamodb-export-jobs.ts';
 import { putJob, putOrganization } from '../functions/adapters/dynamodb-jobs.ts';
+import { loadEntities } from '../functions/adapters/dynamodb-system-of-record.ts';
+import type { EntityWrite } from '../functions/core/ports.ts';
+import { defaultExportJob } from '../functions/core/transfer/export-jobs.ts';
 import { defaultImportJob } from '../functions/core/transfer/jobs.ts';
+import { templates } from '../functions/core/transfer/templates.ts';
+import { demoRecords } from '../lib/local/demo-data.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { encodeEventKey, startLocalS3 } from '../lib/local/s3-server.ts';
 import { tableEnvName, tables } from '../schemas/tables.ts';
@@ -73,7 +83,8 @@ const { values: options } = parseArgs({
     rows: { type: 'string' },
     'e2e-rows': { type: 'string' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'a,b,c,d,e,f' },
+    only: { type: 'string', default: 'a,b,c,d,e,f,g,h' },
+    'export-records': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'heap-mb': { type: 'string' },
     'sweep-objects': { type: 'string' },
@@ -92,6 +103,7 @@ const runs = count(options.runs, 'runs')!;
 const only = new Set(options.only.split(',').map((s) => s.trim()));
 const heapMb = count(options['heap-mb'], 'heap-mb');
 const sweepObjects = count(options['sweep-objects'], 'sweep-objects') ?? 10_000;
+const exportRecords = count(options['export-records'], 'export-records') ?? 100_000;
 
 /** A profile file with `rows` rows in bench/out/, generated once and reused while rows and generator are unchanged. */
 async function profileFile(rows: number): Promise<{ path: string; bytes: number }> {
@@ -226,6 +238,56 @@ async function importRound(file: {
   }
 }
 
+/** How many demo people (seed 1) bring `cases` case records: (f) and (g) use the same people, hence the same rows. */
+function peopleFor(cases: number): number {
+  let found = 0;
+  let people = 0;
+  for (const records of demoRecords({ org: ORG, people: Number.MAX_SAFE_INTEGER, seed: 1 })) {
+    people++;
+    found += records.filter((r) => r.entity === 'case').length;
+    if (found >= cases) return people;
+  }
+  return people;
+}
+
+/** One round of (f) on fresh local parts: the people and their cases loaded (not timed), then one full export. */
+async function exportRound(people: number): Promise<ScenarioResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'integrator-bench-'));
+  const db = await startDynamoDbLocal();
+  try {
+    const s3 = await startLocalS3({ directory: join(dir, 's3'), bucket: 'integrator-bench' });
+    try {
+      await ensureTables(localDynamoDbClient(db.endpoint, db.region), tables, (t) => t.id);
+      const documents = dynamoDbDocumentClient({ region: db.region, dynamodbEndpoint: db.endpoint });
+      const env: Record<string, string> = {
+        AWS_REGION: db.region,
+        INTEGRATOR_DYNAMODB_ENDPOINT: db.endpoint,
+        INTEGRATOR_S3_ENDPOINT: s3.endpoint,
+        INTEGRATOR_BUCKET: s3.bucket,
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        ...Object.fromEntries(tables.map((t) => [tableEnvName(t.id), t.id])),
+      };
+      let batch: EntityWrite[] = [];
+      for (const records of demoRecords({ org: ORG, people, seed: 1 })) {
+        batch.push(...records.filter((r) => r.entity === 'foreignNational' || r.entity === 'case'));
+        if (batch.length >= 5000) {
+          await loadEntities(documents, batch, { env, concurrency: 16 });
+          batch = [];
+        }
+      }
+      await loadEntities(documents, batch, { env, concurrency: 16 });
+      await putExportJob(documents, defaultExportJob(ORG, templates.byId('case_status_export')!, 'cases'), { env });
+      return await runScenario('export-e2e.ts', [ORG, 'cases'], env);
+    } finally {
+      await s3.stop();
+    }
+  } finally {
+    await db.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -314,11 +376,22 @@ async function main(): Promise<void> {
     }
   }
 
+  if (only.has('f') || only.has('g')) {
+    const people = peopleFor(exportRecords);
+    for (let run = 1; run <= runs; run++) {
+      process.stderr.write(
+        `export round ${run}/${runs} (${int(people)} people, fresh DynamoDB Local -inMemory and s3rver)\n`,
+      );
+      if (only.has('f')) add('f', await exportRound(people));
+      if (only.has('g')) add('g', await runScenario('csv-write-only.ts', [String(people), '1']));
+    }
+  }
+
   let sweepFailure: string | undefined;
-  if (only.has('f')) {
+  if (only.has('h')) {
     process.stderr.write(`sweep of ${int(sweepObjects)} inbound objects\n`);
     try {
-      add('f', await runScenario('sweep.ts', [String(sweepObjects)]));
+      add('h', await runScenario('sweep.ts', [String(sweepObjects)]));
     } catch (err) {
       // Reported with the other results rather than losing them (s3rver may run out of open files, see sweep.ts).
       sweepFailure = String((err as Error).message)
@@ -345,7 +418,7 @@ async function main(): Promise<void> {
     'heap used MB',
     'DDB writes',
   ];
-  const body = ['a', 'b', 'c', 'd', 'e', 'f']
+  const body = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
     .filter((id) => summaries[id])
     .map((id) => {
       const s = summaries[id]!;
@@ -404,16 +477,22 @@ async function main(): Promise<void> {
       `  (d) write requests vs (c): ${int(d.writeRequests)} / ${int(c.writeRequests)} = ${pct(share, 3)} (target <= ${pct(TARGETS.unchangedWriteShare, 0)}): ${verdict(share <= TARGETS.unchangedWriteShare)}`,
     );
   }
+  const { f, g } = summaries;
+  if (f && g) {
+    out.push(
+      `  (f) export rows/s vs (g) CSV writer alone: ${int(f.rowsPerSecond)} / ${int(g.rowsPerSecond)} = ${pct(f.rowsPerSecond / g.rowsPerSecond)} (reported, not judged); (f) peak RSS ${f.peakRssMb.toFixed(0)} MB`,
+    );
+  }
   const smartMapping = measureSmartMapping();
-  const notes = ['a', 'b', 'c', 'd', 'e', 'f'].flatMap((id) =>
+  const notes = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].flatMap((id) =>
     summaries[id]?.notes ? [`  ${summaries[id]!.scenario}: ${summaries[id]!.notes}`] : [],
   );
   if (notes.length > 0) out.push('', 'Notes (median run)', ...notes);
-  if (sweepFailure) out.push('', `Sweep (f) FAILED: ${sweepFailure}`);
-  if (summaries.f) {
+  if (sweepFailure) out.push('', `Sweep (h) FAILED: ${sweepFailure}`);
+  if (summaries.h) {
     out.push(
       '',
-      `Sweep: ${int(summaries.f.rowsPerSecond)} objects/s over ${int(summaries.f.rows)} inbound objects (${summaries.f.seconds.toFixed(1)} s; s3rver runs in the scenario's process, so its CPU s include the S3 server's)`,
+      `Sweep: ${int(summaries.h.rowsPerSecond)} objects/s over ${int(summaries.h.rows)} inbound objects (${summaries.h.seconds.toFixed(1)} s; s3rver runs in the scenario's process, so its CPU s include the S3 server's)`,
     );
   }
   out.push(

@@ -77,13 +77,19 @@ export const tables: readonly TableDefinition[] = [
   {
     id: 'Records',
     description:
-      'Imported records. The partition key spreads one organization over many partitions (org#entity#key), the index lists them per organization and entity.',
+      'The system of record: imported records and the entities the case-management system writes (cases, visas, passports, documents, petitions). The partition key spreads one organization over many partitions (org#entity#key); byOrgEntity lists them per organization and entity, byOrgEntityChange by change sequence. Each organization also has one change-sequence counter item (pk org#~changeSequence).',
     partitionKey: { name: 'pk', type: 'S' },
     globalIndexes: [
       {
         indexName: 'byOrgEntity',
         partitionKey: { name: 'orgEntity', type: 'S' },
         sortKey: { name: 'recordKey', type: 'S' },
+      },
+      {
+        // What changed since a mark: an incremental export reads the records whose change sequence is above it.
+        indexName: 'byOrgEntityChange',
+        partitionKey: { name: 'orgEntity', type: 'S' },
+        sortKey: { name: 'changeSeq', type: 'N' },
       },
     ],
     holdsCustomerData: true,

@@ -1,5 +1,5 @@
 /**
- * (f) the sweep over an inbound prefix of N objects (default 10,000), on real local parts: s3rver (with the twin's
+ * (h) the sweep over an inbound prefix of N objects (default 10,000), on real local parts: s3rver (with the twin's
  * object versions) and DynamoDB Local -inMemory, both started here. Setup, not timed: N objects written under
  * inbound/<org>/ of ten organizations, and ledger entries (Files table) for nine in ten of them; the rest are "lost"
  * (no event reached the import). Timed: one sweepInbound with the handler's adapters (ListObjectVersions pages,
@@ -39,7 +39,7 @@ try {
   const s3client = s3Client(config);
   const documents = dynamoDbDocumentClient(config);
 
-  process.stderr.write(`(f) writing ${objects.toLocaleString('en-US')} inbound objects and their ledger entries... `);
+  process.stderr.write(`(h) writing ${objects.toLocaleString('en-US')} inbound objects and their ledger entries... `);
   const keys = Array.from({ length: objects }, (_, i) => {
     const day = String(1 + (i % 28)).padStart(2, '0');
     return `inbound/${ORGS[i % ORGS.length]}/batch-${String(i).padStart(6, '0')}/fn_profile_import_202611${day}.csv`;
@@ -72,7 +72,7 @@ try {
   }
   process.stderr.write('done\n');
 
-  await measure(`(f) sweep of ${objects.toLocaleString('en-US')} inbound objects`, 0, async () => {
+  await measure(`(h) sweep of ${objects.toLocaleString('en-US')} inbound objects`, 0, async () => {
     const announced: ObjectRef[] = [];
     const report = await sweepInbound({
       inbound: s3ObjectListing(s3client, { bucket: s3.bucket }),

@@ -1,7 +1,15 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { RecordStore, RecordWrite, StoredRecordState, WriteResult } from '../core/ports.ts';
+import {
+  CHANGE_SEQUENCE_LEASE_MS,
+  type ChangeSequence,
+  type RecordStore,
+  type RecordWrite,
+  type StoredRecordState,
+  type WriteResult,
+} from '../core/ports.ts';
 import { orgEntity, recordPk, refusedWrite } from '../core/transfer/records.ts';
 import { tableName } from './aws-clients.ts';
+import { dynamoDbChangeSequence, sequenceBlock } from './dynamodb-change-sequence.ts';
 import {
   backoff,
   chunks,
@@ -25,6 +33,8 @@ export interface DynamoDbRecordsOptions {
   /** UpdateItem calls in flight per batch. */
   concurrency?: number;
   stats?: RecordStoreStats;
+  /** The organization's change sequence (default: the counter in this table). */
+  sequence?: ChangeSequence;
 }
 
 /**
@@ -39,6 +49,8 @@ export interface DynamoDbRecordsOptions {
  * - the content: the record must not already hold this hash (then nothing is written: `unchanged`);
  * - the arrival order: a record written from a file of the same lane that arrived later (a higher `importSeq`) is not
  *   overwritten (`superseded`).
+ * Every write stamps `changeSeq`, the organization's next change sequence number (one block reserved per `apply`
+ * call: one atomic ADD per batch, not per row), which the export's incremental reads compare with their mark.
  * On success UPDATED_OLD tells created (no earlier item) from updated; on a refusal ALL_OLD
  * (ReturnValuesOnConditionCheckFailure) tells which condition failed. Neither costs capacity, only bytes on the wire.
  */
@@ -46,6 +58,7 @@ export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRec
   const table = options.table ?? tableName('Records', options.env);
   const concurrency = options.concurrency ?? 16;
   const stats = options.stats;
+  const sequence = options.sequence ?? dynamoDbChangeSequence(db, { table });
   return {
     async current(org, entity, recordKeys) {
       const found = new Map<string, StoredRecordState>();
@@ -83,7 +96,17 @@ export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRec
     },
 
     apply(writes) {
-      return mapConcurrent(writes, concurrency, (w) => write(db, table, w, stats));
+      const blocks = new Map<string, () => Promise<number>>();
+      const nextSeq = (org: string) => {
+        let block = blocks.get(org);
+        if (!block) {
+          const count = writes.filter((w) => w.org === org && !w.touch).length;
+          block = sequenceBlock(sequence, org, count, CHANGE_SEQUENCE_LEASE_MS);
+          blocks.set(org, block);
+        }
+        return block();
+      };
+      return mapConcurrent(writes, concurrency, (w) => write(db, table, w, stats, nextSeq));
     },
   };
 }
@@ -108,8 +131,10 @@ async function write(
   table: string,
   w: RecordWrite,
   stats: RecordStoreStats | undefined,
+  nextSeq: (org: string) => Promise<number>,
 ): Promise<WriteResult> {
   if (w.touch && w.arrival) return touch(db, table, w, w.arrival, stats);
+  const changeSeq = await nextSeq(w.org);
   const parts = updateParts(
     {
       ...w.set,
@@ -122,6 +147,7 @@ async function write(
       [LAST_RUN]: w.runId,
       lastRow: w.row,
       updatedAt: w.at,
+      changeSeq,
       ...(w.arrival ? { [LANE]: w.arrival.lane, [SEQ]: w.arrival.seq } : {}),
     },
     { remove: w.remove, ifNotExists: { createdAt: w.at, [CREATED_RUN]: w.runId } },

@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { ByteSource, FileStore, ObjectInfo, ObjectRef } from '../core/ports.ts';
+import { type ByteSource, type FileStore, ObjectExistsError, type ObjectInfo, type ObjectRef } from '../core/ports.ts';
 import { notAfterSlack, sameEtag } from '../core/version-match.ts';
 import { bucketName } from './aws-clients.ts';
 
@@ -108,13 +108,24 @@ export function s3FileStore(s3: S3Client, options: { env?: NodeJS.ProcessEnv; bu
       return body as unknown as ByteSource;
     },
 
-    async write(key, body, contentType) {
+    async write(key, body, contentType, options = {}) {
       const stream = Readable.from(
         (async function* () {
           for await (const chunk of body) yield Buffer.from(chunk, 'utf8');
         })(),
       );
-      await new Upload({ client: s3, params: { Bucket, Key: key, Body: stream, ContentType: contentType } }).done();
+      // Multipart (lib-storage: 5 MB parts, 4 in flight) for a large body, one PutObject for a small one; either way
+      // the object appears only when complete. IfNoneMatch goes with the PutObject and the CompleteMultipartUpload.
+      const params = { Bucket, Key: key, Body: stream, ContentType: contentType };
+      try {
+        await new Upload({ client: s3, params: options.ifAbsent ? { ...params, IfNoneMatch: '*' } : params }).done();
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (options.ifAbsent && (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412)) {
+          throw new ObjectExistsError(key);
+        }
+        throw err;
+      }
     },
 
     async copy(ref, toKey) {

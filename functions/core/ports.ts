@@ -5,6 +5,7 @@
  */
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
+import type { ExportJob, ExportProgress } from './transfer/export-jobs.ts';
 import type { ImportJob } from './transfer/jobs.ts';
 import type { OutboxEntry } from './transfer/notifications.ts';
 import type { LifeSigns } from './transfer/run-watch.ts';
@@ -61,8 +62,12 @@ export interface FileStore {
   tags(ref: ObjectRef): Promise<Record<string, string>>;
   /** The bytes of exactly that version; fails if it changed or vanished. */
   read(ref: ObjectRef): Promise<ByteSource>;
-  /** Writes a new object from a stream of text (UTF-8), without holding it in memory. */
-  write(key: string, body: AsyncIterable<string>, contentType: string): Promise<void>;
+  /**
+   * Writes a new object from a stream of text (UTF-8), without holding it in memory (multipart upload: the object
+   * exists only once the upload completes; a failed upload leaves nothing under the key). `ifAbsent`: the write is
+   * refused with an ObjectExistsError, and the key's object left as it is, when the key already holds one.
+   */
+  write(key: string, body: AsyncIterable<string>, contentType: string, options?: { ifAbsent?: boolean }): Promise<void>;
   /** Server-side copy of exactly that version; false (nothing copied) when that version is gone or was replaced. */
   copy(from: ObjectRef, toKey: string): Promise<boolean>;
   /**
@@ -333,6 +338,100 @@ export interface LaneTurn {
   holder?: FileEntry;
   /** Numbers whose turn was passed while their file had not finished (it may still resume, late). */
   skipped?: number[];
+}
+
+/** A write with `ifAbsent` onto a key that holds an object already: nothing was written. */
+export class ObjectExistsError extends Error {
+  readonly code = 'object_exists';
+  constructor(readonly key: string) {
+    super(`${key} exists already`);
+    this.name = 'ObjectExistsError';
+  }
+}
+
+/**
+ * The organization's change sequence: a number stamped on every write of a record (imports and the case-management
+ * system alike), so "changed since" is a comparison of numbers, never of clocks. Numbers are handed out in blocks
+ * (one atomic ADD per batch of writes, so the counter is not a hot spot); within an organization each number is
+ * given once and later reservations get higher numbers. Gaps are allowed (a reserved number whose write changed
+ * nothing is never used).
+ *
+ * A reservation is good for `CHANGE_SEQUENCE_LEASE_MS`: a writer that still holds numbers past it reserves anew
+ * before writing, so a number below an export's mark is written within that time of being handed out (the export
+ * waits as long after taking its mark before reading: export-engine.ts).
+ */
+export interface ChangeSequence {
+  /** Reserves `count` consecutive numbers (count >= 1); returns the first. */
+  reserve(org: string, count: number): Promise<number>;
+  /** The highest number handed out so far (0 when none): a strongly consistent read. */
+  current(org: string): Promise<number>;
+}
+
+export const CHANGE_SEQUENCE_LEASE_MS = 10_000;
+
+/** One record of the system of record, as the export reads it. */
+export interface EntityRecord {
+  entity: string;
+  /** The record key (the sync key's value for imported records, the case-management system's id otherwise). */
+  key: string;
+  /** The change sequence number of its last write. */
+  changeSeq: number;
+  /** Our field ids -> values (bookkeeping attributes left out). */
+  fields: Record<string, string>;
+}
+
+/** One upsert by the case-management system: only the fields given change (and `remove` are removed). */
+export interface EntityWrite {
+  org: string;
+  entity: string;
+  key: string;
+  set: Readonly<Record<string, string>>;
+  remove?: readonly string[];
+  at: string;
+}
+
+/**
+ * The system of record: the entities the export templates read (foreign nationals, cases, visas, passports,
+ * immigration documents, petitions), in the Records table beside what imports write, each write stamped with the
+ * organization's change sequence.
+ */
+export interface SystemOfRecord {
+  /** The case-management system's writes (concurrently, bounded); one block of sequence numbers per call. */
+  put(writes: readonly EntityWrite[]): Promise<void>;
+  /** Records by key; a key with no record is absent from the map. */
+  get(org: string, entity: string, keys: readonly string[]): Promise<Map<string, EntityRecord>>;
+  /**
+   * One page of the organization's records of `entity`: every record in key order, or (`changedAfter`) those whose
+   * change sequence is above it, in sequence order. Pages are bounded (`limit`), so a reader holds one page at a time.
+   */
+  page(
+    org: string,
+    entity: string,
+    options: { limit: number; cursor?: string; changedAfter?: number },
+  ): Promise<Page<EntityRecord>>;
+}
+
+/** Export jobs of an organization (the Jobs table, direction `export`), keyed by the caller's organization. */
+export interface ExportJobStore {
+  get(org: string, jobId: string): Promise<ExportJob | undefined>;
+  /** One page of the organization's export jobs, in job id order. */
+  list(org: string, limit: number, cursor?: string): Promise<Page<ExportJob>>;
+  /** Saves the definition if the stored revision is `expectedRevision` (undefined: must not exist); `lastExport` stays. */
+  save(job: ExportJob, expectedRevision: number | undefined): Promise<'saved' | 'conflict'>;
+  /**
+   * Records where a successful export started (its mark), only if it is above the stored one: of two exports that
+   * finish out of order the later mark wins, so the increment never moves back.
+   */
+  markExported(org: string, jobId: string, progress: ExportProgress): Promise<void>;
+}
+
+/**
+ * Starts one export run of a job without waiting for it to end: in AWS an asynchronous invocation of the export
+ * function (functions/handlers/export-run.ts), on the local stack the same handler in-process (lib/local/exports.ts).
+ * The schedules and "run now" use it.
+ */
+export interface ExportLauncher {
+  launch(event: { org: string; jobId: string; trigger: string }): Promise<void>;
 }
 
 /** A ledger write by a caller whose claim was taken over by a later one (its lease had lapsed). */

@@ -11,6 +11,8 @@ export interface Problem {
   /** Spreadsheet row number: the header is row 1, the first record row 2. */
   row?: number;
   column?: string;
+  /** Our field id at fault (job definitions: the mapping entry or option that names it). */
+  field?: string;
   /** The offending value as the customer sent it, masked for sensitive fields. */
   value?: string;
   /** The rule broken, in words: `required`, `format date (YYYY-MM-DD)`, `one of A, I`. */

@@ -14,6 +14,7 @@ export const HANDLER_FILES = {
   api: 'api.ts',
   sweep: 'sweep.ts',
   runWatch: 'run-watch.ts',
+  exportRun: 'export-run.ts',
 } as const;
 
 /** Where the handler files are: the repository's functions/handlers, unless a test points elsewhere. */

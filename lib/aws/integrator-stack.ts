@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { Api } from './api.ts';
+import { Exports } from './exports.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
 import { Operations } from './operations.ts';
@@ -27,6 +28,7 @@ export class IntegratorStack extends Stack {
   readonly monitoring: Monitoring;
   readonly sweep: Sweep;
   readonly operations: Operations;
+  readonly exports: Exports;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -41,6 +43,11 @@ export class IntegratorStack extends Stack {
       importDeadLetterQueue: this.importPipeline.deadLetterQueue,
       httpApi: this.api.httpApi,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
+    this.exports = new Exports(this, 'Exports', {
+      storage: this.storage,
+      alarmTopic: this.monitoring.topic,
+      ...handlers,
     });
 
     this.sweep = new Sweep(this, 'Sweep', {

@@ -11,7 +11,7 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { TableDefinition } from '../../schemas/tables.ts';
+import type { AttributeType, TableDefinition } from '../../schemas/tables.ts';
 import { freePort, waitForPort } from './ports.ts';
 
 export interface DynamoDbLocal {
@@ -131,6 +131,7 @@ export async function ensureTables(
       }
     } catch (err) {
       if (!(err instanceof ResourceInUseException)) throw err;
+      await addMissingIndexes(client, TableName, table, attributes);
     }
     const described = await client.send(new DescribeTableCommand({ TableName }));
     // A table kept from an earlier version of schemas/tables.ts (the twin's state persists) gets the indexes added since.
@@ -157,6 +158,42 @@ export async function ensureTables(
         }),
       );
     }
+  }
+}
+
+/**
+ * A table kept from an earlier start (the twin's state under .local) gets the indexes added to its definition since
+ * (as a CDK deployment adds them in AWS), one UpdateTable per index.
+ */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  TableName: string,
+  table: TableDefinition,
+  attributes: Map<string, AttributeType>,
+): Promise<void> {
+  const described = await client.send(new DescribeTableCommand({ TableName }));
+  const existing = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  for (const index of table.globalIndexes ?? []) {
+    if (existing.has(index.indexName)) continue;
+    const keys = [index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])];
+    await client.send(
+      new UpdateTableCommand({
+        TableName,
+        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: attributes.get(k.name)! })),
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: {
+              IndexName: index.indexName,
+              KeySchema: [
+                { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+                ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            },
+          },
+        ],
+      }),
+    );
   }
 }
 

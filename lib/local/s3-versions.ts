@@ -20,6 +20,8 @@
  *   carry no version id). No delete markers are modelled, so none are listed: a deleted key's versions are all
  *   non-current. The hidden keys themselves are never listed.
  * - Tags set on the key (the SFTP server marks a partial upload so) apply to its current version too.
+ * - A write with `If-None-Match: *` onto a key that exists is refused with 412 PreconditionFailed (S3's conditional
+ *   writes), checked under the key's lock, so of two such writes exactly one succeeds.
  * - Writes and version deletes of one key are serialized, so a version's copy is always of the bytes that request wrote.
  * Differences left: versions are never expired (no lifecycle rules); no delete markers; `encoding-type` is ignored.
  */
@@ -267,6 +269,15 @@ export function objectVersioning(
         (method === 'PUT' && !subresource) || (method === 'POST' && typeof query.uploadId === 'string');
       if (writesObject) {
         await locked(key, async () => {
+          // A conditional write (If-None-Match: *, on PutObject or CompleteMultipartUpload) onto an existing key is
+          // refused with 412, as S3 refuses it: the exports rely on it never to overwrite a file.
+          if (ctx.headers['if-none-match'] === '*' && (await store.existsObject(bucket, key))) {
+            ctx.status = 412;
+            ctx.set('content-type', 'application/xml');
+            ctx.body =
+              '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
+            return;
+          }
           const id = newVersionId();
           const held: RequestScope = { versionId: id, key, held: [] };
           await scope.run(held, next);

@@ -16,9 +16,11 @@ import type { S3Event } from 'aws-lambda';
 import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
 import type { Role } from '../../functions/api/auth-roles.ts';
 import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
+import type { ExportLauncher } from '../../functions/core/ports.ts';
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
+import { localExportLauncher, seedExportJobs } from './exports.ts';
 import { takeFault } from './faults.ts';
 import { generateKeyPair, knownHostsLine } from './keys.ts';
 import { endLeftovers, recordChildren } from './leftovers.ts';
@@ -26,7 +28,7 @@ import { demoUsers, localAuthenticate, localIssuer } from './local-auth.ts';
 import { freePort } from './ports.ts';
 import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 import { startLocalS3 } from './s3-server.ts';
-import { seedOrganization } from './seed.ts';
+import { seedDemoRecords, seedOrganization } from './seed.ts';
 import { startSftpServer } from './sftp-server.ts';
 
 export interface TwinOptions {
@@ -63,6 +65,8 @@ export interface StackInfo {
 export interface Twin {
   info: StackInfo;
   importQueue: LocalQueue;
+  /** Starts export runs in-process (the export Lambda's async invocation in AWS). */
+  exports: ExportLauncher & { idle(): Promise<void> };
   clientConfig: ClientConfig;
   stop(): Promise<void>;
 }
@@ -149,6 +153,18 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const { orgs, keys } = await loadOrganizations(stateDir);
     const documents = dynamoDbDocumentClient(clientConfig);
     for (const org of orgs) await seedOrganization(documents, org);
+    if (orgs.some((o) => o.id === DEMO_ORG)) {
+      await seedExportJobs(documents, DEMO_ORG, 'America/Los_Angeles');
+      // Thousands of records take DynamoDB Local a few minutes on a first start: the stack is usable meanwhile
+      // (an export started before the end sees what is written so far); later starts find the data and skip.
+      const seeding = seedDemoRecords(documents, DEMO_ORG).then(
+        (seeded) => seeded && log({ level: 'INFO', message: 'demo records seeded', org: DEMO_ORG }),
+        (err) => log({ level: 'ERROR', message: 'demo records not seeded', error: String(err) }),
+      );
+      stoppers.push(() => seeding);
+    }
+    const exportLauncher = localExportLauncher(log);
+    stoppers.push(() => exportLauncher.idle());
 
     const importHandler = (await import('../../functions/handlers/import-file.ts')).handler as SqsHandler;
     // The AWS queue's settings; its messages are kept on disk, so a run cut off by a crash resumes after a restart.
@@ -290,7 +306,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
     };
     writeFileSync(join(stateDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-    return { info, importQueue, clientConfig, stop: stopAll };
+    return { info, importQueue, exports: exportLauncher, clientConfig, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -2,24 +2,21 @@
  * The customer's outcome file: the failed rows as they were received, each with its error, so the customer can fix
  * them at the source (or in the file) and send them again.
  *
- * Cells are CSV-injection safe (OWASP): a cell starting with = + - @ tab, CR or LF gets a leading single quote, so a
- * spreadsheet shows it as text instead of running it. So does one where spaces or tabs come before = + - @ (Excel and
- * LibreOffice skip them and still read a formula), and one starting with the full-width forms ＝ ＋ － ＠ (which
- * spreadsheets in Japanese and Chinese locales turn into their ASCII forms as they are typed or imported).
- * UTF-8 with a BOM, CRLF line ends: what Excel opens correctly.
+ * Cells are CSV-injection safe by the one rule every CSV we write follows (csv/formula-guard.ts, OWASP): a cell that
+ * starts like a formula gets a leading single quote, so a spreadsheet shows it as text instead of running it. Always
+ * on here: the outcome file is for people. UTF-8 with a BOM, CRLF line ends: what Excel opens correctly.
  */
+import { csvLineWriter, SPREADSHEET_CSV } from './csv/write-csv.ts';
 import type { RowError } from './runs.ts';
 
-/** A formula trigger at the start, after any spaces or tabs; U+FF1D ＝, U+FF0B ＋, U+FF0D －, U+FF20 ＠. */
-const FORMULA_START = /^(?:[\t\r\n]|[ \t]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/;
+const writer = csvLineWriter(SPREADSHEET_CSV);
 
 export function safeCell(value: string): string {
-  const text = FORMULA_START.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
+  return writer.cell(value);
 }
 
 export function csvLine(cells: readonly string[]): string {
-  return `${cells.map(safeCell).join(',')}\r\n`;
+  return writer.line(cells);
 }
 
 /** The heading of the error column: `Error`, unless the customer's file already has one. */

@@ -78,6 +78,25 @@ export interface Run {
   /** Notes from the reports (runs-routes.ts): kept by the run log apart from the run's own saves. */
   comments?: RunComment[];
   acknowledged?: Acknowledgement;
+  /** `export` for an export run (its `file` is the file it wrote); absent for imports. */
+  direction?: 'import' | 'export';
+  /** What an export run read and wrote. */
+  exported?: ExportCounts;
+}
+
+/** An export run's figures: the records it read, the rows it wrote to its file, and from where on it read. */
+export interface ExportCounts {
+  mode: 'full' | 'incremental';
+  /** Incremental: records whose change sequence is above this mark (the previous successful export's start). */
+  changedAfter?: number;
+  /** The organization's change sequence when this run started: the next incremental export starts above it. */
+  mark: number;
+  /** Records read through the system of record. */
+  records: number;
+  /** Data rows in the file (the header is not a row). */
+  rows: number;
+  filtered: number;
+  failed: number;
 }
 
 /** One failed (or noted) row of a run: enough to show it and to retry it. */

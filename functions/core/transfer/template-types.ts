@@ -89,6 +89,9 @@ export const RESERVED_FIELD_IDS: ReadonlySet<string> = new Set([
   'lastRunId',
   'lastRow',
   'templateId',
+  // The system of record's (dynamodb-system-of-record.ts): the change sequence exports read, and who wrote last.
+  'changeSeq',
+  'writtenBy',
 ]);
 
 export const SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
