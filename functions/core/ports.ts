@@ -5,6 +5,7 @@
  */
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
+import type { JobRunRequest } from './transfer/job-runs.ts';
 import type { ImportJob } from './transfer/jobs.ts';
 import type { RowError, Run } from './transfer/runs.ts';
 
@@ -165,6 +166,27 @@ export interface JobRepository extends JobStore {
     expectedRevision: number | undefined,
     options?: { releasesTemplate?: boolean },
   ): Promise<JobSaveResult>;
+}
+
+/**
+ * Each launched scheduled job's schedule, kept by the scheduler that fires it (EventBridge Scheduler in AWS:
+ * functions/adapters/eventbridge-scheduler.ts; the twin: lib/local/scheduler.ts). A firing becomes a JobRunRequest
+ * (trigger `schedule`, cut-off = the scheduled time) delivered at least once to functions/handlers/scheduled-run.ts.
+ */
+export interface JobScheduler {
+  /**
+   * Makes the job's schedule what the job says, idempotently: launched + scheduled -> its schedule exists with the
+   * job's expression and time zone (enabled, or disabled while the job is paused); anything else (draft, on arrival)
+   * -> none. Called after every save of a job.
+   */
+  sync(job: ImportJob): Promise<void>;
+  /** The job is gone: its schedule too. */
+  remove(org: string, jobId: string): Promise<void>;
+}
+
+/** "Run now": hands a request to the worker that runs jobs (scheduled-run.ts), at least once. */
+export interface JobRunRequests {
+  request(request: JobRunRequest): Promise<void>;
 }
 
 /** Read side of runs and their errors, for the API; every read is keyed by the caller's organization. */

@@ -85,7 +85,7 @@ test('weekly, monthly and last-day schedules', () => {
 test('readSchedule names the field at fault', () => {
   const problems = (input: unknown) => {
     const r = readSchedule(input);
-    return r.ok ? [] : r.problems.map((p) => p.column);
+    return r.ok ? [] : r.problems.map((p) => p.message.split(':')[0]);
   };
   assert.deepEqual(problems({ kind: 'daily', at: '2:00', timeZone: 'America/Los_Angeles' }), ['schedule.at']);
   assert.deepEqual(problems({ kind: 'daily', at: '02:00', timeZone: 'Mars/Olympus' }), ['schedule.timeZone']);

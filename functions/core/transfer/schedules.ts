@@ -70,7 +70,7 @@ export type ScheduleRead = { ok: true; schedule: Schedule } | { ok: false; probl
 export function readSchedule(input: unknown, field = 'schedule'): ScheduleRead {
   const problems: Problem[] = [];
   const bad = (at: string, message: string) =>
-    problems.push({ code: 'invalid_schedule', message: `${field}${at}: ${message}`, column: `${field}${at}` });
+    problems.push({ code: 'invalid_schedule', message: `${field}${at}: ${message}` });
   if (!isRecord(input)) {
     bad('', `must be an object: { kind: ${SCHEDULE_KINDS.join(' | ')}, ... , timeZone }`);
     return { ok: false, problems };
