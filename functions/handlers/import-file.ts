@@ -275,6 +275,10 @@ function report(received: Received): void {
     logger.info('file waits for an earlier file of its template', { ...received });
     return;
   }
+  if (received.outcome === 'pending') {
+    logger.info('file recorded pending: its job is scheduled or paused, a run of the job takes it', { ...received });
+    return;
+  }
   const { run } = received;
   logger.appendKeys({ runId: run.runId, org: run.org });
   const summary = {

@@ -14,11 +14,15 @@
  *   paused, made `on_arrival`, or its schedule changed so that this time is no run of it (a schedule deleted or updated
  *   late may still fire once). Run now needs a launched job, paused or not.
  */
+import type { Clock, Continuations, FileEntry, FileLedger, FiringRunLog } from '../ports.ts';
 import type { Problem } from '../problems.ts';
 import { activeSchedule, type ImportJob } from './jobs.ts';
+import { baseName } from './layout.ts';
+import { emptyCounts, type FiringRun, type Run, summarize } from './runs.ts';
+import { arrivalMessage } from './s3-events.ts';
 import { isRunOf, type Schedule } from './schedules.ts';
 
-export type RunTrigger = 'arrival' | 'schedule' | 'manual';
+export type { RunTrigger } from './runs.ts';
 
 export interface JobRunRequest {
   org: string;
@@ -94,4 +98,136 @@ export async function dispatchJobRun<R>(
     return { ran: true, result: await runners.export(job, request) };
   }
   return { ran: true, result: await runners.import(job, request) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The import runner: a scheduled or requested run of an import job
+
+/** Files one run takes at most (its record stays far below DynamoDB's 400 KB); the rest wait for the next run. */
+export const MAX_FILES_PER_RUN = 500;
+
+export interface ImportRunDeps {
+  ledger: FileLedger;
+  firingRuns: FiringRunLog;
+  /** The import queue: each taken file is sent there as an arrival (s3-events.ts `arrivalMessage`). */
+  continuations: Continuations;
+  clock: Clock;
+}
+
+/** When a file arrived: its upload's end (the object's LastModified), else when the ledger received it. */
+const arrivedAt = (e: FileEntry) => Date.parse(e.uploadedAt ?? e.receivedAt);
+
+/** The pending files of `job` that arrived before `cutoff`, oldest first (arrival order: the lanes' order). */
+export function filesBefore(pending: readonly FileEntry[], jobId: string, cutoff: string): FileEntry[] {
+  const byName = (a: FileEntry, b: FileEntry) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : 0);
+  return pending
+    .filter((e) => e.pendingJob === jobId && arrivedAt(e) < Date.parse(cutoff))
+    .sort((a, b) => arrivedAt(a) - arrivedAt(b) || byName(a, b));
+}
+
+/**
+ * Runs an import job for a request: records one run (FiringRun) for the files that arrived before the cut-off, gives
+ * them their lane numbers in arrival order, marks them taken and sends each to the import queue, where the per-file
+ * machinery imports it (receive-file.ts). With no file, the run is recorded completed at once ("nothing arrived").
+ * Safe to repeat (a firing delivered twice): the run exists, and only its files not yet taken are taken.
+ */
+export async function runImportJob(deps: ImportRunDeps, job: ImportJob, request: JobRunRequest): Promise<FiringRun> {
+  const now = deps.clock.now();
+  const pending = await deps.ledger.pending(request.org);
+  let run = await deps.firingRuns.get(request.org, request.runId);
+  if (!run) {
+    const files = filesBefore(pending, job.jobId, request.cutoff).slice(0, MAX_FILES_PER_RUN);
+    const fresh: FiringRun = {
+      org: request.org,
+      runId: request.runId,
+      jobId: job.jobId,
+      jobName: job.name,
+      templateId: job.templateId,
+      trigger: request.trigger,
+      cutoff: request.cutoff,
+      status: files.length === 0 ? 'completed' : 'running',
+      startedAt: now.toISOString(),
+      ...(files.length === 0
+        ? { endedAt: now.toISOString(), message: 'no file had arrived before the cut-off' }
+        : { message: `${files.length} ${files.length === 1 ? 'file' : 'files'} to import` }),
+      counts: emptyCounts(),
+      warnings: [],
+      files: files.map((e) => ({ fileId: e.fileId, key: e.key, name: baseName(e.key), status: 'pending' as const })),
+    };
+    run = (await deps.firingRuns.create(fresh))
+      ? fresh
+      : ((await deps.firingRuns.get(request.org, request.runId)) ?? fresh);
+  }
+  const release = { runId: run.runId, trigger: run.trigger };
+  const byId = new Map(pending.map((e) => [e.fileId, e]));
+  for (const file of run.files) {
+    const entry = byId.get(file.fileId);
+    // Gone from pending: taken already (a repeated delivery), or imported meanwhile by its own event.
+    if (!entry || (entry.release && entry.release.runId !== run.runId)) continue;
+    if (!(await deps.ledger.release(entry, release))) continue;
+    // Numbers in arrival order, before any is sent: the lane then imports them oldest first.
+    await deps.ledger.enterLane(entry, run.templateId ?? job.templateId);
+  }
+  for (const file of run.files) {
+    const entry = byId.get(file.fileId);
+    if (!entry || (entry.release && entry.release.runId !== run.runId)) continue;
+    await deps.continuations.continueLater(
+      arrivalMessage({
+        key: entry.key,
+        etag: entry.etag,
+        fileId: entry.fileId,
+        ...(entry.versionId ? { versionId: entry.versionId } : {}),
+      }),
+    );
+  }
+  return run;
+}
+
+/**
+ * Records the end of one file's run on the run that took it; when no file is left pending, that run ends:
+ * `interrupted` when every file's run was, `incomplete` when any file's was interrupted or incomplete, else
+ * `completed`. Counts are the files' sums. Files of one run share a lane, so they end one after another.
+ */
+export async function recordFileOutcome(
+  log: FiringRunLog,
+  org: string,
+  runId: string,
+  fileId: string,
+  fileRun: Run,
+  now: Date,
+): Promise<void> {
+  const run = await log.get(org, runId);
+  if (!run) return;
+  const files = run.files.map((f) =>
+    f.fileId === fileId
+      ? {
+          ...f,
+          status: fileRun.status,
+          runId: fileRun.runId,
+          counts: fileRun.counts,
+          ...(fileRun.message ? { message: fileRun.message } : {}),
+        }
+      : f,
+  );
+  const counts = emptyCounts();
+  for (const f of files) {
+    for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] = (counts[k] ?? 0) + (f.counts?.[k] ?? 0);
+  }
+  const open = files.filter((f) => f.status === 'pending' || f.status === 'running').length;
+  let next: FiringRun = { ...run, files, counts };
+  if (open === 0 && run.status === 'running') {
+    const statuses = files.map((f) => f.status);
+    const status = statuses.every((s) => s === 'interrupted')
+      ? 'interrupted'
+      : statuses.some((s) => s === 'interrupted' || s === 'incomplete')
+        ? 'incomplete'
+        : 'completed';
+    next = {
+      ...next,
+      status,
+      endedAt: now.toISOString(),
+      message: `${files.length} ${files.length === 1 ? 'file' : 'files'}: ${summarize(counts)}`,
+    };
+  }
+  await log.save(next);
 }

@@ -31,11 +31,13 @@ export function encodeEventKey(key: string): string {
  * file of a lane when a run ends (receive-file.ts `wake`). Parsed like any notification; a duplicate of a real event
  * for the same version is harmless (the ledger claims a version once).
  */
-export function arrivalMessage(object: { key: string; versionId?: string; etag?: string }): string {
+export function arrivalMessage(object: { key: string; versionId?: string; etag?: string; fileId?: string }): string {
   return JSON.stringify({
     Records: [
       {
         eventSource: 'integrator:lane',
+        // The ledger id of a pending file a scheduled or requested run took (receive-file.ts Arrival.fileId).
+        ...(object.fileId ? { integrator: { fileId: object.fileId } } : {}),
         eventName: 'ObjectCreated:Put',
         s3: {
           object: {
@@ -51,6 +53,8 @@ export function arrivalMessage(object: { key: string; versionId?: string; etag?:
 
 interface RawRecord {
   eventName?: unknown;
+  eventSource?: unknown;
+  integrator?: { fileId?: unknown };
   responseElements?: { 'x-amz-request-id'?: unknown };
   s3?: { object?: { key?: unknown; versionId?: unknown; eTag?: unknown; size?: unknown; sequencer?: unknown } };
 }
@@ -92,6 +96,9 @@ export function parseNotification(body: string): ParsedMessage {
         ? { requestId: record.responseElements['x-amz-request-id'] }
         : {}),
       ...(typeof object.sequencer === 'string' && object.sequencer !== '' ? { sequencer: object.sequencer } : {}),
+      ...(record.eventSource === 'integrator:lane' && typeof record.integrator?.fileId === 'string'
+        ? { fileId: record.integrator.fileId }
+        : {}),
     });
   }
   return { kind: 'arrivals', arrivals };
