@@ -7,13 +7,15 @@
  * sends again what it had not sent. A message that cannot be read is dropped with an error log (retrying would not
  * help); a failure while running is reported back (batchItemFailures) and retried by the queue, then dead-lettered.
  */
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { configFromEnv, dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
 import { dynamoDbFileLedger } from '../adapters/dynamodb-files.ts';
 import { dynamoDbFiringRuns } from '../adapters/dynamodb-firing-runs.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
+import { eventBridgeScheduler, eventBridgeSettingsFromEnv } from '../adapters/eventbridge-scheduler.ts';
 import { continuationsFromEnv } from '../adapters/sqs-continuations.ts';
-import { type Clock, type JobRepository, systemClock } from '../core/ports.ts';
+import { type Clock, type JobRepository, type JobScheduler, systemClock } from '../core/ports.ts';
 import {
   dispatchJobRun,
   type ImportRunDeps,
@@ -28,6 +30,11 @@ export interface ScheduledRunDependencies extends ImportRunDeps {
   jobs: Pick<JobRepository, 'get'>;
   /** Where export jobs run (engineer E's export runner); absent: an export job's request is logged and dropped. */
   exportRunner?: JobRunners<unknown>['export'];
+  /**
+   * Told after each scheduled run of a job, so the one-time schedules for daylight-saving gaps stay a year ahead of a
+   * job nobody edits (eventbridge-scheduler.ts).
+   */
+  scheduler?: JobScheduler;
 }
 
 export function dependenciesFromEnv(env: NodeJS.ProcessEnv = process.env): ScheduledRunDependencies {
@@ -35,7 +42,9 @@ export function dependenciesFromEnv(env: NodeJS.ProcessEnv = process.env): Sched
   const continuations = continuationsFromEnv(env);
   if (!continuations) throw new Error('IMPORT_QUEUE_URL is not set: a scheduled run sends its files there');
   const clock: Clock = systemClock;
+  const settings = eventBridgeSettingsFromEnv(env);
   return {
+    ...(settings ? { scheduler: eventBridgeScheduler(new SchedulerClient({}), settings) } : {}),
     jobs: dynamoDbJobs(db, { env }),
     ledger: dynamoDbFileLedger(db, { env }),
     firingRuns: dynamoDbFiringRuns(db, { env }),
@@ -72,6 +81,7 @@ export function createScheduledRunHandler(options: { dependencies?: () => Schedu
           ...(d.exportRunner ? { export: d.exportRunner } : {}),
         });
         if (decision.ran) {
+          if (request.trigger === 'schedule' && job?.direction === 'import') await d.scheduler?.sync(job);
           const run = decision.result as Partial<FiringRun>;
           logger.info('job run started', { cutoff: request.cutoff, files: run.files?.length, status: run.status });
         } else {
