@@ -9,7 +9,11 @@ import { Construct } from 'constructs';
 import { repoPath } from './paths.ts';
 
 /** The handler files (in functions/handlers/, each exporting `handler`) that become Lambda functions. */
-export const HANDLER_FILES = { importFile: 'import-file.ts', api: 'api.ts' } as const;
+export const HANDLER_FILES = {
+  importFile: 'import-file.ts',
+  api: 'api.ts',
+  scheduledRun: 'scheduled-run.ts',
+} as const;
 
 /** Where the handler files are: the repository's functions/handlers, unless a test points elsewhere. */
 export const DEFAULT_HANDLERS_DIR = repoPath('functions/handlers');

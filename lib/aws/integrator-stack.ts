@@ -4,6 +4,7 @@ import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { Api } from './api.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
+import { Schedules } from './schedules.ts';
 import { Sftp } from './sftp.ts';
 import { Storage } from './storage.ts';
 
@@ -21,6 +22,7 @@ export class IntegratorStack extends Stack {
   readonly importPipeline: ImportPipeline;
   readonly api: Api;
   readonly monitoring: Monitoring;
+  readonly schedules: Schedules;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -36,6 +38,15 @@ export class IntegratorStack extends Stack {
       httpApi: this.api.httpApi,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });
+
+    this.schedules = new Schedules(this, 'Schedules', {
+      storage: this.storage,
+      importPipeline: this.importPipeline,
+      alarmTopic: this.monitoring.topic,
+      ...handlers,
+    });
+    // The API keeps each job's schedule with the job and sends run-now requests.
+    this.schedules.grantManage(this.api.function);
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });
