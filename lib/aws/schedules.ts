@@ -34,7 +34,8 @@ export class Schedules extends Construct {
   readonly schedulerRole: iam.Role;
   readonly function: NodejsFunction;
   readonly alarms: cloudwatch.Alarm[] = [];
-  private readonly key: kms.Key;
+  /** Encrypts the job-runs queues (organization and job ids, no customer data). */
+  readonly queueKey: kms.Key;
 
   constructor(
     scope: Construct,
@@ -46,7 +47,7 @@ export class Schedules extends Construct {
     this.groupName = `${stack.stackName}-jobs`;
     this.group = new scheduler.CfnScheduleGroup(this, 'Group', { name: this.groupName });
 
-    this.key = new kms.Key(this, 'QueueKey', {
+    this.queueKey = new kms.Key(this, 'QueueKey', {
       description: 'Integrator: job-runs queues (organization and job ids)',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -54,7 +55,7 @@ export class Schedules extends Construct {
     const queue = (qid: string, extra: Partial<sqs.QueueProps> = {}) =>
       new sqs.Queue(this, qid, {
         encryption: sqs.QueueEncryption.KMS,
-        encryptionMasterKey: this.key,
+        encryptionMasterKey: this.queueKey,
         enforceSSL: true,
         retentionPeriod: Duration.days(14),
         ...extra,
@@ -81,7 +82,7 @@ export class Schedules extends Construct {
     });
     this.queue.grant(this.schedulerRole, 'sqs:SendMessage');
     this.targetDeadLetterQueue.grant(this.schedulerRole, 'sqs:SendMessage');
-    this.key.grant(this.schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.queueKey.grant(this.schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     this.function = integratorFunction(this, 'ScheduledRun', {
       handlerFile: HANDLER_FILES.scheduledRun,
@@ -165,7 +166,7 @@ export class Schedules extends Construct {
     });
     this.schedulerRole.grantPassRole(fn.grantPrincipal);
     this.queue.grant(fn, 'sqs:SendMessage');
-    this.key.grant(fn, 'kms:GenerateDataKey');
+    this.queueKey.grant(fn, 'kms:GenerateDataKey');
     fn.addEnvironment('SCHEDULE_GROUP', this.groupName);
     fn.addEnvironment('JOB_RUNS_QUEUE_ARN', this.queue.queueArn);
     fn.addEnvironment('JOB_RUNS_QUEUE_URL', this.queue.queueUrl);
