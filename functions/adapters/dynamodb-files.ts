@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ClaimLostError, type ClaimResult, type FileEntry, type FileLedger } from '../core/ports.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
@@ -31,14 +31,20 @@ export function dynamoDbFileLedger(
             TableName: table,
             Key: { org, fileId },
             ...parts,
-            ConditionExpression: 'attribute_not_exists(#fileId) OR (#st = :processing AND #lease < :now)',
+            ConditionExpression:
+              'attribute_not_exists(#fileId) OR (#st = :processing AND #lease < :now) OR #st = :pending',
             ExpressionAttributeNames: {
               ...parts.ExpressionAttributeNames,
               '#fileId': 'fileId',
               '#st': 'status',
               '#lease': 'leaseUntil',
             },
-            ExpressionAttributeValues: { ...parts.ExpressionAttributeValues, ':processing': 'processing', ':now': now },
+            ExpressionAttributeValues: {
+              ...parts.ExpressionAttributeValues,
+              ':processing': 'processing',
+              ':pending': 'pending',
+              ':now': now,
+            },
             ReturnValues: 'ALL_OLD',
           }),
         );
@@ -70,6 +76,44 @@ export function dynamoDbFileLedger(
         );
       } catch (err) {
         if (isConditionFailed(err)) throw new ClaimLostError(fileId);
+        throw err;
+      }
+    },
+
+    // The organization's entries, filtered to the pending ones: reads its whole ledger partition (object versions
+    // received, ever). Bounded by the files an organization sends; a sparse index is the step up if that grows large.
+    async pending(org) {
+      const entries: FileEntry[] = [];
+      const pages = paginateQuery(
+        { client: db },
+        {
+          TableName: table,
+          KeyConditionExpression: 'org = :org AND begins_with(fileId, :inbound)',
+          FilterExpression: '#st = :pending',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':org': org, ':inbound': 'inbound/', ':pending': 'pending' },
+          ConsistentRead: true,
+        },
+      );
+      for await (const page of pages) entries.push(...((page.Items ?? []) as FileEntry[]));
+      return entries;
+    },
+
+    async release(entry, release) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org: entry.org, fileId: entry.fileId },
+            UpdateExpression: 'SET #release = :release',
+            ConditionExpression: '#st = :pending AND (attribute_not_exists(#release) OR #release.runId = :runId)',
+            ExpressionAttributeNames: { '#release': 'release', '#st': 'status' },
+            ExpressionAttributeValues: { ':release': release, ':pending': 'pending', ':runId': release.runId },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionFailed(err)) return false;
         throw err;
       }
     },

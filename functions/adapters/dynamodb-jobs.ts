@@ -16,7 +16,7 @@ import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
 export { putOrganization } from './dynamodb-organizations.ts';
 
 /** Optional parts of a job definition: removed from the item when a save leaves them out. */
-const OPTIONAL_ATTRIBUTES = ['filters', 'customFields'] as const;
+const OPTIONAL_ATTRIBUTES = ['filters', 'customFields', 'processing', 'schedule', 'paused', 'contacts'] as const;
 
 /**
  * The guard of "one launched import job per template": an item of the Jobs table, in the organization's partition,

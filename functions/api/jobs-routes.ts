@@ -6,6 +6,12 @@
  *   GET  /v1/jobs/:jobId              -> 200 { job } | 404
  *   PUT  /v1/jobs/:jobId              -> 201 (created) | 200 { job } | 400 | 409
  *   POST /v1/jobs/:jobId/launch       -> 200 { job } | 404 | 409 { error: { code: job_not_launchable, problems } }
+ *   POST /v1/jobs/:jobId/pause        -> 200 { job } | 404 | 409 (edit_conflict)
+ *   POST /v1/jobs/:jobId/resume       -> 200 { job } | 404 | 409 (edit_conflict)
+ *   POST /v1/jobs/:jobId/run          -> 202 { request: { runId, trigger: manual, cutoff } } | 404 | 409 job_not_launched
+ *   GET  /v1/jobs/:jobId/upcoming-runs -> 200 { jobId, runs: [{ at }] } (`?count=` 1-50, default 5) | 404
+ *   GET  /v1/upcoming-runs            -> 200 { runs: [{ jobId, jobName, direction, at }], next } (the next `count` of
+ *                                        each launched scheduled job that is not paused, in time order; paged)
  *   POST /v1/mapping-suggestions      -> 200 { templateId, columns, mapping, unmappedRequired, syncKeys } | 400 | 404
  *
  * A job in a response is the stored definition (without the organization) plus `problems` (what keeps it from
@@ -14,19 +20,25 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { Clock, JobRepository, OpenCsv, RunReports } from '../core/ports.ts';
+import { InvalidCursor } from '../core/pages.ts';
+import type { Clock, JobRepository, JobRunRequests, JobScheduler, OpenCsv, Random, RunReports } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { FileProblem, type Problem } from '../core/problems.ts';
 import { openCsv as projectOpenCsv } from '../core/transfer/csv/read-csv.ts';
+import type { JobRunRequest } from '../core/transfer/job-runs.ts';
 import {
+  activeSchedule,
   composeJobTemplate,
   type ImportJob,
   jobProblems,
   launchJob,
   readJobDefinition,
   saveJob,
+  setPaused,
 } from '../core/transfer/jobs.ts';
 import { MAX_HEADING_LENGTH, MAX_SUGGESTION_COLUMNS, suggestJobMapping } from '../core/transfer/mapping.ts';
+import { newRunId } from '../core/transfer/runs.ts';
+import { describeSchedule, nextRuns } from '../core/transfer/schedules.ts';
 import type { Template } from '../core/transfer/template-types.ts';
 import { type TemplateCatalog, templates } from '../core/transfer/templates.ts';
 import { ApiError, apiError } from './errors.ts';
@@ -43,6 +55,51 @@ export interface JobsApiDependencies {
   clock?: Clock;
   /** Default: the project's CSV reader (functions/core/transfer/csv/read-csv.ts). */
   openCsv?: OpenCsv;
+  /**
+   * Keeps each job's schedule as the job says (EventBridge Scheduler, the twin's scheduler): told after every save.
+   * Absent (unit tests of other routes): schedules are not kept anywhere.
+   */
+  scheduler?: JobScheduler;
+  /** Where run now sends its request; absent: run now answers 409 run_now_unavailable. */
+  runRequests?: JobRunRequests;
+  /** Run ids of run-now requests. */
+  random?: Random;
+}
+
+/** Upcoming runs asked for per job (`?count=`). */
+export const DEFAULT_UPCOMING = 5;
+export const MAX_UPCOMING = 50;
+
+function upcomingCount(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_UPCOMING;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_UPCOMING) {
+    throw new ApiError(400, 'invalid_count', `count must be a whole number from 1 to ${MAX_UPCOMING}`);
+  }
+  return n;
+}
+
+/** The cursor of the upcoming-runs list: the last run of a page, (at, jobId). */
+function upcomingCursor(raw: string | undefined): { at: string; jobId: string } | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
+    const c = v as { at?: unknown; jobId?: unknown };
+    if (
+      raw.length <= 300 &&
+      typeof v === 'object' &&
+      v !== null &&
+      Object.keys(v).length === 2 &&
+      typeof c.at === 'string' &&
+      !Number.isNaN(Date.parse(c.at)) &&
+      typeof c.jobId === 'string'
+    ) {
+      return { at: c.at, jobId: c.jobId };
+    }
+  } catch {
+    // not ours
+  }
+  throw new InvalidCursor('not a cursor of the upcoming runs');
 }
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -59,7 +116,15 @@ export function jobView(job: ImportJob, catalog: TemplateCatalog): Record<string
   const problems: Problem[] = template
     ? jobProblems(job, template)
     : [{ code: 'unknown_template', message: `job ${job.jobId}: template ${job.templateId} no longer exists` }];
-  return { ...rest, problems, launchable: problems.length === 0 };
+  return {
+    ...rest,
+    processing: job.processing ?? 'on_arrival',
+    ...(job.schedule ? { scheduleDescription: describeSchedule(job.schedule) } : {}),
+    paused: job.paused ?? false,
+    contacts: job.contacts ?? [],
+    problems,
+    launchable: problems.length === 0,
+  };
 }
 
 async function readBody(c: Context): Promise<{ ok: true; text: string } | { ok: false; response: Response }> {
@@ -88,7 +153,12 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
   const catalog = deps.catalog ?? templates;
   const clock = deps.clock ?? systemClock;
   const openCsv = deps.openCsv ?? projectOpenCsv;
+  const random = deps.random ?? { token: (n: number) => crypto.randomUUID().replace(/-/g, '').slice(0, n) };
   const app = new Hono<ApiEnv>();
+  /** After a save: the job's schedule follows (idempotent; a failed sync is repaired by the next save of the job). */
+  const syncSchedule = async (job: ImportJob) => {
+    if (deps.scheduler) await deps.scheduler.sync(job);
+  };
 
   const jobIdOf = (c: Context<ApiEnv>) => {
     const jobId = c.req.param('jobId') ?? '';
@@ -147,6 +217,7 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
         `job ${jobId} was changed meanwhile; reload it and apply your change again`,
       );
     }
+    await syncSchedule(saved.job);
     return c.json({ job: jobView(saved.job, catalog) }, saved.created ? 201 : 200);
   });
 
@@ -174,7 +245,10 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
         launched.problems,
       );
     }
-    if (job.status === 'launched') return c.json({ job: jobView(job, catalog) });
+    if (job.status === 'launched') {
+      await syncSchedule(job);
+      return c.json({ job: jobView(job, catalog) });
+    }
     const next: ImportJob = {
       ...launched.job,
       revision: (job.revision ?? 0) + 1,
@@ -185,7 +259,102 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
     if (result === 'conflict') {
       return apiError(c, 409, 'edit_conflict', `job ${jobId} was changed meanwhile; reload it and launch it again`);
     }
+    await syncSchedule(next);
     return c.json({ job: jobView(next, catalog) });
+  });
+
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    app.post(`/jobs/:jobId/${action}`, async (c) => {
+      const jobId = jobIdOf(c);
+      if (!jobId) return badJobId(c);
+      const jobs = c.get('stores').jobs;
+      const job = await jobs.get(c.get('org'), jobId);
+      if (!job) return notFound(c);
+      const next = setPaused(job, paused, clock.now());
+      if (next.changed) {
+        const result = await jobs.save(next.job, job.revision ?? 0);
+        if (result !== 'saved') {
+          return apiError(
+            c,
+            409,
+            'edit_conflict',
+            `job ${jobId} was changed meanwhile; reload it and ${action} it again`,
+          );
+        }
+      }
+      await syncSchedule(next.job);
+      return c.json({ job: jobView(next.job, catalog) });
+    });
+  }
+
+  app.post('/jobs/:jobId/run', async (c) => {
+    const jobId = jobIdOf(c);
+    if (!jobId) return badJobId(c);
+    const org = c.get('org');
+    const job = await c.get('stores').jobs.get(org, jobId);
+    if (!job) return notFound(c);
+    if (job.status !== 'launched') {
+      return apiError(c, 409, 'job_not_launched', `job ${jobId} is a draft: launch it before running it`);
+    }
+    if (!deps.runRequests) return apiError(c, 409, 'run_now_unavailable', 'this stack cannot run jobs on request');
+    const now = clock.now();
+    const request: JobRunRequest = {
+      org,
+      jobId,
+      trigger: 'manual',
+      cutoff: now.toISOString(),
+      runId: newRunId(now, random),
+    };
+    await deps.runRequests.request(request);
+    const { org: _org, ...view } = request;
+    return c.json({ request: view }, 202);
+  });
+
+  app.get('/jobs/:jobId/upcoming-runs', async (c) => {
+    const jobId = jobIdOf(c);
+    if (!jobId) return badJobId(c);
+    const count = upcomingCount(c.req.query('count'));
+    const job = await c.get('stores').jobs.get(c.get('org'), jobId);
+    if (!job) return notFound(c);
+    const schedule = activeSchedule(job);
+    const runs = schedule ? nextRuns(schedule, clock.now(), count).map((at) => ({ at: at.toISOString() })) : [];
+    return c.json({
+      jobId,
+      processing: job.processing ?? 'on_arrival',
+      paused: job.paused ?? false,
+      ...(job.schedule ? { schedule: job.schedule, scheduleDescription: describeSchedule(job.schedule) } : {}),
+      runs,
+    });
+  });
+
+  app.get('/upcoming-runs', async (c) => {
+    const count = upcomingCount(c.req.query('count'));
+    const limit = pageSize(c.req.query('limit'));
+    const after = upcomingCursor(c.req.query('cursor'));
+    const now = clock.now();
+    // An organization has few jobs (tens): all of them, each with its next `count` runs, merged in time order.
+    const all: { jobId: string; jobName: string; direction: string; at: string }[] = [];
+    for (const job of await c.get('stores').jobs.importJobs(c.get('org'))) {
+      const schedule = activeSchedule(job);
+      if (!schedule) continue;
+      for (const at of nextRuns(schedule, now, count)) {
+        all.push({ jobId: job.jobId, jobName: job.name, direction: job.direction, at: at.toISOString() });
+      }
+    }
+    const order = (a: { at: string; jobId: string }, b: { at: string; jobId: string }) =>
+      a.at < b.at ? -1 : a.at > b.at ? 1 : a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0;
+    all.sort(order);
+    const rest = after ? all.filter((r) => order(r, after) > 0) : all;
+    const page = rest.slice(0, limit);
+    const last = page[page.length - 1];
+    const next =
+      rest.length > limit && last
+        ? Buffer.from(JSON.stringify({ at: last.at, jobId: last.jobId })).toString('base64url')
+        : null;
+    return c.json({ runs: page, next });
   });
 
   app.post('/mapping-suggestions', async (c) => {

@@ -6,10 +6,11 @@
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
 import type { ExportJob, ExportProgress } from './transfer/export-jobs.ts';
+import type { JobRunRequest } from './transfer/job-runs.ts';
 import type { ImportJob } from './transfer/jobs.ts';
 import type { OutboxEntry } from './transfer/notifications.ts';
 import type { LifeSigns } from './transfer/run-watch.ts';
-import type { Acknowledgement, RowError, Run, RunComment, RunView } from './transfer/runs.ts';
+import type { Acknowledgement, FiringRun, RowError, Run, RunComment, RunView } from './transfer/runs.ts';
 
 export interface Clock {
   now(): Date;
@@ -174,6 +175,38 @@ export interface JobRepository extends JobStore {
   ): Promise<JobSaveResult>;
 }
 
+/**
+ * Each launched scheduled job's schedule, kept by the scheduler that fires it (EventBridge Scheduler in AWS:
+ * functions/adapters/eventbridge-scheduler.ts; the twin: lib/local/scheduler.ts). A firing becomes a JobRunRequest
+ * (trigger `schedule`, cut-off = the scheduled time) delivered at least once to functions/handlers/scheduled-run.ts.
+ */
+export interface JobScheduler {
+  /**
+   * Makes the job's schedule what the job says, idempotently: launched + scheduled -> its schedule exists with the
+   * job's expression and time zone (enabled, or disabled while the job is paused); anything else (draft, on arrival)
+   * -> none. Called after every save of a job.
+   */
+  sync(job: ImportJob): Promise<void>;
+  /** The job is gone: its schedule too. */
+  remove(org: string, jobId: string): Promise<void>;
+}
+
+/**
+ * Scheduled and requested runs (FiringRun, job-runs.ts) in the Runs table beside the per-file runs, so the reports list
+ * them together. Written with UpdateItem: attributes other parts add (comments, acknowledgement) stay.
+ */
+export interface FiringRunLog {
+  get(org: string, runId: string): Promise<FiringRun | undefined>;
+  /** Creates the run; false (nothing written) when a run of that id exists: a firing delivered twice runs once. */
+  create(run: FiringRun): Promise<boolean>;
+  save(run: FiringRun): Promise<void>;
+}
+
+/** "Run now": hands a request to the worker that runs jobs (scheduled-run.ts), at least once. */
+export interface JobRunRequests {
+  request(request: JobRunRequest): Promise<void>;
+}
+
 /** A row error as the reports list it: the row's entry plus its sort key and the first problem's fields on top. */
 export type ReportedRowError = RowError & {
   runId: string;
@@ -262,7 +295,14 @@ export interface MessageVisibility {
   change(receiptHandle: string, seconds: number): Promise<void>;
 }
 
-export type FileStatus = 'processing' | 'done' | 'partial' | 'refused';
+/** `pending`: received for a scheduled (or paused) job, waiting for a run of it (job-runs.ts). */
+export type FileStatus = 'processing' | 'pending' | 'done' | 'partial' | 'refused';
+
+/** A scheduled or requested run took a pending file: the file's own run names it as `partOf`. */
+export interface FileRelease {
+  runId: string;
+  trigger: 'schedule' | 'manual';
+}
 
 /** The arrival ledger: one entry per received object version. */
 export interface FileEntry {
@@ -277,6 +317,8 @@ export interface FileEntry {
   /** Epoch ms until which the current claim is held; a `processing` entry past it may be retaken (crash recovery). */
   leaseUntil: number;
   receivedAt: string;
+  /** The object's LastModified (when the upload ended): what a scheduled run's cut-off compares. */
+  uploadedAt?: string;
   updatedAt: string;
   runId?: string;
   /** How often the entry was claimed (redeliveries, resumptions). */
@@ -289,6 +331,10 @@ export interface FileEntry {
   seq?: number;
   /** The job the run started with: a resumed run keeps it, whatever was edited between invocations. */
   job?: ImportJob;
+  /** While `pending`: the job whose run will take it. */
+  pendingJob?: string;
+  /** The scheduled or requested run that took it (set once, by `release`). */
+  release?: FileRelease;
 }
 
 export type ClaimResult =
@@ -297,8 +343,9 @@ export type ClaimResult =
 
 export interface FileLedger {
   /**
-   * Claims the entry with a conditional write: succeeds when it does not exist yet, or when it is `processing` and its
-   * lease expired (the previous holder crashed or paused). Exactly one concurrent caller wins.
+   * Claims the entry with a conditional write: succeeds when it does not exist yet, when it is `processing` and its
+   * lease expired (the previous holder crashed or paused), or when it is `pending` (waiting for a run of its job: the
+   * claimer decides again whether it still waits). Exactly one concurrent caller wins.
    */
   claim(entry: FileEntry, now: number): Promise<ClaimResult>;
   /**
@@ -311,6 +358,13 @@ export interface FileLedger {
    * if it is still `processing` and nobody claimed it since. False when the claim was lost: stop working on the file.
    */
   renew(entry: FileEntry, leaseUntil: number): Promise<boolean>;
+  /** The organization's `pending` entries (files waiting for a run of their job), in no particular order. */
+  pending(org: string): Promise<FileEntry[]>;
+  /**
+   * Marks a pending entry as taken by `release.runId`; false (nothing changed) when it is no longer pending or another
+   * run took it. A run delivered twice releases its files again harmlessly.
+   */
+  release(entry: FileEntry, release: FileRelease): Promise<boolean>;
   /**
    * Gives the claimed entry the next arrival number of the organization's `lane`, once: the lane's counter, a pointer
    * from the number to the entry and the entry itself change in one transaction, so every number handed out belongs to

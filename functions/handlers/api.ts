@@ -1,9 +1,12 @@
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'hono';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbRunReports } from '../adapters/dynamodb-reports.ts';
+import { eventBridgeScheduler, eventBridgeSettingsFromEnv } from '../adapters/eventbridge-scheduler.ts';
+import { jobRunRequestsFromEnv } from '../adapters/job-run-requests.ts';
 import { tenantSettingsFromEnv, tenantStores } from '../adapters/tenant-stores.ts';
 import { createApi } from '../api/app.ts';
 import { type Caller, callerFromClaims } from '../api/auth.ts';
@@ -22,7 +25,14 @@ function callerFromAuthorizer(c: Context<{ Bindings: { event: LambdaEvent } }>):
 // The function's own role may do nothing on the tables: every DynamoDB call runs on the caller organization's
 // credentials (the tenant-data role, assumed with a session policy for that organization's keys).
 const region = process.env.AWS_REGION;
+// Job schedules (EventBridge Scheduler) and run now (the job-runs queue): lib/aws/schedules.ts sets their environment.
+const schedulerSettings = eventBridgeSettingsFromEnv();
+const runRequests = jobRunRequestsFromEnv();
 const app = createApi({
+  ...(schedulerSettings
+    ? { scheduler: eventBridgeScheduler(new SchedulerClient(region ? { region } : {}), schedulerSettings) }
+    : {}),
+  ...(runRequests ? { runRequests } : {}),
   storesFor: tenantStores({
     sts: new STSClient(region ? { region } : {}),
     ...tenantSettingsFromEnv(),

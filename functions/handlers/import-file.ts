@@ -35,6 +35,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { configFromEnv, dynamoDbDocumentClient, s3Client } from '../adapters/aws-clients.ts';
 import { diskSortScratch } from '../adapters/disk-sort.ts';
 import { dynamoDbFileLedger } from '../adapters/dynamodb-files.ts';
+import { dynamoDbFiringRuns } from '../adapters/dynamodb-firing-runs.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbBilling } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords } from '../adapters/dynamodb-records.ts';
@@ -79,6 +80,7 @@ export function dependenciesFromEnv(
     files: s3FileStore(clients.s3 ?? s3Client(config), { env }),
     records: dynamoDbRecords(db, { env }),
     runLog: dynamoDbRunLog(db, { env }),
+    firingRuns: dynamoDbFiringRuns(db, { env }),
     jobs: dynamoDbJobs(db, { env }),
     ledger: dynamoDbFileLedger(db, { env }),
     billing: dynamoDbBilling(db, { env }),
@@ -273,6 +275,10 @@ function report(received: Received): void {
   }
   if (received.outcome === 'waiting') {
     logger.info('file waits for an earlier file of its template', { ...received });
+    return;
+  }
+  if (received.outcome === 'pending') {
+    logger.info('file recorded pending: its job is scheduled or paused, a run of the job takes it', { ...received });
     return;
   }
   const { run } = received;

@@ -15,6 +15,7 @@ export const HANDLER_FILES = {
   sweep: 'sweep.ts',
   runWatch: 'run-watch.ts',
   exportRun: 'export-run.ts',
+  scheduledRun: 'scheduled-run.ts',
 } as const;
 
 /** Where the handler files are: the repository's functions/handlers, unless a test points elsewhere. */

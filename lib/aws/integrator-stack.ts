@@ -6,6 +6,7 @@ import { Exports } from './exports.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
 import { Operations } from './operations.ts';
+import { Schedules } from './schedules.ts';
 import { Sftp } from './sftp.ts';
 import { Storage } from './storage.ts';
 import { Sweep } from './sweep.ts';
@@ -29,6 +30,7 @@ export class IntegratorStack extends Stack {
   readonly sweep: Sweep;
   readonly operations: Operations;
   readonly exports: Exports;
+  readonly schedules: Schedules;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -64,6 +66,15 @@ export class IntegratorStack extends Stack {
       reportsUrl: this.api.stage.url,
       ...handlers,
     });
+
+    this.schedules = new Schedules(this, 'Schedules', {
+      storage: this.storage,
+      importPipeline: this.importPipeline,
+      alarmTopic: this.monitoring.topic,
+      ...handlers,
+    });
+    // The API keeps each job's schedule with the job and sends run-now requests.
+    this.schedules.grantManage(this.api.function);
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });

@@ -7,6 +7,8 @@
  *                               -> local queue (durable under .local/queues/, SQS semantics) -> import handler
  *   Node HTTP server            -> the API app (local tokens stand in for Cognito + the JWT authorizer)
  *   a timer                     -> the run watch (stalled runs, notifications as .eml files in .local/mail/)
+ *   in-process scheduler        -> job-runs queue (durable) -> scheduled-run handler (EventBridge Scheduler -> SQS)
+ *   (lib/local/scheduler.ts)       run now from the API goes to the same queue
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { demoUsers, localAuthenticate, localIssuer } from './local-auth.ts';
 import { freePort } from './ports.ts';
 import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 import { startLocalS3 } from './s3-server.ts';
+import { LocalScheduler } from './scheduler.ts';
 import { seedDemoRecords, seedOrganization } from './seed.ts';
 import { startSftpServer } from './sftp-server.ts';
 
@@ -60,6 +63,11 @@ export interface StackInfo {
   };
   dynamodb: { endpoint: string; region: string };
   s3: { endpoint: string; bucket: string };
+  /**
+   * Only with INTEGRATOR_TWIN_CONTROL=1 (tests): the scheduler's clock, on 127.0.0.1.
+   * POST {url}/scheduler/jump {"at": ISO} moves it without firing; /scheduler/advance fires every run up to `at`.
+   */
+  control?: { url: string };
 }
 
 export interface Twin {
@@ -67,6 +75,10 @@ export interface Twin {
   importQueue: LocalQueue;
   /** Starts export runs in-process (the export Lambda's async invocation in AWS). */
   exports: ExportLauncher & { idle(): Promise<void> };
+  /** Scheduled and requested job runs (the scheduled-run handler's queue). */
+  jobRunsQueue: LocalQueue;
+  /** The in-process EventBridge Scheduler; tests take its clock over (jumpTo, advanceTo) to drive a DST day. */
+  scheduler: LocalScheduler;
   clientConfig: ClientConfig;
   stop(): Promise<void>;
 }
@@ -246,6 +258,21 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
         await running;
       });
     }
+    // Scheduled and requested runs: EventBridge Scheduler (and run now) -> the job-runs queue -> scheduled-run handler.
+    const scheduledRunHandler = (await import('../../functions/handlers/scheduled-run.ts')).handler as SqsHandler;
+    const jobRunsQueue = new LocalQueue({
+      name: 'job-runs-queue',
+      handler: scheduledRunHandler,
+      delayMs: 0,
+      stateFile: join(stateDir, 'queues', 'job-runs-queue.json'),
+      onError: (err, ids) => log({ level: 'ERROR', message: 'scheduled-run handler failed', error: String(err), ids }),
+    });
+    stoppers.push(() => jobRunsQueue.close());
+    process.env.JOB_RUNS_QUEUE_URL = jobRunsQueue.url;
+    const unregisterJobRuns = acceptContinuations(jobRunsQueue);
+    stoppers.push(async () => unregisterJobRuns());
+    const scheduler = new LocalScheduler({ send: (body) => void jobRunsQueue.send(body), log });
+    stoppers.push(() => scheduler.stop());
 
     const issuer = localIssuer(readOrCreateSecret(join(stateDir, 'api-secret')));
     const { createApi } = await import('../../functions/api/app.ts');
@@ -253,7 +280,17 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const { dynamoDbJobs } = await import('../../functions/adapters/dynamodb-jobs.ts');
     // No STS locally: the stores run on the twin's own client (in AWS, on credentials scoped to the organization).
     const stores = { reports: dynamoDbRunReports(documents), jobs: dynamoDbJobs(documents) };
-    const app = createApi({ storesFor: () => stores, authenticate: localAuthenticate(issuer) });
+    // The schedules EventBridge would keep: rebuilt from the jobs, then kept in step by the API's saves.
+    for (const org of orgs) for (const job of await stores.jobs.importJobs(org.id)) await scheduler.sync(job);
+    scheduler.start();
+    const { jobRunRequestsFromEnv } = await import('../../functions/adapters/job-run-requests.ts');
+    const runRequests = jobRunRequestsFromEnv();
+    const app = createApi({
+      storesFor: () => stores,
+      authenticate: localAuthenticate(issuer),
+      scheduler,
+      ...(runRequests ? { runRequests } : {}),
+    });
     const apiPort = await port('api', options);
     const server = await new Promise<ReturnType<typeof serve>>((ready) => {
       const s = serve({ fetch: app.fetch, port: apiPort, hostname: '127.0.0.1' }, () => ready(s));
@@ -289,6 +326,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
         });
     }, watchEveryMs);
     stoppers.push(async () => clearInterval(watchTimer));
+    const control = process.env.INTEGRATOR_TWIN_CONTROL === '1' ? await startControl(scheduler) : undefined;
+    if (control) stoppers.push(control.stop);
 
     const info: StackInfo = {
       sftp: {
@@ -304,13 +343,56 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       },
       dynamodb: { endpoint: db.endpoint, region: db.region },
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
+      ...(control ? { control: { url: control.url } } : {}),
     };
     writeFileSync(join(stateDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-    return { info, importQueue, exports: exportLauncher, clientConfig, stop: stopAll };
+    return { info, importQueue, jobRunsQueue, scheduler, exports: exportLauncher, clientConfig, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** The tests' handle on the scheduler's clock (a DST day is driven, not waited for). */
+async function startControl(scheduler: LocalScheduler): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      const answer = (status: number, value: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      let at: Date | undefined;
+      try {
+        at = new Date((JSON.parse(body) as { at: string }).at);
+      } catch {
+        at = undefined;
+      }
+      if (!at || Number.isNaN(at.getTime()) || req.method !== 'POST') return answer(400, { error: 'POST {"at": ISO}' });
+      const action =
+        req.url === '/scheduler/jump'
+          ? scheduler.jumpTo(at)
+          : req.url === '/scheduler/advance'
+            ? scheduler.advanceTo(at)
+            : undefined;
+      if (!action) return answer(404, { error: 'no such control' });
+      action.then(
+        () => answer(200, { at: at.toISOString() }),
+        (err) => answer(500, { error: String(err) }),
+      );
+    });
+  });
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => new Promise((done) => server.close(() => done())),
+  };
 }
 
 /** `inbound` for `/<bucket>/inbound/...`: the rule's filter on the file path. */

@@ -12,6 +12,19 @@
  *   records are stored by their sync key, so such a change is deliberate — save with `status: "draft"` first (the job
  *   stops taking files), then launch again. A launched job is never silently turned back into a draft.
  * - Every save bumps `revision`; a save that names another revision than the stored one is an `edit_conflict`.
+ *   Pausing and resuming are saves too (same revision rule); a PUT keeps the job's paused state.
+ *
+ * When files are processed (`processing`):
+ * - `on_arrival` (the default, and what a job saved before schedules existed means): each file is imported when it
+ *   arrives.
+ * - `scheduled`: a file that arrives is recorded in the ledger as pending; each run of the job's `schedule`
+ *   (schedules.ts) imports the pending files that arrived before its cut-off, oldest first. The cut-off is the run's
+ *   scheduled time, so a file after it waits for the next run. A new scheduled job without a schedule gets the seed's
+ *   rule (DEFAULT_SCHEDULE): daily at 02:00 America/Los_Angeles, "uploaded before 2 AM Pacific, imported that night".
+ * - `paused`: a paused job starts no scheduled run and imports no arriving file (the files wait in the ledger); run
+ *   now still works (an explicit request). Resuming imports what waited at the next run (or, on arrival, with a run
+ *   now).
+ * - `contacts`: the integration contacts' e-mail addresses (notifications.ts writes to them), at most MAX_CONTACTS.
  *
  * Import options:
  * - Sync key: the field whose value identifies a record: one of the template's sync-key candidates, or a custom
@@ -40,6 +53,7 @@ import {
   type MappingEntry,
   mandatoryFields,
 } from './mapping.ts';
+import { DEFAULT_SCHEDULE, readSchedule, type Schedule } from './schedules.ts';
 import type { Template } from './template-types.ts';
 import { type TemplateCatalog, templates } from './templates.ts';
 import { transformProblems } from './transforms.ts';
@@ -47,6 +61,10 @@ import { transformProblems } from './transforms.ts';
 /** Create & Update, Create only, Update only (the integration preferences customers know). */
 export type Preference = 'create_update' | 'create_only' | 'update_only';
 export type JobStatus = 'draft' | 'launched';
+/** When a job's files are imported: as each arrives, or by the job's schedule. */
+export type ProcessingMode = 'on_arrival' | 'scheduled';
+export const PROCESSING_MODES: readonly ProcessingMode[] = ['on_arrival', 'scheduled'];
+export const MAX_CONTACTS = 20;
 
 export interface ImportJob {
   org: string;
@@ -68,10 +86,44 @@ export interface ImportJob {
    * `unique`); mapped, validated and stored by their ids like the template's own fields.
    */
   customFields?: CustomField[];
+  /** Absent: `on_arrival` (jobs saved before schedules existed). */
+  processing?: ProcessingMode;
+  /** Present exactly when `processing` is `scheduled`. */
+  schedule?: Schedule;
+  /** A paused job starts no run by itself (see the rules at the top). */
+  paused?: boolean;
+  /** The integration contacts (e-mail addresses, lower-cased, no duplicates). */
+  contacts?: string[];
   /** Bumped by every save through the API (optimistic locking); absent on a job never saved so. */
   revision?: number;
   createdAt?: string;
   updatedAt?: string;
+}
+
+/** The processing mode a job has (absent means on arrival). */
+export function processingOf(job: Pick<ImportJob, 'processing'>): ProcessingMode {
+  return job.processing ?? 'on_arrival';
+}
+
+/** The schedule a job runs by, when it is launched, scheduled and not paused; otherwise none. */
+export function activeSchedule(
+  job: Pick<ImportJob, 'status' | 'processing' | 'schedule' | 'paused'>,
+): Schedule | undefined {
+  return job.status === 'launched' && processingOf(job) === 'scheduled' && !job.paused ? job.schedule : undefined;
+}
+
+/**
+ * An e-mail address as contacts need it: one mailbox, `local@domain`, no spaces, no display name, a domain with a dot
+ * (what SES accepts as a destination). Not every RFC 5321 form, deliberately: quoted local parts and IP literals are
+ * refused rather than half-supported.
+ */
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export function isEmailAddress(value: string): boolean {
+  if (value.length > 254 || !EMAIL.test(value)) return false;
+  const [local] = value.split('@') as [string];
+  return local.length <= 64 && !local.startsWith('.') && !local.endsWith('.') && !local.includes('..');
 }
 
 export const PREFERENCES: readonly Preference[] = ['create_update', 'create_only', 'update_only'];
@@ -275,6 +327,9 @@ export interface JobDefinition {
   delimiter?: string;
   filters?: FilterRule[];
   customFields?: CustomField[];
+  processing?: ProcessingMode;
+  schedule?: Schedule;
+  contacts?: string[];
   /** `draft` takes a launched job back to draft. Launching is its own action. */
   status?: 'draft';
   /** The revision the user edited; a different stored revision is an edit conflict. */
@@ -291,6 +346,9 @@ const DEFINITION_KEYS = new Set([
   'delimiter',
   'filters',
   'customFields',
+  'processing',
+  'schedule',
+  'contacts',
   'status',
   'revision',
 ]);
@@ -332,6 +390,33 @@ export function readJobDefinition(
   }
   if (body.revision !== undefined && !(Number.isInteger(body.revision) && (body.revision as number) >= 0)) {
     bad('revision must be a whole number');
+  }
+  if (body.processing !== undefined && !PROCESSING_MODES.includes(body.processing as ProcessingMode)) {
+    bad(`processing must be one of ${PROCESSING_MODES.join(', ')}, not ${JSON.stringify(body.processing)}`);
+  }
+  let schedule: Schedule | undefined;
+  if (body.schedule !== undefined) {
+    if (body.processing !== 'scheduled') {
+      bad('schedule: only a job with processing "scheduled" has a schedule');
+    } else {
+      const read = readSchedule(body.schedule, 'schedule');
+      if (read.ok) schedule = read.schedule;
+      else problems.push(...read.problems);
+    }
+  }
+  let contacts: string[] | undefined;
+  if (body.contacts !== undefined) {
+    if (!Array.isArray(body.contacts)) bad('contacts must be a list of e-mail addresses');
+    else if (body.contacts.length > MAX_CONTACTS) bad(`contacts may list at most ${MAX_CONTACTS} addresses`);
+    else {
+      contacts = [];
+      body.contacts.forEach((c: unknown, i) => {
+        const address = typeof c === 'string' ? c.trim() : undefined;
+        if (address === undefined || !isEmailAddress(address)) {
+          bad(`contacts[${i}]: ${JSON.stringify(c)} is not an e-mail address (name@example.com)`);
+        } else if (!contacts!.includes(address.toLowerCase())) contacts!.push(address.toLowerCase());
+      });
+    }
   }
   for (const key of ['filters', 'customFields'] as const) {
     const list = body[key];
@@ -397,6 +482,9 @@ export function readJobDefinition(
     ...(b.delimiter !== undefined ? { delimiter: b.delimiter as string } : {}),
     ...(b.filters !== undefined ? { filters: b.filters as FilterRule[] } : {}),
     ...(b.customFields !== undefined ? { customFields: b.customFields as CustomField[] } : {}),
+    ...(b.processing !== undefined ? { processing: b.processing as ProcessingMode } : {}),
+    ...(schedule ? { schedule } : {}),
+    ...(contacts ? { contacts } : {}),
     ...(b.status !== undefined ? { status: 'draft' as const } : {}),
     ...(b.revision !== undefined ? { revision: b.revision as number } : {}),
   };
@@ -462,6 +550,11 @@ export function saveJob(input: {
     delimiter: d.delimiter ?? ',',
     ...(d.filters && d.filters.length > 0 ? { filters: d.filters } : {}),
     ...(d.customFields && d.customFields.length > 0 ? { customFields: d.customFields } : {}),
+    ...(d.processing === 'scheduled'
+      ? { processing: 'scheduled' as const, schedule: d.schedule ?? DEFAULT_SCHEDULE }
+      : {}),
+    ...(existing?.paused ? { paused: true } : {}),
+    ...(d.contacts && d.contacts.length > 0 ? { contacts: d.contacts } : {}),
     revision: revision + 1,
     createdAt: existing?.createdAt ?? at,
     updatedAt: at,
@@ -531,4 +624,25 @@ export function chooseJob(
   }
   // With custom fields, the template the rows are validated against is the composed one.
   return { ok: true, job, template: composeJobTemplate(job, jobTemplate).template };
+}
+
+export type JobPause = { ok: true; job: ImportJob; changed: boolean };
+
+/**
+ * The job paused or resumed (a save: revision bumped, `updatedAt` now). `changed` is false, and the job returned as it
+ * is, when it already was in that state: pausing twice is not an error.
+ */
+export function setPaused(job: ImportJob, paused: boolean, now: Date): JobPause {
+  if ((job.paused ?? false) === paused) return { ok: true, job, changed: false };
+  const { paused: _was, ...rest } = job;
+  return {
+    ok: true,
+    changed: true,
+    job: {
+      ...rest,
+      ...(paused ? { paused: true } : {}),
+      revision: (job.revision ?? 0) + 1,
+      updatedAt: now.toISOString(),
+    },
+  };
 }

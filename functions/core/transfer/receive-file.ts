@@ -13,6 +13,11 @@
  *   when first claimed and waits (`waiting`: no run yet, claim released, the event delivered again later) until the
  *   previous file's run has ended. Each record write carries the number, and a record never takes an older file's
  *   data over a newer one's (RecordWrite.arrival).
+ * - A file of a scheduled or paused job (jobs.ts `processing`, `paused`) is recorded `pending` and not imported: no
+ *   run, no lane number, the claim released. A scheduled or requested run (job-runs.ts) takes the pending files that
+ *   arrived before its cut-off, gives them their lane numbers oldest first, marks them released and sends an arrival
+ *   for each: from there each file is imported exactly as an arriving one (claims, lanes, checkpoints, crash recovery),
+ *   in a run of its own that names the taking run (`partOf`), and its end is recorded on that run (`firingRuns`).
  * - A run keeps the job it started with (stored on the ledger entry): a resumed run is not changed by an edit.
  * - A partial upload (tag `integrator-upload=partial`, or an Upload Failed event naming it) is never imported: one
  *   Interrupted run says so and the object
@@ -25,11 +30,12 @@
  *   run only repeats the archive step.
  */
 
-import type { FileEntry, FileLedger, FileStore, JobStore, ObjectRef, Random } from '../ports.ts';
+import type { FileEntry, FileLedger, FileStore, FiringRunLog, JobStore, ObjectRef, Random } from '../ports.ts';
 import { type Problem, StoreRefusal } from '../problems.ts';
 import { claimKeeper } from './claim-lease.ts';
 import { type ImportDeps, importFile } from './import-file.ts';
-import { chooseJob } from './jobs.ts';
+import { recordFileOutcome } from './job-runs.ts';
+import { chooseJob, processingOf } from './jobs.ts';
 import { awaitTurn } from './lanes.ts';
 import { archiveKey, baseName, isTemporaryName, outcomeKey, parseObjectKey } from './layout.ts';
 import { outcomeLines } from './outcome.ts';
@@ -51,6 +57,8 @@ export interface Arrival {
   partial?: boolean;
   /** When the upload ended (Transfer Family's `end-timestamp`): with the ETag, it picks the version an event means. */
   endedAt?: string;
+  /** The ledger id, when the message comes from a run that took a pending file (job-runs.ts): no recomputing it. */
+  fileId?: string;
 }
 
 export interface ReceiveDeps extends ImportDeps {
@@ -65,6 +73,8 @@ export interface ReceiveDeps extends ImportDeps {
   waitRetrySeconds?: number;
   /** How long a quiet holder of a lane's turn keeps it after its lease (lanes.ts; default 5 minutes). */
   turnGraceMs?: number;
+  /** Where a taken pending file's end is recorded (its scheduled or requested run). */
+  firingRuns?: FiringRunLog;
 }
 
 export const DEFAULT_WAIT_RETRY_SECONDS = 30;
@@ -80,6 +90,8 @@ export type IgnoredReason =
 
 export type Received =
   | { outcome: 'ignored'; reason: IgnoredReason; key: string }
+  /** The file's job is scheduled or paused: recorded pending in the ledger, for a run of the job to take. */
+  | { outcome: 'pending'; key: string; jobId: string }
   /**
    * `wake`: the file whose turn came when this run ended, waiting in its lane: deliver an arrival for it now (the import
    * handler sends `arrivalMessage(wake)` with no delay) rather than leave it to its next delayed look.
@@ -134,7 +146,8 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   const claim = await deps.ledger.claim(
     {
       org: parsed.org,
-      fileId: fileIdOf(key, info, arrival.sequencer),
+      // A taken pending file's message names its entry (under this very key: never another organization's).
+      fileId: arrival.fileId?.startsWith(`${key}#`) ? arrival.fileId : fileIdOf(key, info, arrival.sequencer),
       key,
       ...(info.versionId ? { versionId: info.versionId } : {}),
       etag: info.etag,
@@ -142,6 +155,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       status: 'processing',
       leaseUntil: now.getTime() + deps.leaseMs,
       receivedAt: now.toISOString(),
+      uploadedAt: info.lastModified.toISOString(),
       updatedAt: now.toISOString(),
       claims: 1,
     },
@@ -161,6 +175,20 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
 
     // Files of one organization and template apply in arrival order: take a number, wait for its turn.
     const match = deps.catalog.matchFileName(fileName);
+    if (match.ok && !run && !entry.release && entry.seq === undefined) {
+      // A scheduled or paused job's file waits for a run of the job (a later delivery of its event decides again).
+      const choice = chooseJob(await deps.jobs.importJobs(parsed.org), match.template, deps.catalog, fileName);
+      if (choice.ok && (processingOf(choice.job) === 'scheduled' || choice.job.paused)) {
+        await deps.ledger.update({
+          ...entry,
+          status: 'pending',
+          pendingJob: choice.job.jobId,
+          leaseUntil: 0,
+          updatedAt: deps.clock.now().toISOString(),
+        });
+        return { outcome: 'pending', key, jobId: choice.job.jobId };
+      }
+    }
     if (match.ok) {
       const place = await deps.ledger.enterLane(entry, match.template.id);
       entry = { ...entry, lane: place.lane, seq: place.seq, ...(place.job ? { job: place.job } : {}) };
@@ -194,6 +222,9 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
           ...(info.versionId ? { versionId: info.versionId } : {}),
         },
       });
+      run = entry.release
+        ? { ...run, trigger: entry.release.trigger, partOf: entry.release.runId }
+        : { ...run, trigger: 'arrival' };
     }
     entry = { ...entry, runId: run.runId };
     await deps.ledger.update(entry);
@@ -318,6 +349,10 @@ async function settle(
     leaseUntil: 0,
     updatedAt: deps.clock.now().toISOString(),
   });
+  // The run that took this file (a scheduled or requested one) learns how it went; the last file ends it.
+  if (entry.release && deps.firingRuns) {
+    await recordFileOutcome(deps.firingRuns, entry.org, entry.release.runId, entry.fileId, run, deps.clock.now());
+  }
   // The next file of the lane may start (a no-op when the turn moved on while this one was down).
   if (!entry.lane || entry.seq === undefined) return { outcome: 'finished', run };
   await deps.ledger.leaveLane(entry.org, entry.lane, entry.seq);

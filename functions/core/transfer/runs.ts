@@ -47,12 +47,46 @@ export interface Checkpoint {
   at: string;
 }
 
+/** What started a run: a file's arrival, a firing of the job's schedule, or a request (run now). */
+export type RunTrigger = 'arrival' | 'schedule' | 'manual';
+
+/**
+ * One file a scheduled or requested run reads (engineer S, job-runs.ts): each is imported by the per-file machinery
+ * in a run of its own (`runId`: its counts, its errors at /v1/runs/{runId}/errors, its archive and outcome file),
+ * which names this run as `partOf`.
+ */
+export interface RunFileResult {
+  fileId: string;
+  key: string;
+  name: string;
+  /** `pending` until the file's own run ends. */
+  status: 'pending' | RunStatus;
+  runId?: string;
+  counts?: RunCounts;
+  message?: string;
+}
+
+/**
+ * A scheduled or requested run (job-runs.ts): one per firing or request, reading the files that arrived before its
+ * cut-off, oldest first, each imported in a run of its own (RunFileResult); it ends when the last of them has. It has
+ * no `file` of its own; its counts are the sum of its files'.
+ */
+export type FiringRun = Omit<Run, 'file'> & {
+  trigger: 'schedule' | 'manual';
+  cutoff: string;
+  files: RunFileResult[];
+};
+
 export interface Run {
   org: string;
   runId: string;
   jobId?: string;
   jobName?: string;
   templateId?: string;
+  /** Absent on runs recorded before triggers existed: `arrival`. */
+  trigger?: RunTrigger;
+  /** A run of one file that a scheduled or requested run (this id) took: see RunFileResult. */
+  partOf?: string;
   file: RunFile;
   status: RunStatus;
   startedAt: string;

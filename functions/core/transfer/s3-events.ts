@@ -32,7 +32,7 @@ export function encodeEventKey(key: string): string {
  * for the same version is harmless (the ledger claims a version once).
  */
 export function arrivalMessage(
-  object: { key: string; versionId?: string; etag?: string },
+  object: { key: string; versionId?: string; etag?: string; fileId?: string },
   /** Who announces it, for logs: `integrator:lane` (a lane's next file), `integrator:sweep` (sweep.ts). */
   eventSource = 'integrator:lane',
 ): string {
@@ -40,6 +40,8 @@ export function arrivalMessage(
     Records: [
       {
         eventSource,
+        // The ledger id of a pending file a scheduled or requested run took (receive-file.ts Arrival.fileId).
+        ...(object.fileId ? { integrator: { fileId: object.fileId } } : {}),
         eventName: 'ObjectCreated:Put',
         s3: {
           object: {
@@ -55,6 +57,8 @@ export function arrivalMessage(
 
 interface RawRecord {
   eventName?: unknown;
+  eventSource?: unknown;
+  integrator?: { fileId?: unknown };
   responseElements?: { 'x-amz-request-id'?: unknown };
   s3?: { object?: { key?: unknown; versionId?: unknown; eTag?: unknown; size?: unknown; sequencer?: unknown } };
 }
@@ -96,6 +100,9 @@ export function parseNotification(body: string): ParsedMessage {
         ? { requestId: record.responseElements['x-amz-request-id'] }
         : {}),
       ...(typeof object.sequencer === 'string' && object.sequencer !== '' ? { sequencer: object.sequencer } : {}),
+      ...(record.eventSource === 'integrator:lane' && typeof record.integrator?.fileId === 'string'
+        ? { fileId: record.integrator.fileId }
+        : {}),
     });
   }
   return { kind: 'arrivals', arrivals };
