@@ -57,8 +57,8 @@ export interface VersionStore {
   existsObject(bucket: string, key: string): Promise<boolean>;
   listObjects(
     bucket: string,
-    options: { prefix?: string; delimiter?: string; maxKeys?: number },
-  ): Promise<{ objects: StoredObject[] }>;
+    options: { prefix?: string; delimiter?: string; maxKeys?: number; startAfter?: string },
+  ): Promise<{ objects: StoredObject[]; isTruncated?: boolean }>;
   getSubresource(bucket: string, key: string, type: 'tagging'): Promise<unknown>;
   putSubresource(bucket: string, key: string, resource: unknown): Promise<void>;
   deleteSubresource(bucket: string, key: string, type: 'tagging'): Promise<void>;
@@ -146,6 +146,22 @@ export function objectVersioning(
   const encodePath = (key: string) => `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
   const ok = (ctx: Context) => ctx.status >= 200 && ctx.status < 300;
 
+  /**
+   * Every stored object below the prefix, read a thousand at a time: the store reads each listed object's metadata
+   * at once, so one unbounded listing of 10,000 versions opened more files than the machine allows (EMFILE).
+   */
+  const listInChunks = async (prefix: string): Promise<StoredObject[]> => {
+    const all: StoredObject[] = [];
+    let startAfter = '';
+    for (;;) {
+      const { objects, isTruncated } = await store.listObjects(bucket, { prefix, startAfter, maxKeys: 1000 });
+      all.push(...objects);
+      const last = objects.at(-1);
+      if (!isTruncated || !last) return all;
+      startAfter = last.key;
+    }
+  };
+
   /** ListObjectVersions from the hidden version objects: by key, then newest first; paged by key and version marker. */
   const listVersions = async (ctx: Context) => {
     const param = (name: string) => {
@@ -156,7 +172,7 @@ export function objectVersioning(
     const keyMarker = param('key-marker');
     const versionIdMarker = param('version-id-marker');
     const maxKeys = Math.min(Math.max(Number(param('max-keys') || 1000) || 1000, 1), 1000);
-    const { objects } = await store.listObjects(bucket, { prefix: `${VERSIONS_PREFIX}${prefix}` });
+    const objects = await listInChunks(`${VERSIONS_PREFIX}${prefix}`);
     const entries = objects
       .map((o) => ({ object: o, key: keyOfVersion(o.key), versionId: o.key.slice(o.key.lastIndexOf('/') + 1) }))
       .filter((e) => e.key.startsWith(prefix) && e.versionId)
