@@ -5,9 +5,8 @@
  * (no event reached the import). Timed: one sweepInbound with the handler's adapters (ListObjectVersions pages,
  * BatchGetItem per organization and page), announcing to a counter rather than a queue, so the figure is the sweep's
  * own. Prints the result line measure() prints; `rows` are objects, so rows/s is objects/s.
- * Limit of the emulator, not of the sweep: s3rver opens the metadata of every object a listing walks at once, and the
- * twin's ListObjectVersions walks all versions under the prefix, so near 10,000 objects a process with a 20,000
- * open-files limit fails with EMFILE (ulimit -n higher, or --sweep-objects 5000, measures it).
+ * The twin's ListObjectVersions walks all versions under the prefix for each page (a thousand objects at a time, since
+ * s3rver opens the metadata of every object a listing returns at once), so the figure is the emulator's, not AWS's.
  * Usage: sweep.ts [N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
