@@ -92,6 +92,7 @@ export function tenantSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): {
       runs: read(TENANT_ENV.runs),
       runErrors: read(TENANT_ENV.runErrors),
       runLists: read(TENANT_ENV.runLists),
+      organizations: read(TENANT_ENV.organizations),
       dataKey: read(TENANT_ENV.dataKey),
     },
   };

@@ -1,9 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { InvalidCursor } from '../core/pages.ts';
-import type { JobRepository, RunReports } from '../core/ports.ts';
+import type { BillingReports, JobRepository, RunReports } from '../core/ports.ts';
 import { type Authenticate, authentication } from './auth.ts';
 import { roleGuard } from './auth-roles.ts';
+import { type BillingApiDependencies, type BillingEnv, billingRoutes } from './billing-routes.ts';
 import { ApiError, apiError } from './errors.ts';
 import { type ApiEnv, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
 import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes.ts';
@@ -24,6 +25,7 @@ import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes
  *   POST /v1/runs/:runId/comments, /v1/runs/:runId/acknowledge   run reports (runs-routes.ts)
  *   GET  /v1/jobs, /v1/jobs/:jobId; PUT /v1/jobs/:jobId;
  *   POST /v1/jobs/:jobId/launch, /v1/mapping-suggestions        import jobs (jobs-routes.ts)
+ *   GET  /v1/billing[?period=YYYY-MM]                            the Billing report (billing-routes.ts)
  *
  * Errors: `{ error: { code, message, problems? } }` with 400 (bad request), 401, 403, 404, 409 (state conflicts); the
  * status comes from the error's type (ApiError, InvalidCursor), never from its message.
@@ -35,9 +37,11 @@ import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes
 export interface TenantStores {
   reports: RunReports;
   jobs: JobRepository;
+  /** The Billing report (GET /v1/billing answers 500 without it). */
+  billing?: BillingReports;
 }
 
-export interface ApiDependencies extends JobsApiDependencies, RunsApiDependencies {
+export interface ApiDependencies extends JobsApiDependencies, RunsApiDependencies, BillingApiDependencies {
   storesFor(org: string): Promise<TenantStores> | TenantStores;
   /** The caller of a request (organization, user, role), or undefined (401). */
   authenticate: Authenticate;
@@ -52,7 +56,7 @@ function tenantStores(storesFor: ApiDependencies['storesFor']): MiddlewareHandle
 }
 
 /** The /v1 variables of every route family (jobs-routes.ts, runs-routes.ts). */
-type AppEnv = { Variables: ApiEnv['Variables'] & RunsEnv['Variables'] };
+type AppEnv = { Variables: ApiEnv['Variables'] & RunsEnv['Variables'] & BillingEnv['Variables'] };
 
 export function createApi(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -63,6 +67,7 @@ export function createApi(deps: ApiDependencies): Hono<AppEnv> {
 
   app.route('/v1', runRoutes(deps));
   app.route('/v1', jobRoutes(deps));
+  app.route('/v1', billingRoutes(deps));
 
   app.notFound((c) => apiError(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 

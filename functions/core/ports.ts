@@ -3,6 +3,7 @@
  * DynamoDB and S3 (the same code in AWS and in the twin); tests may implement them in memory.
  * Each port is small and named after what the core asks of it.
  */
+import type { BillingPeriod, BillingUsage } from './billing.ts';
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
 import type { ExportJob, ExportProgress } from './transfer/export-jobs.ts';
@@ -263,12 +264,27 @@ export interface RunLog {
   errors(org: string, runId: string): AsyncIterable<RowError>;
 }
 
-/** The organization's allowed record limit (Billing: allowed, used, unused). */
+/** The Billing report's read: one period's limit, used and unused counts and records per job (core/billing.ts). */
+export interface BillingReports {
+  usage(org: string, period: BillingPeriod): Promise<BillingUsage>;
+}
+
+/** Which period and job a reservation is billed to (core/billing.ts: the period is `periodOf(at)`). */
+export interface BillingUse {
+  jobId: string;
+  /** When the batch is written: it is billed to this instant's period. */
+  at: Date;
+}
+
+/** The organization's allowed record limit per billing period (Billing: allowed, used, unused; core/billing.ts). */
 export interface Billing {
-  /** Reserves up to `wanted` records; returns how many were granted (0 when the limit is reached). */
-  reserve(org: string, wanted: number): Promise<number>;
-  /** Gives back reserved records that were not written. */
-  release(org: string, count: number): Promise<void>;
+  /**
+   * Reserves up to `wanted` records in the period of `use.at`, counted to `use.jobId` too; returns how many were
+   * granted (0 when the period's limit is reached).
+   */
+  reserve(org: string, wanted: number, use: BillingUse): Promise<number>;
+  /** Gives back reserved records that were not written (the same `use` as their reservation). */
+  release(org: string, count: number, use: BillingUse): Promise<void>;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface TenantResources {
   runErrors: string;
   /** The Runs index of the reports' lists (`byList`, keyed `<org>#needs-attention` and `<org>#completed`). */
   runLists: string;
+  /** The Organizations table: the Billing report reads the organization's own item. */
+  organizations: string;
   /** The customer-managed key of the tables: DynamoDB uses it with the caller's own credentials. */
   dataKey: string;
 }
@@ -29,10 +31,18 @@ export const TENANT_TABLE_ACTIONS = {
   runs: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   runErrors: ['dynamodb:Query'],
   runLists: ['dynamodb:Query'],
+  // GetItem: the Billing report (limit and per-period counters on the organization's item); never written here.
+  organizations: ['dynamodb:GetItem'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** How each table's partition key starts with the organization: the whole key, or `<org>#` then more. */
-export const TENANT_KEY_SHAPE = { jobs: 'exact', runs: 'exact', runErrors: 'prefix', runLists: 'prefix' } as const;
+export const TENANT_KEY_SHAPE = {
+  jobs: 'exact',
+  runs: 'exact',
+  runErrors: 'prefix',
+  runLists: 'prefix',
+  organizations: 'exact',
+} as const;
 
 export const TENANT_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] as const;
 
@@ -82,5 +92,6 @@ export const TENANT_ENV = {
   runs: 'TENANT_RUNS_TABLE_ARN',
   runErrors: 'TENANT_RUN_ERRORS_TABLE_ARN',
   runLists: 'TENANT_RUN_LISTS_INDEX_ARN',
+  organizations: 'TENANT_ORGANIZATIONS_TABLE_ARN',
   dataKey: 'TENANT_DATA_KEY_ARN',
 } as const;

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
+import { dynamoDbBillingReports } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRunReports } from '../adapters/dynamodb-reports.ts';
 import { eventBridgeScheduler, eventBridgeSettingsFromEnv } from '../adapters/eventbridge-scheduler.ts';
 import { jobRunRequestsFromEnv } from '../adapters/job-run-requests.ts';
@@ -37,7 +38,11 @@ const app = createApi({
     sts: new STSClient(region ? { region } : {}),
     ...tenantSettingsFromEnv(),
     ...(region ? { region } : {}),
-    build: (db) => ({ reports: dynamoDbRunReports(db), jobs: dynamoDbJobs(db) }),
+    build: (db) => ({
+      reports: dynamoDbRunReports(db),
+      jobs: dynamoDbJobs(db),
+      billing: dynamoDbBillingReports(db),
+    }),
   }),
   authenticate: (c) => callerFromAuthorizer(c as unknown as Context<{ Bindings: { event: LambdaEvent } }>),
 });

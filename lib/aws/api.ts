@@ -121,6 +121,7 @@ export class Api extends Construct {
       jobs: 'Jobs',
       runs: 'Runs',
       runErrors: 'RunErrors',
+      organizations: 'Organizations',
     };
     storage.grantTenantTables(
       role,
@@ -142,6 +143,7 @@ export class Api extends Construct {
     this.function.addEnvironment(TENANT_ENV.jobs, arn('Jobs'));
     this.function.addEnvironment(TENANT_ENV.runs, arn('Runs'));
     this.function.addEnvironment(TENANT_ENV.runErrors, arn('RunErrors'));
+    this.function.addEnvironment(TENANT_ENV.organizations, arn('Organizations'));
     this.function.addEnvironment(TENANT_ENV.runLists, `${arn('Runs')}/index/${RUNS_BY_LIST}`);
     this.function.addEnvironment(TENANT_ENV.dataKey, storage.key.keyArn);
     return role;

@@ -279,7 +279,12 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const { dynamoDbRunReports } = await import('../../functions/adapters/dynamodb-reports.ts');
     const { dynamoDbJobs } = await import('../../functions/adapters/dynamodb-jobs.ts');
     // No STS locally: the stores run on the twin's own client (in AWS, on credentials scoped to the organization).
-    const stores = { reports: dynamoDbRunReports(documents), jobs: dynamoDbJobs(documents) };
+    const { dynamoDbBillingReports } = await import('../../functions/adapters/dynamodb-organizations.ts');
+    const stores = {
+      reports: dynamoDbRunReports(documents),
+      jobs: dynamoDbJobs(documents),
+      billing: dynamoDbBillingReports(documents),
+    };
     // The schedules EventBridge would keep: rebuilt from the jobs, then kept in step by the API's saves.
     for (const org of orgs) for (const job of await stores.jobs.importJobs(org.id)) await scheduler.sync(job);
     scheduler.start();

@@ -42,7 +42,7 @@ interface CfnResourceJson {
 const id = (element: unknown) => stack.resolve(stack.getLogicalId(element as CfnElement)) as string;
 const bucketId = id(stack.storage.bucket.node.defaultChild);
 /** The tables the API reads and writes (through the tenant role). */
-const API_TABLES = ['Jobs', 'Runs', 'RunErrors'] as const;
+const API_TABLES = ['Jobs', 'Runs', 'RunErrors', 'Organizations'] as const;
 /** IAM's policy variable for the session tag `org`, as it appears in the template. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template string
 const SESSION_ORG = '${aws:PrincipalTag/org}';
@@ -185,7 +185,7 @@ describe('functions', () => {
       assert.deepEqual(resource.Properties.TracingConfig, { Mode: 'Active' });
       assert.ok((resource.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
       const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      // Each function is told only the tables it uses: the import all of them, the API its three (through the
+      // Each function is told only the tables it uses: the import all of them, the API its four (through the
       // tenant role), and the bucket only where the code calls S3.
       // (The notifications outbox is the run watch's alone: test/infra/operations.test.ts.)
       const named = name === 'api' ? API_TABLES : tables.map((t) => t.id).filter((t) => t !== 'Notifications');
@@ -461,7 +461,7 @@ describe('import pipeline', () => {
     )!;
     const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     // CDK merges statements of equal actions and conditions (RunErrors and the Runs index byList): look inside lists.
-    const tableStatement = (tableId: 'Jobs' | 'Runs' | 'RunErrors') =>
+    const tableStatement = (tableId: 'Jobs' | 'Runs' | 'RunErrors' | 'Organizations') =>
       statements.find((st) =>
         list(st.Resource as unknown[]).some(
           (r) =>
@@ -480,6 +480,8 @@ describe('import pipeline', () => {
       ['Jobs', 'ForAllValues:StringEquals', SESSION_ORG],
       ['Runs', 'ForAllValues:StringEquals', SESSION_ORG],
       ['RunErrors', 'ForAllValues:StringLike', `${SESSION_ORG}#*`],
+      // The Billing report reads the organization's own item.
+      ['Organizations', 'ForAllValues:StringEquals', SESSION_ORG],
     ] as const) {
       const st = tableStatement(tableId);
       assert.ok(st, tableId);
@@ -491,12 +493,16 @@ describe('import pipeline', () => {
       assert.ok(!actions.includes('dynamodb:Scan') && !actions.includes('dynamodb:BatchWriteItem'));
       assert.deepEqual(
         actions,
-        [...TENANT_TABLE_ACTIONS[tableId === 'Jobs' ? 'jobs' : tableId === 'Runs' ? 'runs' : 'runErrors']].sort(),
+        [
+          ...TENANT_TABLE_ACTIONS[
+            ({ Jobs: 'jobs', Runs: 'runs', RunErrors: 'runErrors', Organizations: 'organizations' } as const)[tableId]
+          ],
+        ].sort(),
       );
     }
-    // No other table (Records, Files, Organizations) and no bucket.
+    // No other table (Records, Files) and no bucket.
     const resources = JSON.stringify(statements.map((st) => st.Resource));
-    for (const other of ['Records', 'Files', 'Organizations'] as const) {
+    for (const other of ['Records', 'Files'] as const) {
       assert.ok(!resources.includes(id(stack.storage.tables.get(other)!.node.defaultChild)), other);
     }
     assert.ok(!resources.includes(bucketId));

@@ -6,10 +6,11 @@ import { dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-c
 import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { dynamoDbFileLedger } from '../../functions/adapters/dynamodb-files.ts';
 import { dynamoDbJobs, putJob, putOrganization } from '../../functions/adapters/dynamodb-jobs.ts';
-import { dynamoDbBilling } from '../../functions/adapters/dynamodb-organizations.ts';
+import { dynamoDbBilling, readBillingUsage } from '../../functions/adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords, type RecordStoreStats } from '../../functions/adapters/dynamodb-records.ts';
 import { dynamoDbRunLog } from '../../functions/adapters/dynamodb-runs.ts';
 import { s3FileStore } from '../../functions/adapters/s3-file-store.ts';
+import { periodOf } from '../../functions/core/billing.ts';
 import { ClaimLostError, type FileEntry, type RecordWrite, systemClock } from '../../functions/core/ports.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { importFile } from '../../functions/core/transfer/import-file.ts';
@@ -272,17 +273,18 @@ test('file ledger heartbeat: the holder renews its lease; after a takeover neith
 test('billing: reservations never exceed the limit, also concurrently; releases give back', async () => {
   await putOrganization(db, { id: 'acme', name: 'Acme', allowedRecords: 100 }, { env: parts.env });
   const billing = dynamoDbBilling(db, { env: parts.env });
-  const granted = await Promise.all(Array.from({ length: 8 }, () => billing.reserve('acme', 30)));
+  const use = { jobId: 'job-1', at: new Date('2026-11-24T07:00:00Z') };
+  const granted = await Promise.all(Array.from({ length: 8 }, () => billing.reserve('acme', 30, use)));
   assert.equal(
     granted.reduce((a, b) => a + b, 0),
     100,
   );
-  assert.equal(await billing.reserve('acme', 1), 0);
-  await billing.release('acme', 5);
-  assert.equal(await billing.reserve('acme', 10), 5);
+  assert.equal(await billing.reserve('acme', 1, use), 0);
+  await billing.release('acme', 5, use);
+  assert.equal(await billing.reserve('acme', 10, use), 5);
   await putOrganization(db, { id: 'acme', name: 'Acme', allowedRecords: 120 }, { env: parts.env });
-  assert.equal(await billing.reserve('acme', 50), 20);
-  assert.equal(await billing.reserve('no-item-org', 50), 50);
+  assert.equal(await billing.reserve('acme', 50, use), 20);
+  assert.equal(await billing.reserve('no-item-org', 50, use), 50);
 });
 
 test('run log: saves keep attributes added by others; errors list in row order, paged', async () => {
@@ -477,6 +479,7 @@ test('engine on DynamoDB Local: two runs of the same rows at once count each rec
   assert.equal(a.counts.created + b.counts.created, 300);
   assert.equal(a.counts.updated + b.counts.updated, 0);
   assert.equal(a.counts.unchanged + b.counts.unchanged, 300);
-  const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'twin-runs' } }))).Item;
-  assert.equal(org?.usedRecords, 300);
+  const usage = await readBillingUsage(db, 'twin-runs', periodOf(new Date()), { env: parts.env });
+  assert.equal(usage.used, 300);
+  assert.deepEqual(usage.jobs, [{ jobId: 'job-1', records: 300 }]);
 });

@@ -11,8 +11,10 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/
 import type { S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
 import { putJob, putOrganization } from '../../functions/adapters/dynamodb-jobs.ts';
+import { readBillingUsage } from '../../functions/adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords, type RecordStoreStats } from '../../functions/adapters/dynamodb-records.ts';
 import { registerLocalQueue } from '../../functions/adapters/sqs-continuations.ts';
+import { periodOf } from '../../functions/core/billing.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { recordPk } from '../../functions/core/transfer/records.ts';
 import type { Run } from '../../functions/core/transfer/runs.ts';
@@ -450,8 +452,7 @@ test('the allowed record limit: rows beyond it are not applied and reported; aft
   assert.equal(second.counts.created, 2);
   assert.equal(second.counts.unchanged, 3);
   assert.ok(await record('lim', 'L5'));
-  const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'lim' } }))).Item;
-  assert.equal(org?.usedRecords, 5);
+  assert.equal((await readBillingUsage(db, 'lim', periodOf(new Date()))).used, 5);
 });
 
 /** Delivers the events as SQS would (again after a reported failure) until none is reported; returns the deliveries. */
@@ -492,8 +493,7 @@ test('the same name uploaded twice: each version imported once with its own byte
   assert.ok(![...r1.warnings, ...r2.warnings].some((w) => w.code === 'replaced_during_run'));
   assert.equal((await record('twice', 'A1'))?.firstName, 'Second');
   assert.equal(await exists(key), false);
-  const org = (await db.send(new GetCommand({ TableName: 'Organizations', Key: { org: 'twice' } }))).Item;
-  assert.equal(org?.usedRecords, 7);
+  assert.equal((await readBillingUsage(db, 'twice', periodOf(new Date()))).used, 7);
 });
 
 // Seen in review: every file was imported on its own and concurrently, so a corrected file uploaded seconds after a

@@ -14,6 +14,7 @@ const resources: TenantResources = {
   runs: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRuns1234567-ABCDEFGHIJKL',
   runErrors: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRunErrors123-ABCDEFGHIJKL',
   runLists: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRuns1234567-ABCDEFGHIJKL/index/byList',
+  organizations: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageOrganizations-ABCDEFGHIJKL',
   dataKey: 'arn:aws:kms:eu-central-1:123456789012:key/12345678-1234-1234-1234-123456789012',
 };
 
@@ -57,6 +58,10 @@ test('the session policy lets an organization touch only its own partitions', ()
   assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'running'));
   assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'globex#completed'));
   assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'acme-corp#completed'));
+  // The Billing report: the organization's own item only, read only.
+  assert.ok(allows('acme', 'dynamodb:GetItem', resources.organizations, 'acme'));
+  assert.ok(!allows('acme', 'dynamodb:GetItem', resources.organizations, 'globex'));
+  assert.ok(!allows('acme', 'dynamodb:UpdateItem', resources.organizations, 'acme'));
 });
 
 test('only what the API calls: no Scan, no batch writes, runs only updated (notes), never put', () => {

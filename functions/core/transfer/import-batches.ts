@@ -163,7 +163,9 @@ async function applyBatch(
     template.entity,
     batch.map((p) => p.recordKey),
   );
-  const at = deps.clock.now().toISOString();
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const use = { jobId: job.jobId, at: now };
   const toWrite: { pending: Pending; write: RecordWrite }[] = [];
   const touches: RecordWrite[] = [];
   const place = arrival ? { arrival: { lane: arrival.lane, seq: arrival.seq } } : {};
@@ -210,7 +212,7 @@ async function applyBatch(
   if (touches.length > 0) await deps.records.apply(touches);
   let granted = toWrite.length;
   if (deps.billing && toWrite.length > 0) {
-    granted = outcome.limitReached ? 0 : await deps.billing.reserve(run.org, toWrite.length);
+    granted = outcome.limitReached ? 0 : await deps.billing.reserve(run.org, toWrite.length, use);
     if (granted < toWrite.length) outcome.limitReached = true;
   }
   const applying = toWrite.slice(0, granted);
@@ -222,7 +224,7 @@ async function applyBatch(
     if (result.effect === 'condition_failed') outcome.skipped++;
     else outcome[result.effect]++;
   }
-  if (deps.billing && notWritten > 0) await deps.billing.release(run.org, notWritten);
+  if (deps.billing && notWritten > 0) await deps.billing.release(run.org, notWritten, use);
   return outcome;
 }
 
