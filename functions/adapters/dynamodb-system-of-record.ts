@@ -13,29 +13,13 @@ import {
   type SystemOfRecord,
 } from '../core/ports.ts';
 import { orgEntity, recordPk } from '../core/transfer/records.ts';
+import { RESERVED_FIELD_IDS } from '../core/transfer/template-types.ts';
 import { tableName } from './aws-clients.ts';
 import { dynamoDbChangeSequence, sequenceBlock } from './dynamodb-change-sequence.ts';
 import { backoff, chunks, MAX_BATCH_ATTEMPTS, mapConcurrent, updateParts } from './dynamodb-expressions.ts';
 
-/** Attributes the store keeps on a record beside its fields; never exported as fields. */
-const BOOKKEEPING: ReadonlySet<string> = new Set([
-  'pk',
-  'org',
-  'entity',
-  'orgEntity',
-  'recordKey',
-  'hash',
-  'createdAt',
-  'updatedAt',
-  'lastRunId',
-  'createdRunId',
-  'lastRow',
-  'templateId',
-  'importLane',
-  'importSeq',
-  'changeSeq',
-  'writtenBy',
-]);
+/** Attributes the store keeps on a record beside its fields (template-types.ts): never exported as fields. */
+const BOOKKEEPING = RESERVED_FIELD_IDS;
 
 /**
  * The system of record in the Records table, the table imports write: a foreign national an HR file imported is the

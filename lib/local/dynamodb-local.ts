@@ -133,31 +133,6 @@ export async function ensureTables(
       if (!(err instanceof ResourceInUseException)) throw err;
       await addMissingIndexes(client, TableName, table, attributes);
     }
-    const described = await client.send(new DescribeTableCommand({ TableName }));
-    // A table kept from an earlier version of schemas/tables.ts (the twin's state persists) gets the indexes added since.
-    const present = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
-    for (const index of table.globalIndexes ?? []) {
-      if (present.has(index.indexName)) continue;
-      const indexAttributes = [index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])];
-      await client.send(
-        new UpdateTableCommand({
-          TableName,
-          AttributeDefinitions: indexAttributes.map((k) => ({ AttributeName: k.name, AttributeType: k.type })),
-          GlobalSecondaryIndexUpdates: [
-            {
-              Create: {
-                IndexName: index.indexName,
-                KeySchema: [
-                  { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
-                  ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
-                ],
-                Projection: { ProjectionType: 'ALL' },
-              },
-            },
-          ],
-        }),
-      );
-    }
   }
 }
 

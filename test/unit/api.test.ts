@@ -2,61 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApi } from '../../functions/api/app.ts';
 import { decodeCursor, encodeCursor, InvalidCursor } from '../../functions/core/pages.ts';
-import type { JobRepository } from '../../functions/core/ports.ts';
-import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
+import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { MAX_HEADING_LENGTH, MAX_SUGGESTION_COLUMNS } from '../../functions/core/transfer/mapping.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
 import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
+import { MemoryJobRepository } from '../fixtures/memory-job-repository.ts';
 import { MemoryRunReports } from '../fixtures/memory-reports.ts';
 import { WORKDAY_MAPPING } from '../fixtures/workday-job.ts';
 import { contractChecked } from '../support/openapi-contract.ts';
-
-/**
- * Jobs in memory with the adapter's semantics: org-keyed, saves conditional on the revision read, a launched job
- * holding its template (the guard), pages in job id order with cursors checked as the adapter checks them.
- */
-class MemoryJobRepository implements JobRepository {
-  readonly items = new Map<string, ImportJob>();
-  readonly holders = new Map<string, string>();
-  saves = 0;
-  constructor(jobs: ImportJob[] = []) {
-    for (const j of jobs) {
-      this.items.set(`${j.org}#${j.jobId}`, structuredClone(j));
-      if (j.status === 'launched') this.holders.set(`${j.org}#${j.templateId}`, j.jobId);
-    }
-  }
-  async importJobs(org: string) {
-    return [...this.items.values()].filter((j) => j.org === org).map((j) => structuredClone(j));
-  }
-  async list(org: string, limit: number, cursor?: string) {
-    const after = decodeCursor(cursor, { partition: 'org', partitionValue: org, sort: 'jobId' })?.jobId;
-    const all = (await this.importJobs(org))
-      .sort((a, b) => (a.jobId < b.jobId ? -1 : 1))
-      .filter((j) => after === undefined || j.jobId > after);
-    const items = all.slice(0, limit);
-    const last = items.at(-1);
-    return all.length > limit && last ? { items, next: encodeCursor({ org, jobId: last.jobId })! } : { items };
-  }
-  async get(org: string, jobId: string) {
-    const job = this.items.get(`${org}#${jobId}`);
-    return job ? structuredClone(job) : undefined;
-  }
-  async save(job: ImportJob, expectedRevision: number | undefined, options: { releasesTemplate?: boolean } = {}) {
-    const current = this.items.get(`${job.org}#${job.jobId}`);
-    if (expectedRevision === undefined ? current : !current || (current.revision ?? 0) !== expectedRevision) {
-      return 'conflict' as const;
-    }
-    const guard = `${job.org}#${job.templateId}`;
-    const holder = this.holders.get(guard);
-    if (job.status === 'launched') {
-      if (holder !== undefined && holder !== job.jobId) return 'template_taken' as const;
-      this.holders.set(guard, job.jobId);
-    } else if (options.releasesTemplate && holder === job.jobId) this.holders.delete(guard);
-    this.saves++;
-    this.items.set(`${job.org}#${job.jobId}`, structuredClone(job));
-    return 'saved' as const;
-  }
-}
 
 // The run reports have their own tests (runs-api.test.ts); here they are only the other store of the app.
 const reports = new MemoryRunReports();

@@ -87,8 +87,11 @@ export const RESERVED_FIELD_IDS: ReadonlySet<string> = new Set([
   'createdAt',
   'updatedAt',
   'lastRunId',
+  'createdRunId',
   'lastRow',
   'templateId',
+  'importLane',
+  'importSeq',
   // The system of record's (dynamodb-system-of-record.ts): the change sequence exports read, and who wrote last.
   'changeSeq',
   'writtenBy',
