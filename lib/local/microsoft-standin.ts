@@ -359,7 +359,7 @@ export async function startMicrosoftStandin(options: MicrosoftStandinOptions = {
       }
       const who = authenticate(ctx);
       if ('status' in who) {
-        requests.push({ method: ctx.method, path: ctx.url.pathname, status: who.status });
+        requests.push({ method: ctx.method, path: ctx.url.pathname, query: ctx.url.search, status: who.status });
         send(res, who);
         return;
       }
@@ -369,7 +369,13 @@ export async function startMicrosoftStandin(options: MicrosoftStandinOptions = {
       maxSeen.set(who.user.oid, Math.max(maxSeen.get(who.user.oid) ?? 0, now));
       try {
         if (now > concurrency) {
-          requests.push({ method: ctx.method, path: ctx.url.pathname, status: 429, account: who.user.email });
+          requests.push({
+            method: ctx.method,
+            path: ctx.url.pathname,
+            query: ctx.url.search,
+            status: 429,
+            account: who.user.email,
+          });
           send(
             res,
             graphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', {

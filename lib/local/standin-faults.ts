@@ -68,6 +68,8 @@ export class FaultSwitch {
 export interface StandinRequest {
   method: string;
   path: string;
+  /** The query string, `?` included ('' when none): e.g. Google's sendUpdates. */
+  query: string;
   status: number | 'lost';
   /** The mailbox or user the request was made for, when authenticated. */
   account?: string;

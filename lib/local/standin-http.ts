@@ -80,7 +80,7 @@ export async function withFaults(
   handle: () => Promise<Answer>,
 ): Promise<void> {
   const fault = faults.take(ctx.method, ctx.url.pathname);
-  const entry: StandinRequest = { method: ctx.method, path: ctx.url.pathname, status: 0 };
+  const entry: StandinRequest = { method: ctx.method, path: ctx.url.pathname, query: ctx.url.search, status: 0 };
   log.push(entry);
   if (fault?.kind === 'status') {
     const answer = faultAnswer(fault);
