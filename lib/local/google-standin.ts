@@ -22,10 +22,12 @@
  * calendar, calendar.events, or calendar.events.owned (only in calendars the user owns).
  * Fault injection (standin-faults.ts) applies to /calendar/v3. All state is in memory.
  */
+
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import type { GoogleCalendarConfig } from '../../functions/adapters/google-calendar.ts';
 import { type GoogleEvent, GoogleStore, type GoogleUser, googleEtag } from './google-standin-store.ts';
 import { FaultSwitch, type StandinFault, type StandinRequest } from './standin-faults.ts';
 import { type Answer, base64url, readRequest, type StandinRequestContext, send, withFaults } from './standin-http.ts';
@@ -607,5 +609,15 @@ export async function startGoogleStandin(options: GoogleStandinOptions = {}): Pr
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The Google adapter's configuration for this stand-in (what the twin and the tests pass to it). */
+export function googleAdapterConfig(standin: GoogleStandin, client = standin.clients[0]!): GoogleCalendarConfig {
+  return {
+    clientId: client.clientId,
+    clientSecret: client.clientSecret,
+    endpoints: standin.endpoints,
+    rootUrl: standin.rootUrl,
   };
 }

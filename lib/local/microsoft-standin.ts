@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { MicrosoftCalendarConfig } from '../../functions/adapters/microsoft-calendar.ts';
 import { MicrosoftOAuth, type MsClientApp } from './microsoft-standin-oauth.ts';
 import {
   changeKey,
@@ -422,5 +423,21 @@ export async function startMicrosoftStandin(options: MicrosoftStandinOptions = {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The Microsoft adapter's configuration for this stand-in (what the twin and the tests pass to it). */
+export function microsoftAdapterConfig(
+  standin: MicrosoftStandin,
+  client = standin.clients[0]!,
+): MicrosoftCalendarConfig {
+  return {
+    clientId: client.clientId,
+    clientSecret: client.clientSecret ?? '',
+    authority: standin.authority(),
+    knownAuthorities: standin.knownAuthorities,
+    authorityMetadata: standin.authorityMetadata(),
+    graphBaseUrl: standin.graphBaseUrl,
+    customHosts: standin.customHosts,
   };
 }

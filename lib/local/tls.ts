@@ -17,7 +17,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { getCACertificates } from 'node:tls';
+import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'selfsigned';
 
@@ -132,7 +132,18 @@ function fingerprint(pem: string): string {
  */
 export function processTrustsLocalCa(ca: LocalCa): boolean {
   const wanted = fingerprint(ca.cert);
-  return getCACertificates('extra').some((pem) => fingerprint(pem) === wanted);
+  // Node 22.15+ lists the certificates it loaded; older Nodes (the system's 20) are judged by the variable's file.
+  const loaded = (tls as { getCACertificates?: (type: 'extra') => string[] }).getCACertificates;
+  if (loaded) return loaded('extra').some((pem) => fingerprint(pem) === wanted);
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return false;
+  try {
+    const pems =
+      readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    return pems.some((pem) => fingerprint(pem) === wanted);
+  } catch {
+    return false;
+  }
 }
 
 export function untrustedCaMessage(ca: LocalCa): string {
