@@ -28,7 +28,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type { GoogleCalendarConfig } from '../../functions/adapters/google-calendar.ts';
-import { type GoogleEvent, GoogleStore, type GoogleUser, googleEtag } from './google-standin-store.ts';
+import {
+  type GoogleAccessRole,
+  type GoogleEvent,
+  GoogleStore,
+  type GoogleUser,
+  googleEtag,
+} from './google-standin-store.ts';
+import { controlRoute, type StandinControlOps, standinControl } from './standin-control.ts';
 import { FaultSwitch, type StandinFault, type StandinRequest } from './standin-faults.ts';
 import { type Answer, base64url, readRequest, type StandinRequestContext, send, withFaults } from './standin-http.ts';
 
@@ -550,9 +557,68 @@ export async function startGoogleStandin(options: GoogleStandinOptions = {}): Pr
     return googleError(405, 'methodNotAllowed', 'Method Not Allowed');
   }
 
+  const controlOps: StandinControlOps = {
+    faults,
+    requests,
+    state: () => ({
+      users: [...store.users.values()].map((u) => ({
+        ...u,
+        calendars: (store.calendars.get(u.sub) ?? []).map((c) => ({
+          ...c,
+          events: [...store.eventMap(u.sub, c.id).values()],
+        })),
+      })),
+    }),
+    events: (q) =>
+      store.eventsOf(q.get('email') ?? '', q.get('calendarId') ?? undefined, {
+        includeCancelled: q.get('includeCancelled') === '1',
+      }),
+    addUser: (b) =>
+      store.addUser({
+        email: String(b.email),
+        ...(typeof b.name === 'string' ? { name: b.name } : {}),
+        ...(typeof b.sub === 'string' ? { sub: b.sub } : {}),
+      }),
+    addCalendar: (b) =>
+      store.addCalendar(String(b.email), {
+        summary: String(b.summary ?? b.name),
+        ...(typeof b.accessRole === 'string' ? { accessRole: b.accessRole as GoogleAccessRole } : {}),
+      }),
+    revokeGrants: (email) => revokeUserGrants(email),
+    expireAccessTokens: () => expireAll(),
+    actions: {
+      /** { email, calendarId, event: { id, ... }, organizer }: another organizer's event (PATCH answers 403). */
+      'foreign-event': (b) =>
+        store.addForeignEvent(
+          String(b.email),
+          String(b.calendarId ?? b.email),
+          b.event as Partial<GoogleEvent> & { id: string },
+          String(b.organizer),
+        ),
+      /** { email } -> { count }: the user's grants not revoked (a disconnect that revoked leaves none). */
+      'active-grants': (b) => ({ count: activeGrantCount(String(b.email)) }),
+    },
+  };
+
+  function revokeUserGrants(email: string): void {
+    const sub = store.user(email).sub;
+    for (const grant of grants.values()) if (grant.sub === sub) revokeGrant(grant);
+  }
+
+  function expireAll(): void {
+    for (const at of accessTokens.values()) at.expiresAt = 0;
+  }
+
+  function activeGrantCount(email: string): number {
+    const sub = store.user(email).sub;
+    return [...grants.values()].filter((g) => g.sub === sub && !g.revoked).length;
+  }
+
   server.on('request', (req, res) => {
     void (async () => {
       const ctx = await readRequest(req, origin);
+      const control = controlRoute(ctx, controlOps);
+      if (control) return send(res, control);
       const path = ctx.url.pathname;
       if (path === '/o/oauth2/v2/auth') return send(res, authorize(ctx));
       if (path === '/token' && ctx.method === 'POST') return send(res, await token(ctx));
@@ -585,25 +651,10 @@ export async function startGoogleStandin(options: GoogleStandinOptions = {}): Pr
     requests,
     clients,
     addUser: (input) => store.addUser(input),
-    async signIn(authorizationUrl, email) {
-      const url = new URL(authorizationUrl);
-      url.searchParams.set('standin_user', email);
-      const res = await fetch(url, { redirect: 'manual' });
-      const location = res.headers.get('location');
-      if (res.status !== 302 || !location) throw new Error(`Sign-in failed (${res.status}): ${await res.text()}`);
-      return new URL(location);
-    },
-    revokeGrants(email) {
-      const sub = store.user(email).sub;
-      for (const grant of grants.values()) if (grant.sub === sub) revokeGrant(grant);
-    },
-    expireAccessTokens() {
-      for (const at of accessTokens.values()) at.expiresAt = 0;
-    },
-    activeGrants(email) {
-      const sub = store.user(email).sub;
-      return [...grants.values()].filter((g) => g.sub === sub && !g.revoked).length;
-    },
+    signIn: (authorizationUrl, email) => standinControl(origin).signIn(authorizationUrl, email),
+    revokeGrants: revokeUserGrants,
+    expireAccessTokens: expireAll,
+    activeGrants: activeGrantCount,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

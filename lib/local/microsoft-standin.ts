@@ -28,6 +28,7 @@ import {
   type MsUser,
   type MicrosoftStore as Store,
 } from './microsoft-standin-store.ts';
+import { controlRoute, type StandinControlOps, standinControl } from './standin-control.ts';
 import { FaultSwitch, type StandinFault, type StandinRequest } from './standin-faults.ts';
 import { type Answer, readRequest, type StandinRequestContext, send, withFaults } from './standin-http.ts';
 import {
@@ -350,9 +351,48 @@ export async function startMicrosoftStandin(options: MicrosoftStandinOptions = {
     return graphError(400, 'BadRequest', `Resource not found for the segment '${path}'.`);
   }
 
+  const controlOps: StandinControlOps = {
+    faults,
+    requests,
+    state: () => ({
+      users: [...store.users.values()].map((u) => ({
+        ...u,
+        calendars: store.calendars.get(u.oid) ?? [],
+        events: store.eventsByOid.get(u.oid) ?? [],
+      })),
+      adminConsentRequired: [...store.adminConsentRequired],
+      consents: Object.fromEntries([...store.consents].map(([tenant, apps]) => [tenant, [...apps]])),
+    }),
+    events: (q) => store.events(q.get('email') ?? '', q.get('calendarId') ?? undefined),
+    addUser: (b) =>
+      store.addUser({
+        email: String(b.email),
+        ...(typeof b.name === 'string' ? { name: b.name } : {}),
+        ...(typeof b.tenantId === 'string' ? { tenantId: b.tenantId } : {}),
+        ...(typeof b.oid === 'string' ? { oid: b.oid } : {}),
+      }),
+    addCalendar: (b) => store.addCalendar(String(b.email), { name: String(b.name), canEdit: b.canEdit !== false }),
+    revokeGrants: (email) => oauth.revokeUser(store.user(email).oid),
+    expireAccessTokens: () => oauth.expireAccessTokens(),
+    actions: {
+      /** { tenantId }: users of the tenant get AADSTS65001 until its administrator consents. */
+      'require-admin-consent': (b) => void store.requireAdminConsent(String(b.tenantId)),
+      /** { email, eventId, isOrganizer }: turns an event into someone else's invitation (PATCH answers 403). */
+      'set-organizer': (b) => {
+        const event = store.events(String(b.email)).find((e) => e.id === b.eventId);
+        if (!event) throw new Error(`No event ${String(b.eventId)}`);
+        event.isOrganizer = b.isOrganizer === true;
+      },
+      /** { email } -> { max }: the highest number of Graph requests seen in flight for the mailbox. */
+      'max-in-flight': (b) => ({ max: maxSeen.get(store.user(String(b.email)).oid) ?? 0 }),
+    },
+  };
+
   server.on('request', (req, res) => {
     void (async () => {
       const ctx = await readRequest(req, origin);
+      const control = controlRoute(ctx, controlOps);
+      if (control) return send(res, control);
       if (!ctx.url.pathname.startsWith('/v1.0/')) {
         const answer = await oauth.route(ctx);
         send(res, answer ?? { status: 404, body: { error: 'not_found' } });
@@ -407,14 +447,7 @@ export async function startMicrosoftStandin(options: MicrosoftStandinOptions = {
     authority: (tenant = 'organizations') => `${origin}/${tenant}`,
     authorityMetadata: (tenant = 'organizations') => JSON.stringify(oauth.metadata(tenant)),
     addUser: (input) => store.addUser(input),
-    async signIn(authorizationUrl, email) {
-      const url = new URL(authorizationUrl);
-      url.searchParams.set('standin_user', email);
-      const res = await fetch(url, { redirect: 'manual' });
-      const location = res.headers.get('location');
-      if (res.status !== 302 || !location) throw new Error(`Sign-in failed (${res.status}): ${await res.text()}`);
-      return new URL(location);
-    },
+    signIn: (authorizationUrl, email) => standinControl(origin).signIn(authorizationUrl, email),
     revokeGrants: (email) => oauth.revokeUser(store.user(email).oid),
     expireAccessTokens: () => oauth.expireAccessTokens(),
     maxInFlight: (email) => maxSeen.get(store.user(email).oid) ?? 0,

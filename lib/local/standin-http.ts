@@ -81,6 +81,7 @@ export async function withFaults(
 ): Promise<void> {
   const fault = faults.take(ctx.method, ctx.url.pathname);
   const entry: StandinRequest = { method: ctx.method, path: ctx.url.pathname, query: ctx.url.search, status: 0 };
+  if (ctx.account) entry.account = ctx.account;
   log.push(entry);
   if (fault?.kind === 'status') {
     const answer = faultAnswer(fault);

@@ -233,7 +233,9 @@ describe('Microsoft Graph adapter against the Microsoft stand-in', () => {
       ),
     );
     assert.equal(ms.store.events('ana@firm.example', calendarId).length, 12);
-    assert.equal(ms.maxInFlight('ana@firm.example'), 4);
+    const max = ms.maxInFlight('ana@firm.example');
+    assert.ok(max <= 4, `${max} requests were in flight at once`);
+    assert.ok(max >= 2, 'the requests did run in parallel');
     assert.equal(ms.requests.slice(before).filter((r) => r.status === 429).length, 0, 'never over MailboxConcurrency');
   });
 
