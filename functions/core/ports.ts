@@ -4,6 +4,7 @@
  * Each port is small and named after what the core asks of it.
  */
 import type { BillingPeriod, BillingUsage } from './billing.ts';
+import type { IntegrationEvent } from './integration-events.ts';
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
 import type { ExportJob, ExportProgress } from './transfer/export-jobs.ts';
@@ -605,4 +606,27 @@ export interface RunWatchStore {
   organizations(): Promise<string[]>;
   /** The organization's Need Attention runs started at or after `since`, newest first. */
   failedSince(org: string, since: Date): AsyncIterable<Run>;
+}
+
+/**
+ * Integration events for other systems (core/integration-events.ts builds them; schemas/events/ defines them). Each
+ * event's id is derived from its fact, so publishing is safe to repeat: an event already published is not published
+ * again in the normal case (core `publishOncePerFact`), and a rare second publication carries the same id, for
+ * consumers to deduplicate on. Resolves once every event is on the bus or was already; rejects otherwise.
+ */
+export interface IntegrationEvents {
+  publish(events: readonly IntegrationEvent[]): Promise<void>;
+}
+
+/** The bus itself (EventBridge PutEvents, the twin's in-process bus): resolves only once it accepted every event. */
+export interface EventBus {
+  put(events: readonly IntegrationEvent[]): Promise<void>;
+}
+
+/** The markers of events already on the bus (table PublishedEvents), per organization and event id. */
+export interface PublishedEvents {
+  /** Which of `eventIds` (all of `org`) are marked published. */
+  published(org: string, eventIds: readonly string[]): Promise<Set<string>>;
+  /** Marks them published (a marker already there is kept as it is). */
+  markPublished(events: readonly IntegrationEvent[], at: Date): Promise<void>;
 }
