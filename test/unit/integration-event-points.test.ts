@@ -1,0 +1,117 @@
+/**
+ * Where runs end, the import tells it (receive-file.ts settle): a finished file states its run's events once, a
+ * refused upload also Upload Refused, and a crash after the events went out but before the ledger was done makes the
+ * retry settle again without a second publication.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type IntegrationEvent, publishOncePerFact } from '../../functions/core/integration-events.ts';
+import type { PublishedEvents } from '../../functions/core/ports.ts';
+import { receiveFile } from '../../functions/core/transfer/receive-file.ts';
+import { memoryReceive } from '../fixtures/memory-ports.ts';
+
+const HEADER = 'Employee ID,First Name,Last Name,Email';
+const KEY = 'inbound/acme/fn_profile_import_20261124.csv';
+const created = (key = KEY) => ({ eventName: 'ObjectCreated:Put', key });
+
+function memoryEvents() {
+  const onBus: IntegrationEvent[] = [];
+  const marks = new Set<string>();
+  const published: PublishedEvents = {
+    published: async (org, ids) => new Set(ids.filter((id) => marks.has(`${org}|${id}`))),
+    markPublished: async (events) => {
+      for (const e of events) marks.add(`${e.org}|${e.id}`);
+    },
+  };
+  const events = publishOncePerFact({
+    bus: { put: async (list) => void onBus.push(...list) },
+    published,
+    clock: { now: () => new Date() },
+  });
+  return { onBus, events };
+}
+
+const kinds = (list: IntegrationEvent[]) => list.map((e) => e.detailType);
+
+test('a file imported completely states Run Finished once; its redelivery states nothing', async () => {
+  const bus = memoryEvents();
+  const { deps, files } = memoryReceive({ events: bus.events });
+  files.put(KEY, `${HEADER}\r\nE1,Ana,Silva,a@example.com\r\n`);
+  const received = await receiveFile(deps, created());
+  assert.equal(received.outcome, 'finished');
+  await receiveFile(deps, created());
+  assert.deepEqual(kinds(bus.onBus), ['Run Finished.v1']);
+  const run = received.outcome === 'finished' ? received.run : undefined;
+  assert.equal(bus.onBus[0]!.id, `run-finished:acme:${run!.runId}`);
+  assert.equal(bus.onBus[0]!.detail.status, 'completed');
+  assert.equal(bus.onBus[0]!.detail.jobId, 'job-1');
+});
+
+test('a row that fails: the run finished Incomplete and needs attention; no cell value is told', async () => {
+  const bus = memoryEvents();
+  const { deps, files } = memoryReceive({ events: bus.events });
+  files.put(KEY, `${HEADER}\r\nE1,Ana,Silva,not-an-email\r\n`);
+  await receiveFile(deps, created());
+  assert.deepEqual(kinds(bus.onBus), ['Run Finished.v1', 'Run Needs Attention.v1']);
+  assert.equal(bus.onBus[1]!.detail.failedRows, 1);
+  assert.ok(!JSON.stringify(bus.onBus).includes('not-an-email'));
+  assert.ok(!JSON.stringify(bus.onBus).includes('Silva'));
+});
+
+test('a file that is not CSV is a refused upload, with its name and reason code', async () => {
+  const bus = memoryEvents();
+  const { deps, files } = memoryReceive({ events: bus.events });
+  files.put('inbound/acme/people.xlsx', 'PK');
+  await receiveFile(deps, created('inbound/acme/people.xlsx'));
+  assert.deepEqual(kinds(bus.onBus), ['Run Finished.v1', 'Run Needs Attention.v1', 'Upload Refused.v1']);
+  assert.deepEqual([bus.onBus[2]!.detail.fileName, bus.onBus[2]!.detail.reasonCode], ['people.xlsx', 'not_csv']);
+});
+
+test('a crash after publishing, before the archive step: the retry settles again and publishes nothing twice', async () => {
+  const bus = memoryEvents();
+  const { deps, files, ledger } = memoryReceive({ events: bus.events });
+  files.put(KEY, `${HEADER}\r\nE1,Ana,Silva,a@example.com\r\n`);
+  const copy = files.copy.bind(files);
+  let crashes = 1;
+  files.copy = async (...args: Parameters<typeof files.copy>) => {
+    if (crashes-- > 0) throw new Error('network');
+    return copy(...args);
+  };
+  await assert.rejects(receiveFile(deps, created()), /network/);
+  assert.deepEqual(kinds(bus.onBus), ['Run Finished.v1']);
+  const retried = await receiveFile(deps, created());
+  assert.equal(retried.outcome, 'finished');
+  assert.equal([...ledger.entries.values()][0]?.status, 'done');
+  assert.deepEqual(kinds(bus.onBus), ['Run Finished.v1']);
+});
+
+test('a bus that is down fails the settle before the ledger is done: the retry publishes', async () => {
+  const onBus: IntegrationEvent[] = [];
+  let down = true;
+  const marks = new Set<string>();
+  const events = publishOncePerFact({
+    bus: {
+      put: async (list) => {
+        if (down) throw new Error('bus down');
+        onBus.push(...list);
+      },
+    },
+    published: {
+      published: async (_org, ids) => new Set(ids.filter((id) => marks.has(id))),
+      markPublished: async (list) => {
+        for (const e of list) marks.add(e.id);
+      },
+    },
+    clock: { now: () => new Date() },
+  });
+  const { deps, files, ledger } = memoryReceive({ events });
+  files.put(KEY, `${HEADER}\r\nE1,Ana,Silva,a@example.com\r\n`);
+  await assert.rejects(receiveFile(deps, created()), /bus down/);
+  assert.equal([...ledger.entries.values()][0]?.status, 'processing', 'not done: a retry comes');
+  down = false;
+  // The retry of the same event: the claim's lease was let go, the run is found finished, settle repeats.
+  const retried = await receiveFile(deps, created());
+  assert.equal(retried.outcome, 'finished');
+  assert.deepEqual(kinds(onBus), ['Run Finished.v1']);
+  assert.equal([...ledger.entries.values()][0]?.status, 'done');
+});
