@@ -1,4 +1,4 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PublishedEvents } from '../core/ports.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed } from './dynamodb-expressions.ts';
@@ -9,7 +9,7 @@ const MAX_READS = 5;
 
 /**
  * The markers of published integration events (table PublishedEvents: org, eventId). Read with a consistent read,
- * so a retry right after a publication sees its marker; written with a conditional put, so the first marker of an id
+ * so a retry right after a publication sees its marker; written with a conditional write, so the first marker of an id
  * stays (its time is when the fact first reached the bus).
  */
 export function dynamoDbPublishedEvents(
@@ -38,17 +38,18 @@ export function dynamoDbPublishedEvents(
     async markPublished(events, at) {
       for (const e of events) {
         try {
+          // UpdateItem creates the marker (the functions that publish hold UpdateItem already, not PutItem).
           await db.send(
-            new PutCommand({
+            new UpdateCommand({
               TableName: table,
-              Item: {
-                org: e.org,
-                eventId: e.id,
-                detailType: e.detailType,
-                publishedAt: at.toISOString(),
-                expiresAt: Math.floor(at.getTime() / 1000) + KEEP_SECONDS,
-              },
+              Key: { org: e.org, eventId: e.id },
+              UpdateExpression: 'SET detailType = :type, publishedAt = :at, expiresAt = :expires',
               ConditionExpression: 'attribute_not_exists(eventId)',
+              ExpressionAttributeValues: {
+                ':type': e.detailType,
+                ':at': at.toISOString(),
+                ':expires': Math.floor(at.getTime() / 1000) + KEEP_SECONDS,
+              },
             }),
           );
         } catch (err) {

@@ -86,9 +86,10 @@ export async function exportOnce(
   const run = await runExport(job, template, deps.ports, deps.options);
   const status = run.status === 'running' ? 'interrupted' : run.status;
   // Not thrown: a retried invocation would write a second file (the run watch publishes a failed run's events again).
-  await deps.events
-    ?.publish(eventsOfEndedRun(run))
-    .catch((err) => logger.error('integration events not published', err));
+  await deps.events?.publish(eventsOfEndedRun(run)).catch((err) => {
+    logger.error('integration events not published', err as Error);
+    count('IntegrationEventsNotPublished', 1);
+  });
   logger.info('export run ended', {
     org: run.org,
     runId: run.runId,
