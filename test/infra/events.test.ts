@@ -105,7 +105,7 @@ test('cdk-nag: nothing to report on the bus, its archive, its alarm and its gran
   const report = new AwsSolutionsChecks(app).validateScope(app);
   const findings = report.violations.flatMap((v) =>
     v.violatingResources
-      .filter((r) => r.constructPath.includes('/Events/') || r.constructPath.includes('PublishedEvents'))
+      .filter((r) => /\/Events\/|PublishedEvents/.test(r.constructPath ?? ''))
       .map((r) => `${v.ruleName}: ${r.constructPath}`),
   );
   assert.deepEqual(findings, []);
