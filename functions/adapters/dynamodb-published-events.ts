@@ -1,16 +1,18 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PublishedEvents } from '../core/ports.ts';
+import type { OutboxEntry } from '../core/transfer/notifications.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed } from './dynamodb-expressions.ts';
 
-/** Markers age out after this long: far longer than any retry of a handler comes back. */
+/** Entries age out after this long: far longer than any retry of a handler comes back. */
 const KEEP_SECONDS = 30 * 24 * 3600;
-const MAX_READS = 5;
 
 /**
- * The markers of published integration events (table PublishedEvents: org, eventId). Read with a consistent read,
- * so a retry right after a publication sees its marker; written with a conditional write, so the first marker of an id
- * stays (its time is when the fact first reached the bus).
+ * The integration events' outbox (table PublishedEvents: org, eventId), with the notifications outbox's rule
+ * (core/transfer/notifications.ts outboxDecision): attempt 1 creates the entry only if none exists, attempt n takes
+ * over only an unpublished entry whose attempt is still n - 1, and a published entry is never claimed again. Every
+ * write is an UpdateItem (it creates the item when the condition allows), so the functions that publish hold
+ * GetItem and UpdateItem on the table and nothing else.
  */
 export function dynamoDbPublishedEvents(
   db: DynamoDBDocumentClient,
@@ -18,44 +20,55 @@ export function dynamoDbPublishedEvents(
 ): PublishedEvents {
   const table = tableName('PublishedEvents', env);
   return {
-    async published(org, eventIds) {
-      const found = new Set<string>();
-      let keys: Record<string, unknown>[] = [...new Set(eventIds)].map((eventId) => ({ org, eventId }));
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        const out = await db.send(
-          new BatchGetCommand({
-            RequestItems: { [table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'eventId' } },
-          }),
-        );
-        for (const item of out.Responses?.[table] ?? []) found.add(String(item.eventId));
-        keys = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-        if (keys.length > 0 && attempt >= MAX_READS) throw new Error('PublishedEvents: keys left unread');
-        if (keys.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      }
-      return found;
+    async get(org, eventId) {
+      const out = await db.send(new GetCommand({ TableName: table, Key: { org, eventId }, ConsistentRead: true }));
+      if (!out.Item) return undefined;
+      const { eventId: key, ...rest } = out.Item;
+      return { ...rest, eventKey: key } as OutboxEntry;
     },
 
-    async markPublished(events, at) {
-      for (const e of events) {
-        try {
-          // UpdateItem creates the marker (the functions that publish hold UpdateItem already, not PutItem).
-          await db.send(
-            new UpdateCommand({
-              TableName: table,
-              Key: { org: e.org, eventId: e.id },
-              UpdateExpression: 'SET detailType = :type, publishedAt = :at, expiresAt = :expires',
-              ConditionExpression: 'attribute_not_exists(eventId)',
-              ExpressionAttributeValues: {
-                ':type': e.detailType,
-                ':at': at.toISOString(),
-                ':expires': Math.floor(at.getTime() / 1000) + KEEP_SECONDS,
-              },
-            }),
-          );
-        } catch (err) {
-          if (!isConditionFailed(err)) throw err;
-        }
+    async claim(entry) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org: entry.org, eventId: entry.eventKey },
+            UpdateExpression: 'SET #status = :sending, attempt = :attempt, leaseUntil = :lease, expiresAt = :expires',
+            ConditionExpression:
+              entry.attempt === 1 ? 'attribute_not_exists(eventId)' : '#status = :sending AND attempt = :previous',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':sending': 'sending',
+              ':attempt': entry.attempt,
+              ':lease': entry.leaseUntil,
+              ':expires': Math.floor(entry.leaseUntil / 1000) + KEEP_SECONDS,
+              ...(entry.attempt === 1 ? {} : { ':previous': entry.attempt - 1 }),
+            },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionFailed(err)) return false;
+        throw err;
       }
+    },
+
+    async markSent(org, eventId, attempt, at) {
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org, eventId },
+            UpdateExpression: 'SET #status = :sent, sentAt = :at',
+            ConditionExpression: 'attempt = :attempt',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':sent': 'sent', ':at': at, ':attempt': attempt },
+          }),
+        )
+        .catch((err) => {
+          // A later attempt took over (this one outlived its lease): that attempt marks it.
+          if (!isConditionFailed(err)) throw err;
+        });
     },
   };
 }

@@ -39,5 +39,10 @@ export function integrationEventsFromEnv(
         },
       }
     : eventBridgeBus(name);
-  return publishOncePerFact({ bus, published: dynamoDbPublishedEvents(db, env), clock: systemClock });
+  return publishOncePerFact({
+    bus,
+    published: dynamoDbPublishedEvents(db, env),
+    clock: systemClock,
+    wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  });
 }

@@ -6,11 +6,11 @@
  * Rules:
  * - One fact, one event id, derived from the fact alone (`run-finished:<org>:<runId>`): building the event again, on a
  *   retry or in another invocation, gives the same id, and consumers deduplicate on `detail.eventId`.
- * - Published once per fact in the normal case (`publishOncePerFact`): the publisher reads the fact's marker, puts
- *   only unmarked events on the bus, and marks them after the bus accepted them. A handler retried after it published
- *   finds the marker and publishes nothing; only a crash between the bus's acceptance and the marker (or two
- *   invocations at the very same moment) publishes twice, with the same id. Never zero times while the caller retries
- *   until publish resolves.
+ * - Published once per fact (`publishOncePerFact`): an outbox entry per event id, claimed with a conditional write
+ *   before the event goes on the bus and marked published after. A retried handler, or the run watch publishing a
+ *   failed run's events again, finds it published and publishes nothing; two at the same moment: one holds the claim,
+ *   the other waits for it. Only a holder that outlives its lease (10 s) after the bus accepted the event publishes
+ *   twice, with the same id. Never zero times while the caller retries until publish resolves.
  * - No personal data from the files: counts, codes, ids, keys and times only (no cell value, no problem message,
  *   which may quote one); the schemas forbid any property they do not name, and `publishOncePerFact` refuses an event
  *   that does not match its schema.
@@ -18,6 +18,7 @@
 
 import { type DetailType, detailProblems } from './integration-event-catalog.ts';
 import type { Clock, EventBus, IntegrationEvents, PublishedEvents } from './ports.ts';
+import { outboxDecision } from './transfer/notifications.ts';
 import type { Run, RunCounts } from './transfer/runs.ts';
 
 export { DETAIL_TYPES, type DetailType, EVENT_SOURCE } from './integration-event-catalog.ts';
@@ -182,36 +183,60 @@ export class InvalidIntegrationEvent extends Error {
   }
 }
 
-/**
- * The IntegrationEvents port over a bus and the markers: unmarked events go on the bus, then get their marker. The
- * bus resolves only when it accepted every event (the EventBridge adapter retries failed entries), so a marker never
- * stands for an event that is not on the bus.
- */
-export function publishOncePerFact(deps: {
+/** How long a publisher holds an event's claim: PutEvents takes milliseconds; a crashed holder is replaced after it. */
+export const PUBLISH_LEASE_MS = 10_000;
+
+export interface PublishDeps {
   bus: EventBus;
   published: PublishedEvents;
   clock: Clock;
-}): IntegrationEvents {
+  /** Waits `ms` (a publisher that finds another's claim in flight waits for its outcome). */
+  wait: (ms: number) => Promise<void>;
+  leaseMs?: number;
+}
+
+/**
+ * The IntegrationEvents port over a bus and an outbox (notifications.ts outboxDecision, the e-mails' rule): per
+ * event, claim it with a conditional write, put it on the bus, mark it published. A published event is skipped; one
+ * another publisher holds is waited for (within its lease) and then found published, or taken over once the lease
+ * lapsed (the holder crashed or its bus call failed). So concurrent and repeated publishers put an event on the bus
+ * once, and none returns before it is there: only a holder that outlives its lease after the bus accepted the event
+ * publishes it twice, with the same id.
+ */
+export function publishOncePerFact(deps: PublishDeps): IntegrationEvents {
+  const leaseMs = deps.leaseMs ?? PUBLISH_LEASE_MS;
+  const publishOne = async (e: IntegrationEvent) => {
+    for (;;) {
+      const now = deps.clock.now().getTime();
+      const decision = outboxDecision(await deps.published.get(e.org, e.id), now);
+      if (decision.action === 'skip' && decision.reason === 'sent') return;
+      if (decision.action === 'skip') {
+        await deps.wait(Math.min(250, leaseMs));
+        continue;
+      }
+      const claimed = await deps.published.claim({
+        org: e.org,
+        eventKey: e.id,
+        status: 'sending',
+        attempt: decision.attempt,
+        leaseUntil: now + leaseMs,
+      });
+      if (!claimed) continue;
+      await deps.bus.put([e]);
+      await deps.published.markSent(e.org, e.id, decision.attempt, deps.clock.now().toISOString());
+      return;
+    }
+  };
   return {
     async publish(events) {
-      const byOrg = new Map<string, IntegrationEvent[]>();
+      const unique = new Map<string, IntegrationEvent>();
       for (const e of events) {
         const problems = detailProblems(e.detailType, e.detail);
         if (problems.length > 0) throw new InvalidIntegrationEvent(e.id, problems);
-        if (!byOrg.has(e.org)) byOrg.set(e.org, []);
-        const list = byOrg.get(e.org)!;
-        if (!list.some((seen) => seen.id === e.id)) list.push(e);
+        unique.set(`${e.org}|${e.id}`, e);
       }
-      for (const [org, list] of byOrg) {
-        const done = await deps.published.published(
-          org,
-          list.map((e) => e.id),
-        );
-        const todo = list.filter((e) => !done.has(e.id));
-        if (todo.length === 0) continue;
-        await deps.bus.put(todo);
-        await deps.published.markPublished(todo, deps.clock.now());
-      }
+      // In order: a consumer sees a run finish before it is told the run needs attention.
+      for (const e of unique.values()) await publishOne(e);
     },
   };
 }

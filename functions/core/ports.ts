@@ -623,10 +623,9 @@ export interface EventBus {
   put(events: readonly IntegrationEvent[]): Promise<void>;
 }
 
-/** The markers of events already on the bus (table PublishedEvents), per organization and event id. */
-export interface PublishedEvents {
-  /** Which of `eventIds` (all of `org`) are marked published. */
-  published(org: string, eventIds: readonly string[]): Promise<Set<string>>;
-  /** Marks them published (a marker already there is kept as it is). */
-  markPublished(events: readonly IntegrationEvent[], at: Date): Promise<void>;
-}
+/**
+ * The integration events' outbox (table PublishedEvents), one entry per event id, with the Outbox's rules: a claim is
+ * a conditional write, so of any number of concurrent or repeated publishers of one event exactly one holds it at a
+ * time, and a published (`sent`) event is never claimed again.
+ */
+export type PublishedEvents = Outbox;

@@ -25,7 +25,7 @@ export interface IntegrationEventsProps {
  * and an archive of every Integrator event for replay.
  *
  * Least privilege: events:PutEvents on this bus only, for the publishing functions only, with their markers' table
- * (PublishedEvents: BatchGetItem to read, UpdateItem to write a marker; nothing else) and EVENT_BUS_NAME. The events
+ * (PublishedEvents, the outbox: GetItem to read an entry, UpdateItem to claim and mark it; nothing else) and EVENT_BUS_NAME. The events
  * carry ids, codes, counts and keys, never data from the files, so the bus keeps EventBridge's own encryption at rest.
  */
 export class IntegrationEventBus extends Construct {
@@ -47,7 +47,7 @@ export class IntegrationEventBus extends Construct {
     for (const fn of props.publishers) {
       this.bus.grantPutEventsTo(fn);
       fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
-      props.storage.grantTables(fn, { PublishedEvents: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] });
+      props.storage.grantTables(fn, { PublishedEvents: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     }
 
     const fiveMinutes = Duration.minutes(5);

@@ -71,7 +71,7 @@ test('PutEvents on the bus for exactly the functions that publish', () => {
 });
 
 for (const [name, fn] of Object.entries(publishers)) {
-  test(`${name}: told the bus's name and its markers' table, with BatchGetItem and UpdateItem on it only`, () => {
+  test(`${name}: told the bus's name and its markers' table, with GetItem and UpdateItem on it only`, () => {
     const resource = json.Resources[id(fn.node.defaultChild)]!;
     const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     assert.deepEqual(variables.EVENT_BUS_NAME, { Ref: busId });
@@ -80,7 +80,7 @@ for (const [name, fn] of Object.entries(publishers)) {
     const onMarkers = statementsOf(id(fn.role!.node.defaultChild)).filter((s) =>
       JSON.stringify(s.Resource).includes(`"${tableId}"`),
     );
-    assert.deepEqual(onMarkers.flatMap(actions).sort(), ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(onMarkers.flatMap(actions).sort(), ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 }
 

@@ -414,7 +414,7 @@ describe('import pipeline', () => {
       Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       RunErrors: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
       // The integration events' markers (test/infra/events.test.ts).
-      PublishedEvents: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      PublishedEvents: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     };
     for (const definition of tables) {
       const arn = `<${id(stack.storage.tables.get(definition.id)!.node.defaultChild)}.Arn>`;

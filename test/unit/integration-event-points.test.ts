@@ -5,31 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type IntegrationEvent, publishOncePerFact } from '../../functions/core/integration-events.ts';
-import type { PublishedEvents } from '../../functions/core/ports.ts';
+import type { IntegrationEvent } from '../../functions/core/integration-events.ts';
 import { receiveFile } from '../../functions/core/transfer/receive-file.ts';
+import { memoryIntegrationEvents } from '../fixtures/memory-integration-events.ts';
 import { memoryReceive } from '../fixtures/memory-ports.ts';
 
 const HEADER = 'Employee ID,First Name,Last Name,Email';
 const KEY = 'inbound/acme/fn_profile_import_20261124.csv';
 const created = (key = KEY) => ({ eventName: 'ObjectCreated:Put', key });
 
-function memoryEvents() {
-  const onBus: IntegrationEvent[] = [];
-  const marks = new Set<string>();
-  const published: PublishedEvents = {
-    published: async (org, ids) => new Set(ids.filter((id) => marks.has(`${org}|${id}`))),
-    markPublished: async (events) => {
-      for (const e of events) marks.add(`${e.org}|${e.id}`);
-    },
-  };
-  const events = publishOncePerFact({
-    bus: { put: async (list) => void onBus.push(...list) },
-    published,
-    clock: { now: () => new Date() },
-  });
-  return { onBus, events };
-}
+const memoryEvents = () => memoryIntegrationEvents();
 
 const kinds = (list: IntegrationEvent[]) => list.map((e) => e.detailType);
 
@@ -86,32 +71,15 @@ test('a crash after publishing, before the archive step: the retry settles again
 });
 
 test('a bus that is down fails the settle before the ledger is done: the retry publishes', async () => {
-  const onBus: IntegrationEvent[] = [];
-  let down = true;
-  const marks = new Set<string>();
-  const events = publishOncePerFact({
-    bus: {
-      put: async (list) => {
-        if (down) throw new Error('bus down');
-        onBus.push(...list);
-      },
-    },
-    published: {
-      published: async (_org, ids) => new Set(ids.filter((id) => marks.has(id))),
-      markPublished: async (list) => {
-        for (const e of list) marks.add(e.id);
-      },
-    },
-    clock: { now: () => new Date() },
-  });
-  const { deps, files, ledger } = memoryReceive({ events });
+  const bus = memoryEvents();
+  const { deps, files, ledger } = memoryReceive({ events: bus.events });
   files.put(KEY, `${HEADER}\r\nE1,Ana,Silva,a@example.com\r\n`);
+  bus.failNext(1);
   await assert.rejects(receiveFile(deps, created()), /bus down/);
   assert.equal([...ledger.entries.values()][0]?.status, 'processing', 'not done: a retry comes');
-  down = false;
   // The retry of the same event: the claim's lease was let go, the run is found finished, settle repeats.
   const retried = await receiveFile(deps, created());
   assert.equal(retried.outcome, 'finished');
-  assert.deepEqual(kinds(onBus), ['Run Finished.v1']);
+  assert.deepEqual(kinds(bus.onBus), ['Run Finished.v1']);
   assert.equal([...ledger.entries.values()][0]?.status, 'done');
 });

@@ -11,10 +11,9 @@ import {
   eventsOfEndedRun,
   type IntegrationEvent,
   InvalidIntegrationEvent,
-  publishOncePerFact,
 } from '../../functions/core/integration-events.ts';
-import type { EventBus, PublishedEvents } from '../../functions/core/ports.ts';
 import { emptyCounts, type Run } from '../../functions/core/transfer/runs.ts';
+import { memoryIntegrationEvents } from '../fixtures/memory-integration-events.ts';
 
 const importRun = (over: Partial<Run> = {}): Run => ({
   org: 'demo',
@@ -149,31 +148,7 @@ test('a calendar connection that needs re-authentication: one event per lapse', 
   assert.notEqual(calendarReauthenticationRequired({ ...fact, since: '2026-12-09T08:15:00.000Z' }).id, e.id);
 });
 
-/** A bus that records what it was given and can be told to fail; markers in a map, as the table keeps them. */
-function parts() {
-  const onBus: IntegrationEvent[] = [];
-  let failNext = 0;
-  const bus: EventBus = {
-    async put(events) {
-      if (failNext > 0) {
-        failNext--;
-        throw new Error('PutEvents: 1 entry failed');
-      }
-      onBus.push(...events);
-    },
-  };
-  const marks = new Map<string, string>();
-  const published: PublishedEvents = {
-    async published(org, ids) {
-      return new Set(ids.filter((id) => marks.has(`${org}|${id}`)));
-    },
-    async markPublished(events, at) {
-      for (const e of events) if (!marks.has(`${e.org}|${e.id}`)) marks.set(`${e.org}|${e.id}`, at.toISOString());
-    },
-  };
-  const events = publishOncePerFact({ bus, published, clock: { now: () => new Date('2026-12-01T07:02:00Z') } });
-  return { onBus, events, marks, failNext: (n: number) => (failNext = n) };
-}
+const parts = () => memoryIntegrationEvents();
 
 test('publishing the same fact again and again puts each event on the bus once', async () => {
   const p = parts();
@@ -184,14 +159,24 @@ test('publishing the same fact again and again puts each event on the bus once',
     p.onBus.map((e) => e.id),
     [`run-finished:demo:${run.runId}`, `run-needs-attention:demo:${run.runId}`],
   );
-  assert.equal(p.marks.size, 2);
+  assert.equal([...p.published.entries.values()].filter((e) => e.status === 'sent').length, 2);
 });
 
-test('a bus that fails marks nothing: the retry publishes, once', async () => {
+test('two publishers of one fact at the same moment: one puts it on the bus, the other waits for it', async () => {
+  const p = parts();
+  const facts = eventsOfEndedRun(importRun({ status: 'interrupted', problem: { code: 'not_csv', message: 'm' } }));
+  await Promise.all([p.events.publish(facts), p.events.publish(facts), p.events.publish(facts)]);
+  assert.deepEqual(
+    p.onBus.map((e) => e.detailType),
+    ['Run Finished.v1', 'Run Needs Attention.v1', 'Upload Refused.v1'],
+  );
+});
+
+test('a bus that fails leaves the claim unpublished: the retry takes it over once its lease lapsed, and publishes once', async () => {
   const p = parts();
   p.failNext(1);
-  await assert.rejects(p.events.publish(eventsOfEndedRun(importRun())), /PutEvents/);
-  assert.equal(p.marks.size, 0);
+  await assert.rejects(p.events.publish(eventsOfEndedRun(importRun())), /bus down/);
+  assert.equal([...p.published.entries.values()][0]?.status, 'sending', 'claimed, not published');
   await p.events.publish(eventsOfEndedRun(importRun()));
   await p.events.publish(eventsOfEndedRun(importRun()));
   assert.equal(p.onBus.length, 1);
