@@ -1,4 +1,4 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -72,8 +72,5 @@ export class IntegrationEventBus extends Construct {
       notPublished.addOkAction(action);
     }
     this.alarms.push(notPublished);
-
-    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
-    new CfnOutput(this, 'EventBusArn', { value: this.bus.eventBusArn });
   }
 }
