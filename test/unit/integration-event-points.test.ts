@@ -1,13 +1,16 @@
 /**
  * Where runs end, the import tells it (receive-file.ts settle): a finished file states its run's events once, a
  * refused upload also Upload Refused, and a crash after the events went out but before the ledger was done makes the
- * retry settle again without a second publication.
+ * retry settle again without a second publication. The run watch publishes a run it ends and every failed run, once.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IntegrationEvent } from '../../functions/core/integration-events.ts';
+import type { RunWatchStore } from '../../functions/core/ports.ts';
 import { receiveFile } from '../../functions/core/transfer/receive-file.ts';
-import { memoryIntegrationEvents } from '../fixtures/memory-integration-events.ts';
+import { emptyCounts, type Run } from '../../functions/core/transfer/runs.ts';
+import { runWatchCycle, type WatchDeps } from '../../functions/core/transfer/watch-cycle.ts';
+import { MemoryPublishedEvents, memoryIntegrationEvents } from '../fixtures/memory-integration-events.ts';
 import { memoryReceive } from '../fixtures/memory-ports.ts';
 
 const HEADER = 'Employee ID,First Name,Last Name,Email';
@@ -82,4 +85,68 @@ test('a bus that is down fails the settle before the ledger is done: the retry p
   assert.equal(retried.outcome, 'finished');
   assert.deepEqual(kinds(bus.onBus), ['Run Finished.v1']);
   assert.equal([...ledger.entries.values()][0]?.status, 'done');
+});
+
+test('the run watch: a stalled run it ends and every failed run publish their events once, pass after pass', async () => {
+  const bus = memoryEvents();
+  const T0 = Date.parse('2026-11-24T07:00:00.000Z');
+  let now = T0 + 30 * 60_000;
+  const base = {
+    org: 'acme',
+    jobId: 'job-1',
+    templateId: 'fn_profile_import',
+    file: { key: 'inbound/acme/f.csv', name: 'f.csv', size: 1, etag: 'e' },
+    startedAt: new Date(T0).toISOString(),
+    counts: emptyCounts(),
+    warnings: [],
+    invocations: 1,
+  };
+  const stored = new Map<string, Run>([
+    ['20261124T070000000Z-aaaaaa', { ...base, runId: '20261124T070000000Z-aaaaaa', status: 'running' }],
+    [
+      '20261124T070500000Z-bbbbbb',
+      {
+        ...base,
+        runId: '20261124T070500000Z-bbbbbb',
+        status: 'incomplete',
+        endedAt: new Date(T0 + 60_000).toISOString(),
+      },
+    ],
+  ]);
+  const store: RunWatchStore = {
+    async *runningRuns() {
+      for (const r of stored.values()) if (r.status === 'running') yield structuredClone(r);
+    },
+    lifeSigns: async () => [],
+    async interrupt(read, ended) {
+      if (stored.get(read.runId)?.status !== 'running') return false;
+      stored.set(read.runId, ended);
+      return true;
+    },
+    organizations: async () => ['acme'],
+    async *failedSince() {
+      for (const r of stored.values()) if (r.status !== 'running' && r.status !== 'completed') yield r;
+    },
+  };
+  const deps: WatchDeps = {
+    store,
+    outbox: new MemoryPublishedEvents(),
+    mailer: { send: async () => ({}) },
+    contacts: { contactsFor: async () => ({ jobContacts: ['hr@acme.test'], orgContacts: [] }) },
+    clock: { now: () => new Date(now) },
+    from: 'integrator@example.test',
+    messageDomain: 'example.test',
+    events: bus.events,
+  };
+  for (let pass = 0; pass < 3; pass++) {
+    await runWatchCycle(deps);
+    now += 5 * 60_000;
+  }
+  assert.equal(stored.get('20261124T070000000Z-aaaaaa')?.status, 'interrupted');
+  assert.deepEqual(bus.onBus.map((e) => e.id).sort(), [
+    'run-finished:acme:20261124T070000000Z-aaaaaa',
+    'run-finished:acme:20261124T070500000Z-bbbbbb',
+    'run-needs-attention:acme:20261124T070000000Z-aaaaaa',
+    'run-needs-attention:acme:20261124T070500000Z-bbbbbb',
+  ]);
 });
