@@ -30,7 +30,15 @@ export interface TableDefinition {
   holdsCustomerData: boolean;
 }
 
-export type TableId = 'Organizations' | 'Jobs' | 'Runs' | 'RunErrors' | 'Files' | 'Records' | 'Notifications';
+export type TableId =
+  | 'Organizations'
+  | 'Jobs'
+  | 'Runs'
+  | 'RunErrors'
+  | 'Files'
+  | 'Records'
+  | 'Notifications'
+  | 'PublishedEvents';
 
 export const tables: readonly TableDefinition[] = [
   {
@@ -100,6 +108,15 @@ export const tables: readonly TableDefinition[] = [
       'The notifications outbox: one item per event (run failed, run overdue, scheduled run missed), claimed with a conditional write before its e-mail is sent, so each event is e-mailed once.',
     partitionKey: { name: 'org', type: 'S' },
     sortKey: { name: 'eventKey', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+    holdsCustomerData: false,
+  },
+  {
+    id: 'PublishedEvents',
+    description:
+      'Integration events published to the event bus: one marker per event id (core/integration-events.ts), written after the bus accepted it, so a retried handler does not publish the same fact again.',
+    partitionKey: { name: 'org', type: 'S' },
+    sortKey: { name: 'eventId', type: 'S' },
     timeToLiveAttribute: 'expiresAt',
     holdsCustomerData: false,
   },

@@ -28,6 +28,10 @@ const env: NodeJS.ProcessEnv = {
   ...Object.fromEntries(tables.map((t) => [tableEnvName(t.id), t.id])),
 };
 Object.assign(process.env, env);
+// The twin's event bus lives in its own process: this one writes its events to the same folder (.local/events/).
+const { LocalEventBus, LOCAL_EVENT_BUS } = await import('../lib/local/event-bus.ts');
+new LocalEventBus(join(stateDir, 'events')).register(LOCAL_EVENT_BUS);
+env.EVENT_BUS_NAME = LOCAL_EVENT_BUS;
 const { exportDependenciesFromEnv, exportOnce } = await import('../functions/handlers/export-run.ts');
 const result = await exportOnce({ org, jobId, trigger: 'cli' }, exportDependenciesFromEnv(env));
 console.log(JSON.stringify(result));

@@ -4,6 +4,7 @@
  * Each port is small and named after what the core asks of it.
  */
 import type { BillingPeriod, BillingUsage } from './billing.ts';
+import type { IntegrationEvent } from './integration-events.ts';
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
 import type { ExportJob, ExportProgress } from './transfer/export-jobs.ts';
@@ -606,3 +607,25 @@ export interface RunWatchStore {
   /** The organization's Need Attention runs started at or after `since`, newest first. */
   failedSince(org: string, since: Date): AsyncIterable<Run>;
 }
+
+/**
+ * Integration events for other systems (core/integration-events.ts builds them; schemas/events/ defines them). Each
+ * event's id is derived from its fact, so publishing is safe to repeat: an event already published is not published
+ * again in the normal case (core `publishOncePerFact`), and a rare second publication carries the same id, for
+ * consumers to deduplicate on. Resolves once every event is on the bus or was already; rejects otherwise.
+ */
+export interface IntegrationEvents {
+  publish(events: readonly IntegrationEvent[]): Promise<void>;
+}
+
+/** The bus itself (EventBridge PutEvents, the twin's in-process bus): resolves only once it accepted every event. */
+export interface EventBus {
+  put(events: readonly IntegrationEvent[]): Promise<void>;
+}
+
+/**
+ * The integration events' outbox (table PublishedEvents), one entry per event id, with the Outbox's rules: a claim is
+ * a conditional write, so of any number of concurrent or repeated publishers of one event exactly one holds it at a
+ * time, and a published (`sent`) event is never claimed again.
+ */
+export type PublishedEvents = Outbox;

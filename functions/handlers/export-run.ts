@@ -18,8 +18,10 @@ import { dynamoDbChangeSequence } from '../adapters/dynamodb-change-sequence.ts'
 import { dynamoDbExportJobs } from '../adapters/dynamodb-export-jobs.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
 import { dynamoDbSystemOfRecord } from '../adapters/dynamodb-system-of-record.ts';
+import { integrationEventsFromEnv } from '../adapters/integration-events.ts';
 import { s3FileStore } from '../adapters/s3-file-store.ts';
-import { systemClock } from '../core/ports.ts';
+import { eventsOfEndedRun } from '../core/integration-events.ts';
+import { type IntegrationEvents, systemClock } from '../core/ports.ts';
 import { DEFAULT_SETTLE_MS, type ExportOptions, type ExportPorts, runExport } from '../core/transfer/export-engine.ts';
 import { isValidOrgId } from '../core/transfer/layout.ts';
 import { randomToken } from '../core/transfer/runs.ts';
@@ -43,12 +45,14 @@ export interface ExportRunResult {
 export function exportDependenciesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   clients: { db?: DynamoDBDocumentClient; s3?: S3Client } = {},
-): { ports: ExportPorts; options: ExportOptions } {
+): { ports: ExportPorts; options: ExportOptions; events?: IntegrationEvents } {
   const config = configFromEnv(env);
   const db = clients.db ?? dynamoDbDocumentClient(config);
   const sequence = dynamoDbChangeSequence(db, { env });
   const settle = Number(env.INTEGRATOR_EXPORT_SETTLE_MS ?? DEFAULT_SETTLE_MS);
+  const events = integrationEventsFromEnv(db, env);
   return {
+    ...(events ? { events } : {}),
     ports: {
       records: dynamoDbSystemOfRecord(db, { env, sequence }),
       sequence,
@@ -68,7 +72,7 @@ let cached: ReturnType<typeof exportDependenciesFromEnv> | undefined;
 /** Runs one export with the given wiring (the handler's, the twin's, a test's). */
 export async function exportOnce(
   event: ExportRunEvent,
-  deps: { ports: ExportPorts; options: ExportOptions },
+  deps: { ports: ExportPorts; options: ExportOptions; events?: IntegrationEvents },
 ): Promise<ExportRunResult> {
   if (typeof event?.org !== 'string' || !isValidOrgId(event.org) || typeof event.jobId !== 'string') {
     throw new Error('an export event names { org, jobId }');
@@ -81,6 +85,11 @@ export async function exportOnce(
   }
   const run = await runExport(job, template, deps.ports, deps.options);
   const status = run.status === 'running' ? 'interrupted' : run.status;
+  // Not thrown: a retried invocation would write a second file (the run watch publishes a failed run's events again).
+  await deps.events?.publish(eventsOfEndedRun(run)).catch((err) => {
+    logger.error('integration events not published', err as Error);
+    count('IntegrationEventsNotPublished', 1);
+  });
   logger.info('export run ended', {
     org: run.org,
     runId: run.runId,

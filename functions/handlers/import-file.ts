@@ -40,6 +40,7 @@ import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbBilling } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords } from '../adapters/dynamodb-records.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
+import { integrationEventsFromEnv } from '../adapters/integration-events.ts';
 import { s3FileStore } from '../adapters/s3-file-store.ts';
 import { continuationsFromEnv, visibilityFromEnv } from '../adapters/sqs-continuations.ts';
 import { ClaimLostError, type Continuations, type MessageVisibility, systemClock } from '../core/ports.ts';
@@ -75,6 +76,7 @@ export function dependenciesFromEnv(
   };
   const continuations = continuationsFromEnv(env, sqsClient);
   const visibility = visibilityFromEnv(env, sqsClient);
+  const events = integrationEventsFromEnv(db, env);
   return {
     openCsv,
     files: s3FileStore(clients.s3 ?? s3Client(config), { env }),
@@ -91,6 +93,7 @@ export function dependenciesFromEnv(
     catalog: templates,
     ...(continuations ? { continuations } : {}),
     ...(visibility ? { visibility } : {}),
+    ...(events ? { events } : {}),
   };
 }
 

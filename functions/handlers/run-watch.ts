@@ -10,6 +10,7 @@
 import { dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
 import { dynamoDbOutbox } from '../adapters/dynamodb-outbox.ts';
 import { dynamoDbContacts, dynamoDbRunWatch } from '../adapters/dynamodb-run-watch.ts';
+import { integrationEventsFromEnv } from '../adapters/integration-events.ts';
 import { mailerFromEnv } from '../adapters/mailer.ts';
 import { assertOrgId } from '../core/transfer/layout.ts';
 import type { NotificationEvent } from '../core/transfer/notifications.ts';
@@ -20,7 +21,9 @@ import { count, logger, publishMetrics } from './observability.ts';
 export function watchDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WatchDeps {
   const db = dynamoDbDocumentClient();
   const stallMs = Number(env.INTEGRATOR_RUN_STALL_MS);
+  const events = integrationEventsFromEnv(db, env);
   return {
+    ...(events ? { events } : {}),
     store: dynamoDbRunWatch(db, env),
     outbox: dynamoDbOutbox(db, env),
     contacts: dynamoDbContacts(db, env),

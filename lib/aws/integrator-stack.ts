@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { Api } from './api.ts';
+import { IntegrationEventBus } from './events.ts';
 import { Exports } from './exports.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
@@ -31,6 +32,7 @@ export class IntegratorStack extends Stack {
   readonly operations: Operations;
   readonly exports: Exports;
   readonly schedules: Schedules;
+  readonly events: IntegrationEventBus;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -75,6 +77,12 @@ export class IntegratorStack extends Stack {
     });
     // The API keeps each job's schedule with the job and sends run-now requests.
     this.schedules.grantManage(this.api.function);
+    // Integration events: the functions where runs end publish them (functions/core/integration-events.ts).
+    this.events = new IntegrationEventBus(this, 'Events', {
+      storage: this.storage,
+      publishers: [this.importPipeline.function, this.exports.function, this.operations.function],
+      alarmTopic: this.monitoring.topic,
+    });
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });
@@ -83,5 +91,6 @@ export class IntegratorStack extends Stack {
     new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
   }
 }

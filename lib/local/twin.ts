@@ -8,6 +8,7 @@
  *   Node HTTP server            -> the API app (local tokens stand in for Cognito + the JWT authorizer)
  *   a timer                     -> the run watch (stalled runs, notifications as .eml files in .local/mail/)
  *   in-process scheduler        -> job-runs queue (durable) -> scheduled-run handler (EventBridge Scheduler -> SQS)
+ *   integration events          -> in-process bus (lib/local/event-bus.ts): JSON files in .local/events/
  *   (lib/local/scheduler.ts)       run now from the API goes to the same queue
  */
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,7 @@ import type { ExportLauncher } from '../../functions/core/ports.ts';
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
+import { LOCAL_EVENT_BUS, LocalEventBus } from './event-bus.ts';
 import { localExportLauncher, seedExportJobs } from './exports.ts';
 import { takeFault } from './faults.ts';
 import { generateKeyPair, knownHostsLine } from './keys.ts';
@@ -79,6 +81,8 @@ export interface Twin {
   jobRunsQueue: LocalQueue;
   /** The in-process EventBridge Scheduler; tests take its clock over (jumpTo, advanceTo) to drive a DST day. */
   scheduler: LocalScheduler;
+  /** The integration events the handlers published (EventBridge's stand-in; also files in .local/events/). */
+  events: LocalEventBus;
   clientConfig: ClientConfig;
   stop(): Promise<void>;
 }
@@ -161,6 +165,11 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     process.env.POWERTOOLS_SERVICE_NAME ??= 'integrator-local';
     process.env.POWERTOOLS_METRICS_NAMESPACE ??= 'Integrator';
     const clientConfig: ClientConfig = { region: db.region, dynamodbEndpoint: db.endpoint, s3Endpoint: s3.endpoint };
+    // The stack's event bus in AWS (lib/aws/events.ts): here in-process, each event also a file under events/.
+    const eventBus = new LocalEventBus(join(stateDir, 'events'));
+    const unregisterBus = eventBus.register(LOCAL_EVENT_BUS);
+    stoppers.push(async () => unregisterBus());
+    process.env.EVENT_BUS_NAME = LOCAL_EVENT_BUS;
 
     const { orgs, keys } = await loadOrganizations(stateDir);
     const documents = dynamoDbDocumentClient(clientConfig);
@@ -351,7 +360,16 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       ...(control ? { control: { url: control.url } } : {}),
     };
     writeFileSync(join(stateDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-    return { info, importQueue, jobRunsQueue, scheduler, exports: exportLauncher, clientConfig, stop: stopAll };
+    return {
+      info,
+      importQueue,
+      jobRunsQueue,
+      scheduler,
+      events: eventBus,
+      exports: exportLauncher,
+      clientConfig,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;

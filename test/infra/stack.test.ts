@@ -197,7 +197,10 @@ describe('functions', () => {
           'POWERTOOLS_METRICS_NAMESPACE',
           'POWERTOOLS_SERVICE_NAME',
           ...named.map((t) => tableEnvName(t)),
-          ...(name === 'import-file' ? ['IMPORT_QUEUE_URL', 'INTEGRATOR_BUCKET'] : Object.values(TENANT_ENV)),
+          // EVENT_BUS_NAME: the import publishes integration events (test/infra/events.test.ts).
+          ...(name === 'import-file'
+            ? ['EVENT_BUS_NAME', 'IMPORT_QUEUE_URL', 'INTEGRATOR_BUCKET']
+            : Object.values(TENANT_ENV)),
           // Job schedules and run now (lib/aws/schedules.ts grantManage).
           ...(name === 'api'
             ? ['JOB_RUNS_QUEUE_ARN', 'JOB_RUNS_QUEUE_URL', 'SCHEDULER_DLQ_ARN', 'SCHEDULER_ROLE_ARN', 'SCHEDULE_GROUP']
@@ -410,6 +413,8 @@ describe('import pipeline', () => {
       Records: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
       Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       RunErrors: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
+      // The integration events' markers (test/infra/events.test.ts).
+      PublishedEvents: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     };
     for (const definition of tables) {
       const arn = `<${id(stack.storage.tables.get(definition.id)!.node.defaultChild)}.Arn>`;

@@ -30,7 +30,17 @@
  *   run only repeats the archive step.
  */
 
-import type { FileEntry, FileLedger, FileStore, FiringRunLog, JobStore, ObjectRef, Random } from '../ports.ts';
+import { eventsOfEndedRun } from '../integration-events.ts';
+import type {
+  FileEntry,
+  FileLedger,
+  FileStore,
+  FiringRunLog,
+  IntegrationEvents,
+  JobStore,
+  ObjectRef,
+  Random,
+} from '../ports.ts';
 import { type Problem, StoreRefusal } from '../problems.ts';
 import { claimKeeper } from './claim-lease.ts';
 import { type ImportDeps, importFile } from './import-file.ts';
@@ -75,6 +85,8 @@ export interface ReceiveDeps extends ImportDeps {
   turnGraceMs?: number;
   /** Where a taken pending file's end is recorded (its scheduled or requested run). */
   firingRuns?: FiringRunLog;
+  /** Where the run's end is told (integration-events.ts): before the archive step, so a retry publishes it. */
+  events?: IntegrationEvents;
 }
 
 export const DEFAULT_WAIT_RETRY_SECONDS = 30;
@@ -321,6 +333,8 @@ async function settle(
     }
   }
   await deps.runLog.save(run);
+  // Before the original moves: a retry finds it still in inbound, settles again, and so publishes what was not.
+  await deps.events?.publish(eventsOfEndedRun(run));
   if (run.archivedKey) {
     const copied = await deps.files.copy(ref, run.archivedKey);
     const removed = copied && (await deps.files.remove(ref));

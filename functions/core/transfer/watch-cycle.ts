@@ -11,7 +11,8 @@
  * copy carries the same Message-ID (mail clients fold it into the first). A send the provider refuses is not marked:
  * the next pass after the lease retries it.
  */
-import type { Clock, ContactDirectory, Mailer, Outbox, RunWatchStore } from '../ports.ts';
+import { eventsOfEndedRun } from '../integration-events.ts';
+import type { Clock, ContactDirectory, IntegrationEvents, Mailer, Outbox, RunWatchStore } from '../ports.ts';
 import {
   composeEmail,
   type EmailContext,
@@ -82,6 +83,8 @@ export interface WatchDeps extends NotifyDeps {
   settings?: RunWatchSettings;
   /** How far back Need Attention runs are notified (default 2 days; older failures were notified by earlier passes). */
   lookbackMs?: number;
+  /** A failed run's integration events: published with its notification (again each pass: once per fact). */
+  events?: IntegrationEvents;
 }
 
 export interface WatchReport {
@@ -97,6 +100,7 @@ export async function runWatchCycle(deps: WatchDeps): Promise<WatchReport> {
   // One event's failure (a refused send) must not keep the others from being sent.
   const attempt = async (event: NotificationEvent) => {
     try {
+      if (event.kind === 'run_failed') await deps.events?.publish(eventsOfEndedRun(event.run));
       if ((await notifyOnce(deps, event)) === 'sent') report.notified++;
     } catch (err) {
       report.failures.push({
