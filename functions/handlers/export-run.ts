@@ -15,7 +15,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configFromEnv, dynamoDbDocumentClient, s3Client } from '../adapters/aws-clients.ts';
 import { dynamoDbChangeSequence } from '../adapters/dynamodb-change-sequence.ts';
-import { dynamoDbExportJobs } from '../adapters/dynamodb-export-jobs.ts';
+import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
 import { dynamoDbSystemOfRecord } from '../adapters/dynamodb-system-of-record.ts';
 import { s3FileStore } from '../adapters/s3-file-store.ts';
@@ -54,7 +54,7 @@ export function exportDependenciesFromEnv(
       sequence,
       files: s3FileStore(clients.s3 ?? s3Client(config), { env }),
       runs: dynamoDbRunLog(db, { env }),
-      jobs: dynamoDbExportJobs(db, { env }),
+      jobs: dynamoDbJobs(db, { env }),
       clock: systemClock,
       random: { token: (n) => randomToken(n, randomBytes) },
       wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -73,7 +73,8 @@ export async function exportOnce(
   if (typeof event?.org !== 'string' || !isValidOrgId(event.org) || typeof event.jobId !== 'string') {
     throw new Error('an export event names { org, jobId }');
   }
-  const job = await deps.ports.jobs.get(event.org, event.jobId);
+  const stored = await deps.ports.jobs.get(event.org, event.jobId);
+  const job = stored?.direction === 'export' ? stored : undefined;
   const template = job ? templates.byId(job.templateId) : undefined;
   if (!job || !template) {
     logger.warn('export job not found', { org: event.org, jobId: event.jobId, trigger: event.trigger });

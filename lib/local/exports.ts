@@ -5,7 +5,7 @@
  * "run now" have something to run.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { dynamoDbExportJobs, putExportJob } from '../../functions/adapters/dynamodb-export-jobs.ts';
+import { dynamoDbJobs, putJob } from '../../functions/adapters/dynamodb-jobs.ts';
 import type { ExportLauncher } from '../../functions/core/ports.ts';
 import { defaultExportJob } from '../../functions/core/transfer/export-jobs.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
@@ -18,11 +18,11 @@ export function demoExportJobId(templateId: string): string {
 
 /** One launched full export job per export template, unless the organization has it already (safe on every start). */
 export async function seedExportJobs(db: DynamoDBDocumentClient, org: string, timeZone: string): Promise<void> {
-  const store = dynamoDbExportJobs(db);
+  const store = dynamoDbJobs(db);
   for (const template of templates.all.filter((t) => t.direction === 'export')) {
     const jobId = demoExportJobId(template.id);
     if (await store.get(org, jobId)) continue;
-    await putExportJob(db, defaultExportJob(org, template, jobId, { timeZone }));
+    await putJob(db, defaultExportJob(org, template, jobId, { timeZone }));
   }
 }
 

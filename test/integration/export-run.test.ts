@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
-import { putExportJob } from '../../functions/adapters/dynamodb-export-jobs.ts';
+import { putJob } from '../../functions/adapters/dynamodb-jobs.ts';
 import type { SystemOfRecord } from '../../functions/core/ports.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { defaultExportJob, type ExportJob } from '../../functions/core/transfer/export-jobs.ts';
@@ -71,7 +71,7 @@ async function scan(entity: string): Promise<Record<string, unknown>[]> {
 }
 
 async function job(j: ExportJob): Promise<ExportJob> {
-  await putExportJob(db, j, { env: parts.env });
+  await putJob(db, j, { env: parts.env });
   return j;
 }
 
