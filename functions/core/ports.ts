@@ -280,6 +280,12 @@ export interface RunLog {
   errors(org: string, runId: string): AsyncIterable<RowError>;
 }
 
+/** A run log that can also create a run only once: a request delivered twice (an export run's id) runs once. */
+export interface ClaimingRunLog extends RunLog {
+  /** Saves the run if no run of its id exists; false (nothing written) when one does. */
+  create(run: Run): Promise<boolean>;
+}
+
 /** The Billing report's read: one period's limit, used and unused counts and records per job (core/billing.ts). */
 export interface BillingReports {
   usage(org: string, period: BillingPeriod): Promise<BillingUsage>;
@@ -500,13 +506,22 @@ export interface SystemOfRecord {
 /** What the export engine needs of the Jobs table: the job, and recording its progress. */
 export type ExportJobStore = Pick<JobRepository, 'get' | 'markExported'>;
 
+/** One export run to make: the job, who asked, and the run's id (a firing's, or the one run now was given). */
+export interface ExportRunRequest {
+  org: string;
+  jobId: string;
+  trigger: string;
+  /** Absent (the CLI): the engine gives the run an id of its own. */
+  runId?: string;
+}
+
 /**
- * Starts one export run of a job without waiting for it to end: in AWS an asynchronous invocation of the export
- * function (functions/handlers/export-run.ts), on the local stack the same handler in-process (lib/local/exports.ts).
- * The schedules and "run now" use it.
+ * Hands an export run to the export function without waiting for it: the export-runs queue (SQS in AWS, consumed by
+ * functions/handlers/export-run.ts; the twin's durable LocalQueue), at least once. The scheduled-run handler uses it
+ * for export jobs' firings and run-now requests; the export never runs inside the caller.
  */
 export interface ExportLauncher {
-  launch(event: { org: string; jobId: string; trigger: string }): Promise<void>;
+  launch(request: ExportRunRequest): Promise<void>;
 }
 
 /** A ledger write by a caller whose claim was taken over by a later one (its lease had lapsed). */

@@ -75,6 +75,8 @@ export class IntegratorStack extends Stack {
     });
     // The API keeps each job's schedule with the job and sends run-now requests.
     this.schedules.grantManage(this.api.function);
+    // Export jobs' runs (firings, run now) go from the scheduled-run function to the export function's queue.
+    this.exports.grantRequests(this.schedules.function);
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });
