@@ -52,7 +52,6 @@ import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import { dynamoDbDocumentClient, s3Client } from '../functions/adapters/aws-clients.ts';
-import { putExportJob } from '../functions/adapters/dynamodb-export-jobs.ts';
 import { putJob, putOrganization } from '../functions/adapters/dynamodb-jobs.ts';
 import { loadEntities } from '../functions/adapters/dynamodb-system-of-record.ts';
 import type { EntityWrite } from '../functions/core/ports.ts';
@@ -277,7 +276,7 @@ async function exportRound(people: number): Promise<ScenarioResult> {
         }
       }
       await loadEntities(documents, batch, { env, concurrency: 16 });
-      await putExportJob(documents, defaultExportJob(ORG, templates.byId('case_status_export')!, 'cases'), { env });
+      await putJob(documents, defaultExportJob(ORG, templates.byId('case_status_export')!, 'cases'), { env });
       return await runScenario('export-e2e.ts', [ORG, 'cases'], env);
     } finally {
       await s3.stop();

@@ -8,20 +8,32 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeCursor, encodeCursor } from '../core/pages.ts';
-import type { JobRepository } from '../core/ports.ts';
+import type { Job, JobRepository } from '../core/ports.ts';
 import type { ImportJob } from '../core/transfer/jobs.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
 
 export { putOrganization } from './dynamodb-organizations.ts';
 
-/** Optional parts of a job definition: removed from the item when a save leaves them out. */
-const OPTIONAL_ATTRIBUTES = ['filters', 'customFields', 'processing', 'schedule', 'paused', 'contacts'] as const;
+/**
+ * Optional parts of a job definition of either direction: removed from the item when a save leaves them out (an
+ * import job has no `sensitiveFields`, an export job no `customFields` or `processing`: removing is harmless).
+ */
+const OPTIONAL_ATTRIBUTES = [
+  'filters',
+  'customFields',
+  'processing',
+  'schedule',
+  'paused',
+  'contacts',
+  'sensitiveFields',
+] as const;
 
 /**
- * The guard of "one launched import job per template": an item of the Jobs table, in the organization's partition,
- * whose sort key `~launched#<templateId>` sorts after every job id (job ids are letters, digits, - and _, all below
- * `~`), so job lists stop before the guards. It names the job that holds the template.
+ * The guard of "one launched job per direction and template": an item of the Jobs table, in the organization's
+ * partition, whose sort key `~launched#<templateId>` sorts after every job id (job ids are letters, digits, - and _,
+ * all below `~`), so job lists stop before the guards. It names the job that holds the template. Template ids are
+ * unique across directions (templates.ts), so the template alone names the direction too.
  */
 export const GUARD_PREFIX = '~launched#';
 const JOBS_END = '~';
@@ -31,30 +43,34 @@ export function launchGuardKey(org: string, templateId: string): { org: string; 
 }
 
 /**
- * Jobs of an organization (Jobs table: org, jobId): the import handler reads the launched ones, the API reads and
- * saves them one by one. Every read and write is keyed by the organization, so one organization cannot reach another's.
+ * Jobs of an organization, import and export (Jobs table: org, jobId; `direction` tells them apart): the import
+ * handler reads the import jobs, the API reads and saves jobs one by one, the export engine records its progress.
+ * Every read and write is keyed by the organization, so one organization cannot reach another's.
  */
 export function dynamoDbJobs(
   db: DynamoDBDocumentClient,
   options: { env?: NodeJS.ProcessEnv; table?: string } = {},
 ): JobRepository {
   const table = options.table ?? tableName('Jobs', options.env);
+  const all = async (org: string): Promise<Job[]> => {
+    const jobs: Job[] = [];
+    const pages = paginateQuery(
+      { client: db },
+      {
+        TableName: table,
+        KeyConditionExpression: 'org = :org AND jobId < :end',
+        ExpressionAttributeValues: { ':org': org, ':end': JOBS_END },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) if (isJob(item)) jobs.push(item);
+    return jobs;
+  };
   return {
+    all,
+
     async importJobs(org) {
-      const jobs: ImportJob[] = [];
-      const pages = paginateQuery(
-        { client: db },
-        {
-          TableName: table,
-          KeyConditionExpression: 'org = :org AND jobId < :end',
-          ExpressionAttributeValues: { ':org': org, ':end': JOBS_END },
-          ConsistentRead: true,
-        },
-      );
-      for await (const page of pages) {
-        for (const item of page.Items ?? []) if (item.direction === 'import') jobs.push(item as ImportJob);
-      }
-      return jobs;
+      return (await all(org)).filter((job): job is ImportJob => job.direction === 'import');
     },
 
     async list(org, limit, cursor) {
@@ -68,19 +84,21 @@ export function dynamoDbJobs(
           ExclusiveStartKey: decodeCursor(cursor, { partition: 'org', partitionValue: org, sort: 'jobId' }),
         }),
       );
-      const items = (out.Items ?? []).filter((item) => item.direction === 'import') as ImportJob[];
+      const items = (out.Items ?? []).filter(isJob);
       return { items, next: encodeCursor(out.LastEvaluatedKey) };
     },
 
     async get(org, jobId) {
       const out = await db.send(new GetCommand({ TableName: table, Key: { org, jobId }, ConsistentRead: true }));
-      return out.Item?.direction === 'import' ? (out.Item as ImportJob) : undefined;
+      return out.Item && isJob(out.Item) ? out.Item : undefined;
     },
 
     async save(job, expectedRevision, options = {}) {
-      const { org, jobId, ...definition } = job;
+      // An export job's progress is the engine's (markExported), never a save's: it stays as stored.
+      const { org, jobId, ...all } = job;
+      const { lastExport: _kept, ...definition } = all as typeof all & { lastExport?: unknown };
       const parts = updateParts(definition, {
-        remove: OPTIONAL_ATTRIBUTES.filter((name) => definition[name] === undefined),
+        remove: OPTIONAL_ATTRIBUTES.filter((name) => (definition as Record<string, unknown>)[name] === undefined),
       });
       const names: Record<string, string> = { ...parts.ExpressionAttributeNames, '#jobId': 'jobId' };
       const values: Record<string, unknown> = { ...parts.ExpressionAttributeValues };
@@ -124,14 +142,43 @@ export function dynamoDbJobs(
         throw err;
       }
     },
+
+    async markExported(org, jobId, progress) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org, jobId },
+            UpdateExpression: 'SET #last = :progress',
+            ConditionExpression:
+              'attribute_exists(#jobId) AND #direction = :export AND (attribute_not_exists(#last) OR #last.#mark < :mark)',
+            ExpressionAttributeNames: {
+              '#last': 'lastExport',
+              '#mark': 'mark',
+              '#jobId': 'jobId',
+              '#direction': 'direction',
+            },
+            ExpressionAttributeValues: { ':progress': progress, ':mark': progress.mark, ':export': 'export' },
+          }),
+        );
+      } catch (err) {
+        // A later export recorded a higher mark already (or the job was deleted): nothing to move.
+        if (!isConditionFailed(err)) throw err;
+      }
+    },
   };
+}
+
+/** An item of the Jobs table that is a job (not a launch guard), of a direction this code knows. */
+function isJob(item: Record<string, unknown> | Job): item is Job {
+  return item.direction === 'import' || item.direction === 'export';
 }
 
 /**
  * The guard's part of a save: a launched job takes (or keeps) its template, unless another job holds it; a job going
  * back to draft gives it back (a guard it does not hold stays). Nothing for other drafts.
  */
-function guardWrite(table: string, job: ImportJob, releases: boolean) {
+function guardWrite(table: string, job: Job, releases: boolean) {
   const Key = launchGuardKey(job.org, job.templateId);
   const held = 'attribute_not_exists(#holder) OR #holder = :jobId';
   const names = { '#holder': 'holder' };
@@ -166,10 +213,10 @@ function cancellationReasons(err: unknown): string[] | undefined {
   return e.CancellationReasons.map((r) => r.Code ?? 'None');
 }
 
-/** Stores a job definition as a whole (seeding, tests), stamping createdAt/updatedAt. */
+/** Stores a job definition (either direction) as a whole (seeding, tests), stamping createdAt/updatedAt. */
 export async function putJob(
   db: DynamoDBDocumentClient,
-  job: ImportJob,
+  job: Job,
   options: { env?: NodeJS.ProcessEnv; table?: string; now?: Date } = {},
 ): Promise<void> {
   const table = options.table ?? tableName('Jobs', options.env);

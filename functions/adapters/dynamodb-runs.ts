@@ -5,7 +5,7 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { RunLog } from '../core/ports.ts';
+import type { ClaimingRunLog } from '../core/ports.ts';
 import { boundRowError, boundRun } from '../core/transfer/item-bounds.ts';
 import { errorSeq, onePerRow, type RowError, type Run, viewOf } from '../core/transfer/runs.ts';
 import { tableName } from './aws-clients.ts';
@@ -44,7 +44,7 @@ const CLEARED_WHEN_ABSENT = ['checkpoint'];
  * written (item-bounds.ts: texts cut with a marker, lists capped), so none can exceed DynamoDB's 400 KB; a write the
  * store still refuses is a StoreRefusal (store-refusals.ts), never an error to retry.
  */
-export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunLogOptions = {}): RunLog {
+export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunLogOptions = {}): ClaimingRunLog {
   const runs = options.runsTable ?? tableName('Runs', options.env);
   const errors = options.errorsTable ?? tableName('RunErrors', options.env);
   return {
@@ -81,6 +81,34 @@ export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunL
     async get(org, runId) {
       const out = await db.send(new GetCommand({ TableName: runs, Key: { org, runId }, ConsistentRead: true }));
       return out.Item as Run | undefined;
+    },
+
+    async create(run) {
+      // A new run (running, or ended at once): its first write, made conditional on there being none of its id.
+      const { org, runId, comments: _c, acknowledged: _a, ...attributes } = boundRun(run);
+      const listed = listedIn(run);
+      try {
+        await refusable('the run', () =>
+          db.send(
+            new UpdateCommand({
+              TableName: runs,
+              Key: { org, runId },
+              ...updateParts(
+                {
+                  ...(attributes as Record<string, unknown>),
+                  [LISTED_IN]: listed === 'needs-attention' ? `${org}#needs-attention` : listed,
+                },
+                { remove: [...CLEARED_WHEN_ABSENT, LISTED_IN] },
+              ),
+              ConditionExpression: 'attribute_not_exists(runId)',
+            }),
+          ),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionFailed(err)) return false;
+        throw err;
+      }
     },
 
     async addErrors(org, runId, rowErrors) {

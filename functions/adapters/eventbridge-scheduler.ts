@@ -9,9 +9,9 @@ import {
   type Target,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import type { Clock, JobScheduler } from '../core/ports.ts';
+import type { Clock, Job, JobScheduler } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
-import { activeSchedule, type ImportJob, processingOf } from '../core/transfer/jobs.ts';
+import { activeSchedule, keptSchedule } from '../core/transfer/jobs.ts';
 import { eventBridgeAt, eventBridgeSchedule, shiftedRuns } from '../core/transfer/schedules.ts';
 
 /**
@@ -56,7 +56,7 @@ const isConflict = (err: unknown) => err instanceof ConflictException;
 
 export function eventBridgeScheduler(client: SchedulerClient, settings: EventBridgeSchedulerSettings): JobScheduler {
   const clock = settings.clock ?? systemClock;
-  const target = (job: ImportJob): Target => ({
+  const target = (job: Job): Target => ({
     Arn: settings.queueArn,
     RoleArn: settings.roleArn,
     Input: JSON.stringify({
@@ -94,7 +94,7 @@ export function eventBridgeScheduler(client: SchedulerClient, settings: EventBri
   return {
     async sync(job) {
       const base = scheduleName(job.org, job.jobId);
-      const scheduled = job.status === 'launched' && processingOf(job) === 'scheduled' ? job.schedule : undefined;
+      const scheduled = keptSchedule(job);
       const existingGaps = await gapsOf(base);
       if (!scheduled) {
         await remove(base);

@@ -1,6 +1,8 @@
 /**
- * Import jobs over HTTP: list, read, save a draft (PUT), launch, and smart-mapping suggestions for a header or a
- * sample file. The organization is the caller's (set by the app's authentication middleware), never the URL's.
+ * Jobs of both directions over HTTP: list, read, save a draft (PUT), launch, pause, resume, run now, upcoming runs,
+ * and smart-mapping suggestions (imports) for a header or a sample file. The organization is the caller's (set by
+ * the app's authentication middleware), never the URL's. A PUT whose body says `direction: "export"` is an export
+ * job (export-jobs.ts `readExportJobDefinition`), any other an import job; a job keeps its direction for life.
  *
  *   GET  /v1/jobs                     -> 200 { jobs: [job], next } (`?limit=`, `?cursor=`, in job id order)
  *   GET  /v1/jobs/:jobId              -> 200 { job } | 404
@@ -21,15 +23,30 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { InvalidCursor } from '../core/pages.ts';
-import type { Clock, JobRepository, JobRunRequests, JobScheduler, OpenCsv, Random, RunReports } from '../core/ports.ts';
+import type {
+  Clock,
+  Job,
+  JobRepository,
+  JobRunRequests,
+  JobScheduler,
+  OpenCsv,
+  Random,
+  RunReports,
+} from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { FileProblem, type Problem } from '../core/problems.ts';
 import { openCsv as projectOpenCsv } from '../core/transfer/csv/read-csv.ts';
+import {
+  type ExportJob,
+  exportJobProblems,
+  launchExportJob,
+  readExportJobDefinition,
+  saveExportJob,
+} from '../core/transfer/export-jobs.ts';
 import type { JobRunRequest } from '../core/transfer/job-runs.ts';
 import {
   activeSchedule,
   composeJobTemplate,
-  type ImportJob,
   jobProblems,
   launchJob,
   readJobDefinition,
@@ -110,7 +127,8 @@ const MAX_BODY_BYTES = 1_000_000;
 /** Sample rows smart mapping looks at. */
 const SAMPLE_ROWS = 50;
 
-export function jobView(job: ImportJob, catalog: TemplateCatalog): Record<string, unknown> {
+export function jobView(job: Job, catalog: TemplateCatalog): Record<string, unknown> {
+  if (job.direction === 'export') return exportJobView(job, catalog);
   const { org: _org, ...rest } = job;
   const template = catalog.byId(job.templateId);
   const problems: Problem[] = template
@@ -125,6 +143,26 @@ export function jobView(job: ImportJob, catalog: TemplateCatalog): Record<string
     problems,
     launchable: problems.length === 0,
   };
+}
+
+function exportJobView(job: ExportJob, catalog: TemplateCatalog): Record<string, unknown> {
+  const { org: _org, ...rest } = job;
+  const template = catalog.byId(job.templateId);
+  const problems: Problem[] = template
+    ? exportJobProblems(job, template)
+    : [{ code: 'unknown_template', message: `job ${job.jobId}: template ${job.templateId} no longer exists` }];
+  return {
+    ...rest,
+    ...(job.schedule ? { scheduleDescription: describeSchedule(job.schedule) } : {}),
+    paused: job.paused ?? false,
+    contacts: job.contacts ?? [],
+    problems,
+    launchable: problems.length === 0,
+  };
+}
+
+function problemsMessage(jobId: string, problems: readonly Problem[]): string {
+  return `job ${jobId} cannot be launched: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'} to solve first`;
 }
 
 async function readBody(c: Context): Promise<{ ok: true; text: string } | { ok: false; response: Response }> {
@@ -156,7 +194,7 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
   const random = deps.random ?? { token: (n: number) => crypto.randomUUID().replace(/-/g, '').slice(0, n) };
   const app = new Hono<ApiEnv>();
   /** After a save: the job's schedule follows (idempotent; a failed sync is repaired by the next save of the job). */
-  const syncSchedule = async (job: ImportJob) => {
+  const syncSchedule = async (job: Job) => {
     if (deps.scheduler) await deps.scheduler.sync(job);
   };
 
@@ -186,24 +224,54 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
     if (!jobId) return badJobId(c);
     const read = await readJson(c);
     if (!read.ok) return read.response;
-    const parsed = readJobDefinition(read.body);
-    if (!parsed.ok) return apiError(c, 400, 'invalid_job', 'the job definition is not valid', parsed.problems);
-    if (JSON.stringify(parsed.definition).length > MAX_JOB_BYTES) {
-      return apiError(c, 400, 'job_too_large', `a job definition may have at most ${MAX_JOB_BYTES} characters`);
-    }
+    const direction = (read.body as { direction?: unknown } | null)?.direction === 'export' ? 'export' : 'import';
     const jobs = c.get('stores').jobs;
     const existing = await jobs.get(org, jobId);
-    const saved = saveJob({
-      org,
-      jobId,
-      definition: parsed.definition,
-      catalog,
-      now: clock.now(),
-      ...(existing ? { existing } : {}),
-    });
+    if (existing && existing.direction !== direction) {
+      return apiError(
+        c,
+        409,
+        'direction_change',
+        `job ${jobId} is an ${existing.direction} job; a job keeps its direction (create another job instead)`,
+      );
+    }
+    let saved:
+      | { ok: true; job: Job; created: boolean }
+      | { ok: false; code: string; message: string; problems?: Problem[] };
+    if (direction === 'export') {
+      const parsed = readExportJobDefinition(read.body);
+      if (!parsed.ok) return apiError(c, 400, 'invalid_job', 'the job definition is not valid', parsed.problems);
+      if (JSON.stringify(parsed.definition).length > MAX_JOB_BYTES) return jobTooLarge(c);
+      saved = saveExportJob({
+        org,
+        jobId,
+        definition: parsed.definition,
+        catalog,
+        now: clock.now(),
+        ...(existing?.direction === 'export' ? { existing } : {}),
+      });
+    } else {
+      // `direction: "import"` may be said; the import definition itself does not carry it.
+      const { direction: _said, ...body } = (read.body ?? {}) as Record<string, unknown>;
+      const parsed = readJobDefinition(
+        typeof read.body === 'object' && read.body !== null && !Array.isArray(read.body) ? body : read.body,
+      );
+      if (!parsed.ok) return apiError(c, 400, 'invalid_job', 'the job definition is not valid', parsed.problems);
+      if (JSON.stringify(parsed.definition).length > MAX_JOB_BYTES) return jobTooLarge(c);
+      saved = saveJob({
+        org,
+        jobId,
+        definition: parsed.definition,
+        catalog,
+        now: clock.now(),
+        ...(existing?.direction === 'import' ? { existing } : {}),
+      });
+    }
     if (!saved.ok) {
-      const status = saved.code === 'unknown_template' || saved.code === 'not_an_import_template' ? 400 : 409;
-      return apiError(c, status, saved.code, saved.message, saved.problems);
+      const status = ['unknown_template', 'not_an_import_template', 'not_an_export_template'].includes(saved.code)
+        ? 400
+        : 409;
+      return apiError(c, status as 400 | 409, saved.code, saved.message, saved.problems);
     }
     const result = await jobs.save(saved.job, existing ? (existing.revision ?? 0) : undefined, {
       releasesTemplate: existing?.status === 'launched' && saved.job.status !== 'launched',
@@ -235,21 +303,18 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
       ]);
     }
     // The read of the other jobs gives a helpful message; the store's conditional write is what decides.
-    const launched = launchJob(job, template, await jobs.importJobs(org));
+    const launched =
+      job.direction === 'export'
+        ? launchExportJob(job, template)
+        : launchJob(job, template, await jobs.importJobs(org));
     if (!launched.ok) {
-      return apiError(
-        c,
-        409,
-        'job_not_launchable',
-        `job ${jobId} cannot be launched: ${launched.problems.length} ${launched.problems.length === 1 ? 'problem' : 'problems'} to solve first`,
-        launched.problems,
-      );
+      return apiError(c, 409, 'job_not_launchable', problemsMessage(jobId, launched.problems), launched.problems);
     }
     if (job.status === 'launched') {
       await syncSchedule(job);
       return c.json({ job: jobView(job, catalog) });
     }
-    const next: ImportJob = {
+    const next: Job = {
       ...launched.job,
       revision: (job.revision ?? 0) + 1,
       updatedAt: clock.now().toISOString(),
@@ -323,7 +388,8 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
     const runs = schedule ? nextRuns(schedule, clock.now(), count).map((at) => ({ at: at.toISOString() })) : [];
     return c.json({
       jobId,
-      processing: job.processing ?? 'on_arrival',
+      // An export job has no processing mode: it runs by its schedule, if it has one.
+      ...(job.direction === 'import' ? { processing: job.processing ?? 'on_arrival' } : {}),
       paused: job.paused ?? false,
       ...(job.schedule ? { schedule: job.schedule, scheduleDescription: describeSchedule(job.schedule) } : {}),
       runs,
@@ -337,7 +403,7 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
     const now = clock.now();
     // An organization has few jobs (tens): all of them, each with its next `count` runs, merged in time order.
     const all: { jobId: string; jobName: string; direction: string; at: string }[] = [];
-    for (const job of await c.get('stores').jobs.importJobs(c.get('org'))) {
+    for (const job of await c.get('stores').jobs.all(c.get('org'))) {
       const schedule = activeSchedule(job);
       if (!schedule) continue;
       for (const at of nextRuns(schedule, now, count)) {
@@ -401,7 +467,7 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
       // The job's custom fields are suggested too (when the job follows this template and declares them well).
       if (typeof jobId !== 'string' || !JOB_ID.test(jobId)) return badJobId(c);
       const job = await c.get('stores').jobs.get(org, jobId);
-      if (!job) return notFound(c);
+      if (job?.direction !== 'import') return notFound(c);
       if (job.templateId === base.id) {
         template = composeJobTemplate(job, base).template;
         uniqueFields = (job.customFields ?? []).filter((f) => f.unique && template.field(f.id)).map((f) => f.id);
@@ -434,13 +500,21 @@ export function jobRoutes(deps: JobsApiDependencies): Hono<ApiEnv> {
   return app;
 }
 
-function templateTaken(c: Context<ApiEnv>, job: ImportJob): Response {
+function templateTaken(c: Context<ApiEnv>, job: Job): Response {
+  const why =
+    job.direction === 'export'
+      ? 'an export template has one series of files in /outbound'
+      : 'a file must have exactly one job';
   return apiError(c, 409, 'job_not_launchable', `job ${job.jobId} cannot be launched`, [
     {
       code: 'template_already_launched',
-      message: `job ${job.jobId}: another job is already launched for template ${job.templateId}; a file must have exactly one job, so put that one back to draft first`,
+      message: `job ${job.jobId}: another job is already launched for template ${job.templateId}; ${why}, so put that one back to draft first`,
     },
   ]);
+}
+
+function jobTooLarge(c: Context<ApiEnv>): Response {
+  return apiError(c, 400, 'job_too_large', `a job definition may have at most ${MAX_JOB_BYTES} characters`);
 }
 
 /** Smart mapping reads at most MAX_SUGGESTION_COLUMNS headings of at most MAX_HEADING_LENGTH characters each. */

@@ -149,32 +149,48 @@ export interface JobStore {
   importJobs(org: string): Promise<ImportJob[]>;
 }
 
+/** A job of either direction, as the Jobs table holds them (`direction` tells them apart). */
+export type Job = ImportJob | ExportJob;
+
 /**
  * Whether a conditional save happened; or the stored job was not the one the caller read (`conflict`); or another
  * launched job holds the template (`template_taken`).
  */
 export type JobSaveResult = 'saved' | 'conflict' | 'template_taken';
 
-/** The job editor's store (the API): jobs of an organization, read and saved one by one. */
+/**
+ * The Jobs table of an organization, both directions, for the API (read and saved one by one), the import handler
+ * (its launched import jobs), the scheduled runs and the export function. Every call is keyed by the organization.
+ */
 export interface JobRepository extends JobStore {
-  get(org: string, jobId: string): Promise<ImportJob | undefined>;
-  /** One page of the organization's import jobs, in job id order; a cursor from another list is an InvalidCursor. */
-  list(org: string, limit: number, cursor?: string): Promise<Page<ImportJob>>;
+  /** A job of either direction. */
+  get(org: string, jobId: string): Promise<Job | undefined>;
+  /** Every job of the organization, both directions (an organization has tens: upcoming runs, the twin's scheduler). */
+  all(org: string): Promise<Job[]>;
+  /** One page of the organization's jobs (both directions), in job id order; a cursor from another list is an InvalidCursor. */
+  list(org: string, limit: number, cursor?: string): Promise<Page<Job>>;
   /**
-   * Saves the job's definition (attributes other parts keep on the item stay) if the stored job is still the one the
-   * caller read: `expectedRevision` undefined -> the job must not exist yet; a number -> the stored revision (an
-   * item without one counts as 0). Otherwise nothing is written and the result is `conflict`.
+   * Saves the job's definition (attributes other parts keep on the item stay, an export job's `lastExport` among
+   * them: only `markExported` writes it) if the stored job is still the one the caller read: `expectedRevision`
+   * undefined -> the job must not exist yet; a number -> the stored revision (an item without one counts as 0).
+   * Otherwise nothing is written and the result is `conflict`.
    *
-   * One launched import job per template, kept by the store, not by a read before the write: a launched job holds its
-   * template (a guard keyed by organization and template, written atomically with the job), so of two concurrent
-   * launches for one template exactly one is saved and the other is `template_taken`. `releasesTemplate`: the save
-   * takes a launched job back to draft and frees its template in the same write.
+   * One launched job per direction and template (template ids are unique across directions, so the template names
+   * both), kept by the store, not by a read before the write: a launched job holds its template (a guard keyed by
+   * organization and template, written atomically with the job), so of two concurrent launches for one template
+   * exactly one is saved and the other is `template_taken`. `releasesTemplate`: the save takes a launched job back to
+   * draft and frees its template in the same write.
    */
   save(
-    job: ImportJob,
+    job: Job,
     expectedRevision: number | undefined,
     options?: { releasesTemplate?: boolean },
   ): Promise<JobSaveResult>;
+  /**
+   * Records where a successful export started (its mark), only if it is above the stored one: of two exports that
+   * finish out of order the later mark wins, so the increment never moves back.
+   */
+  markExported(org: string, jobId: string, progress: ExportProgress): Promise<void>;
 }
 
 /**
@@ -188,7 +204,7 @@ export interface JobScheduler {
    * job's expression and time zone (enabled, or disabled while the job is paused); anything else (draft, on arrival)
    * -> none. Called after every save of a job.
    */
-  sync(job: ImportJob): Promise<void>;
+  sync(job: Job): Promise<void>;
   /** The job is gone: its schedule too. */
   remove(org: string, jobId: string): Promise<void>;
 }
@@ -263,6 +279,12 @@ export interface RunLog {
   addErrors(org: string, runId: string, errors: readonly RowError[]): Promise<void>;
   /** The run's errors in row order, paged: constant memory however many. */
   errors(org: string, runId: string): AsyncIterable<RowError>;
+}
+
+/** A run log that can also create a run only once: a request delivered twice (an export run's id) runs once. */
+export interface ClaimingRunLog extends RunLog {
+  /** Saves the run if no run of its id exists; false (nothing written) when one does. */
+  create(run: Run): Promise<boolean>;
 }
 
 /** The Billing report's read: one period's limit, used and unused counts and records per job (core/billing.ts). */
@@ -482,27 +504,25 @@ export interface SystemOfRecord {
   ): Promise<Page<EntityRecord>>;
 }
 
-/** Export jobs of an organization (the Jobs table, direction `export`), keyed by the caller's organization. */
-export interface ExportJobStore {
-  get(org: string, jobId: string): Promise<ExportJob | undefined>;
-  /** One page of the organization's export jobs, in job id order. */
-  list(org: string, limit: number, cursor?: string): Promise<Page<ExportJob>>;
-  /** Saves the definition if the stored revision is `expectedRevision` (undefined: must not exist); `lastExport` stays. */
-  save(job: ExportJob, expectedRevision: number | undefined): Promise<'saved' | 'conflict'>;
-  /**
-   * Records where a successful export started (its mark), only if it is above the stored one: of two exports that
-   * finish out of order the later mark wins, so the increment never moves back.
-   */
-  markExported(org: string, jobId: string, progress: ExportProgress): Promise<void>;
+/** What the export engine needs of the Jobs table: the job, and recording its progress. */
+export type ExportJobStore = Pick<JobRepository, 'get' | 'markExported'>;
+
+/** One export run to make: the job, who asked, and the run's id (a firing's, or the one run now was given). */
+export interface ExportRunRequest {
+  org: string;
+  jobId: string;
+  trigger: string;
+  /** Absent (the CLI): the engine gives the run an id of its own. */
+  runId?: string;
 }
 
 /**
- * Starts one export run of a job without waiting for it to end: in AWS an asynchronous invocation of the export
- * function (functions/handlers/export-run.ts), on the local stack the same handler in-process (lib/local/exports.ts).
- * The schedules and "run now" use it.
+ * Hands an export run to the export function without waiting for it: the export-runs queue (SQS in AWS, consumed by
+ * functions/handlers/export-run.ts; the twin's durable LocalQueue), at least once. The scheduled-run handler uses it
+ * for export jobs' firings and run-now requests; the export never runs inside the caller.
  */
 export interface ExportLauncher {
-  launch(event: { org: string; jobId: string; trigger: string }): Promise<void>;
+  launch(request: ExportRunRequest): Promise<void>;
 }
 
 /** A ledger write by a caller whose claim was taken over by a later one (its lease had lapsed). */

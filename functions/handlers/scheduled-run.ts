@@ -14,12 +14,13 @@ import { dynamoDbFileLedger } from '../adapters/dynamodb-files.ts';
 import { dynamoDbFiringRuns } from '../adapters/dynamodb-firing-runs.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { eventBridgeScheduler, eventBridgeSettingsFromEnv } from '../adapters/eventbridge-scheduler.ts';
+import { exportLauncherFromEnv } from '../adapters/export-run-requests.ts';
 import { continuationsFromEnv } from '../adapters/sqs-continuations.ts';
-import { type Clock, type JobRepository, type JobScheduler, systemClock } from '../core/ports.ts';
+import { type Clock, type ExportLauncher, type JobRepository, type JobScheduler, systemClock } from '../core/ports.ts';
 import {
   dispatchJobRun,
   type ImportRunDeps,
-  type JobRunners,
+  type JobRunRequest,
   readJobRunRequest,
   runImportJob,
 } from '../core/transfer/job-runs.ts';
@@ -28,8 +29,11 @@ import { logger } from './observability.ts';
 
 export interface ScheduledRunDependencies extends ImportRunDeps {
   jobs: Pick<JobRepository, 'get'>;
-  /** Where export jobs run (engineer E's export runner); absent: an export job's request is logged and dropped. */
-  exportRunner?: JobRunners<unknown>['export'];
+  /**
+   * Where export jobs' runs go: the export-runs queue, consumed by the export function (never run here). Absent: an
+   * export job's request is logged and dropped (`no_runner`).
+   */
+  exports?: ExportLauncher;
   /**
    * Told after each scheduled run of a job, so the one-time schedules for daylight-saving gaps stay a year ahead of a
    * job nobody edits (eventbridge-scheduler.ts).
@@ -43,7 +47,9 @@ export function dependenciesFromEnv(env: NodeJS.ProcessEnv = process.env): Sched
   if (!continuations) throw new Error('IMPORT_QUEUE_URL is not set: a scheduled run sends its files there');
   const clock: Clock = systemClock;
   const settings = eventBridgeSettingsFromEnv(env);
+  const exports = exportLauncherFromEnv(env);
   return {
+    ...(exports ? { exports } : {}),
     ...(settings ? { scheduler: eventBridgeScheduler(new SchedulerClient({}), settings) } : {}),
     jobs: dynamoDbJobs(db, { env }),
     ledger: dynamoDbFileLedger(db, { env }),
@@ -76,12 +82,14 @@ export function createScheduledRunHandler(options: { dependencies?: () => Schedu
         const request = read.request;
         logger.appendKeys({ org: request.org, jobId: request.jobId, runId: request.runId, trigger: request.trigger });
         const job = await d.jobs.get(request.org, request.jobId);
-        const decision = await dispatchJobRun<FiringRun | unknown>(job, request, {
+        const exports = d.exports;
+        const decision = await dispatchJobRun<Partial<FiringRun>>(job, request, {
           import: (j, r) => runImportJob(d, j, r),
-          ...(d.exportRunner ? { export: d.exportRunner } : {}),
+          // One message per firing: the run id travels with it, so the export function exports it once.
+          ...(exports ? { export: (j, r) => handExport(exports, j.org, j.jobId, r) } : {}),
         });
         if (decision.ran) {
-          if (request.trigger === 'schedule' && job?.direction === 'import') await d.scheduler?.sync(job);
+          if (request.trigger === 'schedule' && job) await d.scheduler?.sync(job);
           const run = decision.result as Partial<FiringRun>;
           logger.info('job run started', { cutoff: request.cutoff, files: run.files?.length, status: run.status });
         } else {
@@ -96,6 +104,17 @@ export function createScheduledRunHandler(options: { dependencies?: () => Schedu
     }
     return { batchItemFailures: failures };
   };
+}
+
+/** An export job's run, handed over to the export function's queue. */
+async function handExport(
+  exports: ExportLauncher,
+  org: string,
+  jobId: string,
+  request: JobRunRequest,
+): Promise<Partial<FiringRun>> {
+  await exports.launch({ org, jobId, trigger: request.trigger, runId: request.runId });
+  return { runId: request.runId, status: 'running' };
 }
 
 export const handler = createScheduledRunHandler();

@@ -1,35 +1,43 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EXPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/export-queue.ts';
 import { HANDLER_FILES, integratorFunction, METRICS_NAMESPACE } from './function.ts';
 import type { Storage } from './storage.ts';
 
 /** The longest one export may run: 100,000 rows take seconds (npm run bench); a million well under this. */
-export const EXPORT_TIMEOUT = Duration.minutes(15);
+export const EXPORT_TIMEOUT = Duration.seconds(EXPORT_QUEUE_SETTINGS.functionTimeoutSeconds);
 
 /**
- * The export function (functions/handlers/export-run.ts): invoked asynchronously with `{ org, jobId }` by a job's
- * schedule or by "run now"; reads the system of record, writes one CSV into outbound/<org>/.
+ * The export function (functions/handlers/export-run.ts), fed by the export-runs queue: the scheduled-run function
+ * (an export job's firing, or run now) sends one message per run, `{ org, jobId, trigger, runId }`
+ * (`grantRequests`); the function reads the system of record and writes one CSV into outbound/<org>/. The export
+ * never runs inside the scheduled-run function or the API.
  *
- * Failures: an export that fails after recording its run ends it Interrupted and returns (no retry, no second file);
- * an invocation that throws or times out is retried twice by Lambda (each retry is a new run with its own file
- * name, never an overwrite), then its event goes to the dead-letter queue, which an alarm watches, as do function
- * errors, throttles and Interrupted export runs (the handler's ExportRunsInterrupted metric).
+ * Failures: the engine creates a run of the message's id once, so a redelivered message exports nothing twice; an
+ * export that fails after recording its run ends it Interrupted and returns. A message whose handling failed before
+ * (the job store unreachable) is reported back and received again, up to maxReceiveCount times, then moved to the
+ * dead-letter queue, which an alarm watches, as do function errors, throttles, Interrupted export runs (the
+ * handler's ExportRunsInterrupted metric) and the age of the oldest waiting run.
  *
  * Least privilege, exactly what its adapters call: Records (the change sequence's GetItem, the pages' Query on the
- * indexes, the people's BatchGetItem), Jobs (GetItem; UpdateItem of `lastExport`), Runs (UpdateItem), RunErrors
- * (BatchWriteItem); in S3 only outbound/: HeadObject (the free name) and the multipart upload. Nothing in inbound or
- * archive, no delete anywhere.
+ * indexes, the people's BatchGetItem), Jobs (GetItem; UpdateItem of `lastExport`), Runs (GetItem of a redelivered
+ * run, UpdateItem), RunErrors (BatchWriteItem); in S3 only outbound/: HeadObject (the free name) and the multipart
+ * upload. Nothing in inbound or archive, no delete anywhere.
  */
 export class Exports extends Construct {
   readonly function: NodejsFunction;
+  /** The export-runs queue the function consumes. */
+  readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  readonly queueKey: kms.Key;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(
@@ -50,44 +58,46 @@ export class Exports extends Construct {
       memorySize: 1024,
     });
 
-    const key = new kms.Key(this, 'DeadLetterKey', {
-      description: 'Integrator: export dead-letter queue (organization and job ids)',
+    this.queueKey = new kms.Key(this, 'QueueKey', {
+      description: 'Integrator: export-runs queues (organization, job and run ids)',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    const queue = (qid: string, extra: Partial<sqs.QueueProps> = {}) =>
+      new sqs.Queue(this, qid, {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: this.queueKey,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        ...extra,
+      });
+    this.deadLetterQueue = queue('DeadLetters');
+    this.queue = queue('ExportRuns', {
+      visibilityTimeout: Duration.seconds(EXPORT_QUEUE_SETTINGS.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: EXPORT_QUEUE_SETTINGS.maxReceiveCount },
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        "It is the export function's dead-letter queue (its failed async invocations); a DLQ of a DLQ is not wanted.",
-    });
-    // Not SqsDestination: it grants sqs:SendMessage with kms:GenerateDataKey* and kms:ReEncrypt*; sending to an
-    // SSE-KMS queue needs only kms:GenerateDataKey (and Decrypt, of the data key's use, for nothing here).
-    const queue = this.deadLetterQueue;
-    const toDeadLetters: lambda.IDestination = { bind: () => ({ destination: queue.queueArn }) };
-    this.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: toDeadLetters });
-    queue.grant(this.function, 'sqs:SendMessage');
-    key.grant(this.function, 'kms:GenerateDataKey');
+    // One run per invocation: a message's failure is its own, and a long export holds no other run back.
+    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }));
 
     storage.grantTables(this.function, {
       Records: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
       Jobs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      Runs: ['dynamodb:UpdateItem'],
+      Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       RunErrors: ['dynamodb:BatchWriteItem'],
     });
     storage.grantAreas(this.function, { exists: ['outbound'], write: ['outbound'] });
 
     const fiveMinutes = Duration.minutes(5);
-    this.alarm(props.alarmTopic, 'ExportDeadLetters', 'An export failed three times; its event waits in the DLQ', {
+    this.alarm(props.alarmTopic, 'ExportDeadLetters', 'An export run request failed three times; it waits in the DLQ', {
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: 'Maximum',
       }),
+    });
+    this.alarm(props.alarmTopic, 'ExportRunsWaiting', 'An export run has waited over an hour to start', {
+      metric: this.queue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, statistic: 'Maximum' }),
+      threshold: 3600,
     });
     this.alarm(props.alarmTopic, 'ExportErrors', 'The export function failed', {
       metric: this.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
@@ -106,16 +116,26 @@ export class Exports extends Construct {
     });
   }
 
+  /**
+   * Lets `grantee` hand export runs over (the scheduled-run function): sqs:SendMessage on the export-runs queue, the
+   * key's GenerateDataKey (SSE-KMS sending), and EXPORT_RUNS_QUEUE_URL in its environment.
+   */
+  grantRequests(grantee: iam.IGrantable & { addEnvironment(key: string, value: string): unknown }): void {
+    this.queue.grant(grantee, 'sqs:SendMessage');
+    this.queueKey.grant(grantee, 'kms:GenerateDataKey');
+    grantee.addEnvironment('EXPORT_RUNS_QUEUE_URL', this.queue.queueUrl);
+  }
+
   private alarm(
     topic: sns.ITopic | undefined,
     id: string,
     description: string,
-    props: { metric: cloudwatch.IMetric },
+    props: { metric: cloudwatch.IMetric; threshold?: number },
   ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       alarmDescription: description,
       metric: props.metric,
-      threshold: 1,
+      threshold: props.threshold ?? 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -83,6 +83,8 @@ export class IntegratorStack extends Stack {
       publishers: [this.importPipeline.function, this.exports.function, this.operations.function],
       alarmTopic: this.monitoring.topic,
     });
+    // Export jobs' runs (firings, run now) go from the scheduled-run function to the export function's queue.
+    this.exports.grantRequests(this.schedules.function);
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });

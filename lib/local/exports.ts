@@ -1,15 +1,17 @@
 /**
- * Exports on the local stack: the export handler (functions/handlers/export-run.ts) run in-process, as the AWS
- * function is invoked asynchronously (a launch returns at once; the run goes on, and its end is logged). The demo
- * organization gets one launched export job per export template, so `npm run export -- demo <jobId>` and the API's
- * "run now" have something to run.
+ * Exports on the local stack: the export-runs queue (the twin's durable LocalQueue, with the AWS queue's settings)
+ * consumed by the very export handler the Lambda runs (functions/handlers/export-run.ts), as SQS feeds the export
+ * function in AWS. The scheduled-run handler hands export runs to it (EXPORT_RUNS_QUEUE_URL = its `local:` URL). The
+ * demo organization gets one launched export job per export template, so `npm run export -- demo <jobId>` and the
+ * API's "run now" have something to run.
  */
+import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { dynamoDbExportJobs, putExportJob } from '../../functions/adapters/dynamodb-export-jobs.ts';
-import type { ExportLauncher } from '../../functions/core/ports.ts';
+import { dynamoDbJobs, putJob } from '../../functions/adapters/dynamodb-jobs.ts';
 import { defaultExportJob } from '../../functions/core/transfer/export-jobs.ts';
+import { EXPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/export-queue.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
-import { exportDependenciesFromEnv, exportOnce } from '../../functions/handlers/export-run.ts';
+import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 
 /** The demo's export jobs: job id = template id without `_export`, with dashes (case-status, visa-information...). */
 export function demoExportJobId(templateId: string): string {
@@ -18,30 +20,39 @@ export function demoExportJobId(templateId: string): string {
 
 /** One launched full export job per export template, unless the organization has it already (safe on every start). */
 export async function seedExportJobs(db: DynamoDBDocumentClient, org: string, timeZone: string): Promise<void> {
-  const store = dynamoDbExportJobs(db);
+  const store = dynamoDbJobs(db);
   for (const template of templates.all.filter((t) => t.direction === 'export')) {
     const jobId = demoExportJobId(template.id);
     if (await store.get(org, jobId)) continue;
-    await putExportJob(db, defaultExportJob(org, template, jobId, { timeZone }));
+    await putJob(db, defaultExportJob(org, template, jobId, { timeZone }));
   }
 }
 
-/** The twin's launcher: runs the handler's core in-process, not awaited by the caller (an async invoke). */
-export function localExportLauncher(
+/**
+ * The export-runs queue, its messages kept under `stateDir/queues/` (a run handed over before a crash is exported
+ * after the restart), registered so that EXPORT_RUNS_QUEUE_URL reaches it. `stop` unregisters and closes it.
+ */
+export async function startExportRunsQueue(
+  stateDir: string,
   log: (entry: Record<string, unknown>) => void,
-  env: NodeJS.ProcessEnv = process.env,
-): ExportLauncher & { idle(): Promise<void> } {
-  const running = new Set<Promise<unknown>>();
+): Promise<{ queue: LocalQueue; stop(): Promise<void> }> {
+  const handler = (await import('../../functions/handlers/export-run.ts')).handler as SqsHandler;
+  const queue = new LocalQueue({
+    name: 'export-runs-queue',
+    handler,
+    delayMs: 0,
+    visibilityTimeoutMs: EXPORT_QUEUE_SETTINGS.visibilityTimeoutSeconds * 1000,
+    maxReceiveCount: EXPORT_QUEUE_SETTINGS.maxReceiveCount,
+    stateFile: join(stateDir, 'queues', 'export-runs-queue.json'),
+    onError: (err, ids) => log({ level: 'ERROR', message: 'export handler failed', error: String(err), ids }),
+  });
+  process.env.EXPORT_RUNS_QUEUE_URL = queue.url;
+  const unregister = acceptContinuations(queue);
   return {
-    async launch(event) {
-      const run = exportOnce(event, exportDependenciesFromEnv(env))
-        .then((result) => log({ level: 'INFO', message: 'export ended', ...event, ...result }))
-        .catch((err) => log({ level: 'ERROR', message: 'export failed', ...event, error: String(err) }));
-      running.add(run);
-      void run.finally(() => running.delete(run));
-    },
-    async idle() {
-      await Promise.all([...running]);
+    queue,
+    async stop() {
+      unregister();
+      await queue.close();
     },
   };
 }

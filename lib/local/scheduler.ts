@@ -12,8 +12,8 @@
  * Schedules live in memory and are rebuilt from the Jobs table when the twin starts (EventBridge keeps them durably;
  * the jobs are the source either way).
  */
-import type { JobScheduler } from '../../functions/core/ports.ts';
-import { activeSchedule, type ImportJob, processingOf } from '../../functions/core/transfer/jobs.ts';
+import type { Job, JobScheduler } from '../../functions/core/ports.ts';
+import { activeSchedule, keptSchedule } from '../../functions/core/transfer/jobs.ts';
 import { nextRuns, type Schedule } from '../../functions/core/transfer/schedules.ts';
 
 interface Entry {
@@ -59,17 +59,17 @@ export class LocalScheduler implements JobScheduler {
     await this.firing;
   }
 
-  async sync(job: ImportJob): Promise<void> {
+  async sync(job: Job): Promise<void> {
     const key = `${job.org}/${job.jobId}`;
-    const scheduled = job.status === 'launched' && processingOf(job) === 'scheduled' && job.schedule;
-    if (!scheduled || !job.schedule) {
+    const schedule = keptSchedule(job);
+    if (!schedule) {
       this.entries.delete(key);
       return;
     }
     this.entries.set(key, {
       org: job.org,
       jobId: job.jobId,
-      schedule: job.schedule,
+      schedule,
       enabled: activeSchedule(job) !== undefined,
     });
   }

@@ -10,6 +10,7 @@
  *   in-process scheduler        -> job-runs queue (durable) -> scheduled-run handler (EventBridge Scheduler -> SQS)
  *   integration events          -> in-process bus (lib/local/event-bus.ts): JSON files in .local/events/
  *   (lib/local/scheduler.ts)       run now from the API goes to the same queue
+ *                               -> export jobs: export-runs queue (durable) -> export handler (lib/local/exports.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,12 +20,11 @@ import type { S3Event } from 'aws-lambda';
 import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
 import type { Role } from '../../functions/api/auth-roles.ts';
 import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
-import type { ExportLauncher } from '../../functions/core/ports.ts';
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import { LOCAL_EVENT_BUS, LocalEventBus } from './event-bus.ts';
-import { localExportLauncher, seedExportJobs } from './exports.ts';
+import { seedExportJobs, startExportRunsQueue } from './exports.ts';
 import { takeFault } from './faults.ts';
 import { generateKeyPair, knownHostsLine } from './keys.ts';
 import { endLeftovers, recordChildren } from './leftovers.ts';
@@ -75,8 +75,8 @@ export interface StackInfo {
 export interface Twin {
   info: StackInfo;
   importQueue: LocalQueue;
-  /** Starts export runs in-process (the export Lambda's async invocation in AWS). */
-  exports: ExportLauncher & { idle(): Promise<void> };
+  /** Export runs handed over by the scheduled-run handler (the export function's SQS queue in AWS). */
+  exportRunsQueue: LocalQueue;
   /** Scheduled and requested job runs (the scheduled-run handler's queue). */
   jobRunsQueue: LocalQueue;
   /** The in-process EventBridge Scheduler; tests take its clock over (jumpTo, advanceTo) to drive a DST day. */
@@ -184,8 +184,8 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       );
       stoppers.push(() => seeding);
     }
-    const exportLauncher = localExportLauncher(log);
-    stoppers.push(() => exportLauncher.idle());
+    const exportRuns = await startExportRunsQueue(stateDir, log);
+    stoppers.push(exportRuns.stop);
 
     const importHandler = (await import('../../functions/handlers/import-file.ts')).handler as SqsHandler;
     // The AWS queue's settings; its messages are kept on disk, so a run cut off by a crash resumes after a restart.
@@ -295,7 +295,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       billing: dynamoDbBillingReports(documents),
     };
     // The schedules EventBridge would keep: rebuilt from the jobs, then kept in step by the API's saves.
-    for (const org of orgs) for (const job of await stores.jobs.importJobs(org.id)) await scheduler.sync(job);
+    for (const org of orgs) for (const job of await stores.jobs.all(org.id)) await scheduler.sync(job);
     scheduler.start();
     const { jobRunRequestsFromEnv } = await import('../../functions/adapters/job-run-requests.ts');
     const runRequests = jobRunRequestsFromEnv();
@@ -364,9 +364,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       info,
       importQueue,
       jobRunsQueue,
+      exportRunsQueue: exportRuns.queue,
       scheduler,
       events: eventBus,
-      exports: exportLauncher,
       clientConfig,
       stop: stopAll,
     };

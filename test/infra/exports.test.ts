@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { App, type CfnElement } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
 import { tableEnvName } from '../../schemas/tables.ts';
 import { cdkFeatureFlags, stubHandlersDir } from '../support/cdk-test-app.ts';
 
-/** The export function's infrastructure: least privilege, a dead-letter queue, alarms. */
+/** The export function's infrastructure: its queue, least privilege, a dead-letter queue, alarms. */
 const flags = cdkFeatureFlags();
 const handlersDir = stubHandlersDir();
 const app = new App({ context: { ...flags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
@@ -71,21 +71,58 @@ test('least privilege: exactly the DynamoDB actions its adapters call; S3 writes
   assert.ok(!all.flatMap(actions).includes('dynamodb:Scan'));
 });
 
-test('async failures go to an encrypted dead-letter queue; alarms watch it, errors, throttles and interrupted runs', () => {
-  template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+test('the export-runs queue feeds the function one run at a time; failures go to an encrypted DLQ; alarms', () => {
+  const queueId = id(stack.exports.queue.node.defaultChild);
+  const dlqId = id(stack.exports.deadLetterQueue.node.defaultChild);
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     FunctionName: { Ref: fnId },
-    MaximumRetryAttempts: 2,
-    DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    BatchSize: 1,
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
   });
-  const dlq = template.toJSON().Resources[id(stack.exports.deadLetterQueue.node.defaultChild)] as {
-    Properties: Record<string, unknown>;
-  };
+  const queue = template.toJSON().Resources[queueId] as { Properties: Record<string, unknown> };
+  assert.ok(queue.Properties.KmsMasterKeyId);
+  assert.ok((queue.Properties.VisibilityTimeout as number) >= 900, 'at least the function timeout');
+  assert.deepEqual(queue.Properties.RedrivePolicy, {
+    deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+    maxReceiveCount: 3,
+  });
+  const dlq = template.toJSON().Resources[dlqId] as { Properties: Record<string, unknown> };
   assert.ok(dlq.Properties.KmsMasterKeyId);
+  // No async invocation any more: nothing invokes the function but its queue.
+  assert.deepEqual(
+    template.findResources('AWS::Lambda::EventInvokeConfig', { Properties: { FunctionName: { Ref: fnId } } }),
+    {},
+  );
   const names = stack.exports.alarms.map((a) => a.node.id).sort();
-  assert.deepEqual(names, ['ExportDeadLetters', 'ExportErrors', 'ExportRunsInterrupted', 'ExportThrottles']);
+  assert.deepEqual(names, [
+    'ExportDeadLetters',
+    'ExportErrors',
+    'ExportRunsInterrupted',
+    'ExportRunsWaiting',
+    'ExportThrottles',
+  ]);
   for (const alarm of stack.exports.alarms) {
     const props = (template.toJSON().Resources[id(alarm.node.defaultChild)] as { Properties: Record<string, unknown> })
       .Properties;
     assert.ok((props.AlarmActions as unknown[]).length === 1, `${alarm.node.id} notifies the alarm topic`);
   }
+});
+
+test('the scheduled-run function hands export runs over: the queue URL in its environment, send on that queue only', () => {
+  const runner = stack.schedules.function;
+  const runnerFn = template.toJSON().Resources[id(runner.node.defaultChild)] as { Properties: Record<string, unknown> };
+  const env = (runnerFn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  assert.deepEqual(env.EXPORT_RUNS_QUEUE_URL, { Ref: id(stack.exports.queue.node.defaultChild) });
+  const roleId = id(runner.role!.node.defaultChild);
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+  const sends = Object.values(policies)
+    .flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    )
+    .filter((st) => actions(st).includes('sqs:SendMessage'))
+    .map((st) => JSON.stringify(st.Resource));
+  assert.ok(sends.some((r) => r.includes(id(stack.exports.queue.node.defaultChild))));
+  // The export function itself is not invoked by it.
+  assert.ok(!sends.some((r) => r.includes(fnId)));
 });

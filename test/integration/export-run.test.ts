@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
-import { putExportJob } from '../../functions/adapters/dynamodb-export-jobs.ts';
+import { putJob } from '../../functions/adapters/dynamodb-jobs.ts';
 import type { SystemOfRecord } from '../../functions/core/ports.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { defaultExportJob, type ExportJob } from '../../functions/core/transfer/export-jobs.ts';
@@ -71,7 +71,7 @@ async function scan(entity: string): Promise<Record<string, unknown>[]> {
 }
 
 async function job(j: ExportJob): Promise<ExportJob> {
-  await putExportJob(db, j, { env: parts.env });
+  await putJob(db, j, { env: parts.env });
   return j;
 }
 
@@ -234,3 +234,36 @@ test('sensitive fields: refused unless named; named, written as the template say
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: parts.bucket, Prefix: 'outbound/acme/' }));
   assert.ok((listed.Contents ?? []).every((o) => /^outbound\/acme\/[a-z_]+_\d{8}(_\d+)?\.csv$/.test(o.Key!)));
 });
+
+test('an export run request delivered twice, even at once, exports once: one run, one file', async () => {
+  const { createExportRunHandler } = await import('../../functions/handlers/export-run.ts');
+  const template = templates.byId('visa_information_export')!;
+  await job(defaultExportJob(ORG, template, 'visas-once', { timeZone: 'UTC' }));
+  const d = deps();
+  const handler = createExportRunHandler({ dependencies: () => d });
+  const body = JSON.stringify({
+    org: ORG,
+    jobId: 'visas-once',
+    trigger: 'schedule',
+    runId: '20260307T060000000Z-s-visas-once',
+  });
+  const message = (messageId: string) => ({ messageId, body }) as never;
+  const before = await listOutbound();
+  const answers = await Promise.all([handler({ Records: [message('m1')] }), handler({ Records: [message('m2')] })]);
+  await handler({ Records: [message('m3')] });
+  for (const a of answers) assert.deepEqual(a.batchItemFailures, []);
+  const written = (await listOutbound()).filter((k) => !before.includes(k) && k.includes('visa_information_export'));
+  assert.equal(written.length, 1, `one file, not ${written.join(', ')}`);
+  const run = await d.ports.runs.get(ORG, '20260307T060000000Z-s-visas-once');
+  assert.equal(run?.status, 'completed');
+  assert.equal(run?.trigger, 'schedule');
+  assert.equal(run?.file.key, written[0]);
+  // An unreadable message is dropped (not retried); a run-less one too.
+  const bad = await handler({ Records: [{ messageId: 'm4', body: '{"org":"acme"}' } as never] });
+  assert.deepEqual(bad.batchItemFailures, []);
+});
+
+async function listOutbound(): Promise<string[]> {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: parts.bucket, Prefix: `outbound/${ORG}/` }));
+  return (out.Contents ?? []).map((o) => o.Key!);
+}

@@ -18,9 +18,11 @@ const emptyStores: TenantStores = {
   reports: new MemoryRunReports(),
   jobs: {
     importJobs: async () => [],
+    all: async () => [],
     list: async () => ({ items: [] }),
     get: async () => undefined,
     save: async () => 'saved' as const,
+    markExported: async () => {},
   },
 };
 // The answers are checked against schemas/openapi.json too (403 documented on every route, in the one error shape).

@@ -68,7 +68,7 @@ test('dispatch: an import job goes to the import runner; stale firings are dropp
 });
 
 test('dispatch: an export job goes to the export runner, refused while there is none', async () => {
-  const exportJob = { direction: 'export' as const, org: 'acme', jobId: 'cases', status: 'launched' };
+  const exportJob = { direction: 'export' as const, org: 'acme', jobId: 'cases', status: 'launched' as const };
   const request: JobRunRequest = {
     org: 'acme',
     jobId: 'cases',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApi } from '../../functions/api/app.ts';
-import type { JobRunRequests, JobScheduler } from '../../functions/core/ports.ts';
+import type { Job, JobRunRequests, JobScheduler } from '../../functions/core/ports.ts';
 import type { JobRunRequest } from '../../functions/core/transfer/job-runs.ts';
 import { defaultImportJob, type ImportJob } from '../../functions/core/transfer/jobs.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
@@ -18,7 +18,7 @@ function setup(now = '2026-03-07T06:00:00.000Z') {
     defaultImportJob('acme', 'fn_profile_import', 'profile'),
     defaultImportJob('globex', 'fn_profile_import', 'theirs'),
   ]);
-  const synced: ImportJob[] = [];
+  const synced: Job[] = [];
   const scheduler: JobScheduler = {
     sync: async (job) => {
       synced.push(structuredClone(job));
@@ -69,7 +69,7 @@ test('a new scheduled job gets the seed rule: daily 02:00 America/Los_Angeles; t
   assert.equal(saved.body.job.scheduleDescription, 'daily at 02:00 (America/Los_Angeles)');
   assert.deepEqual(saved.body.job.contacts, ['ops@example.com', 'hr@example.org']);
   assert.equal(saved.body.job.status, 'launched');
-  assert.equal(synced.at(-1)?.processing, 'scheduled');
+  assert.equal((synced.at(-1) as ImportJob | undefined)?.processing, 'scheduled');
   // The next runs, the spring-forward night included (03:00 PDT, once).
   const upcoming = await call('GET', '/v1/jobs/profile/upcoming-runs?count=3');
   assert.deepEqual(

@@ -16,6 +16,8 @@
  *    upload completes (S3 makes it appear atomically at CompleteMultipartUpload, or at the single PutObject of a
  *    small file); a failed run aborts the upload and leaves no file, so no copy from a staging key is needed (a copy
  *    would write every byte twice, and copying more than 5 GB is itself a multipart job).
+ * Once per request: a run asked for with an id (a schedule's firing, run now) is created only if no run of that id
+ *    exists, so a request delivered twice exports once; the second delivery answers with the run as stored.
  * 5. ends Completed (every record read is a row), Incomplete (some records could not be written as a row: a missing
  *    person, a value a transform cannot write; each is a run error naming the record) or Interrupted (no file).
  *    A run that wrote its file (Completed or Incomplete) is successful: its mark becomes the job's `lastExport`.
@@ -23,11 +25,11 @@
 import {
   CHANGE_SEQUENCE_LEASE_MS,
   type ChangeSequence,
+  type ClaimingRunLog,
   type Clock,
   type ExportJobStore,
   type FileStore,
   type Random,
-  type RunLog,
   type SystemOfRecord,
 } from '../ports.ts';
 import type { Problem } from '../problems.ts';
@@ -37,7 +39,7 @@ import { type ExportJob, entryFields, exportJobProblems } from './export-jobs.ts
 import { exportRows, type SourceRow } from './export-rows.ts';
 import { compileExportPipeline } from './export-transforms.ts';
 import { compileFilters } from './filters.ts';
-import { type ExportCounts, newRunId, type RowError, type Run, startRun } from './runs.ts';
+import { type ExportCounts, newRunId, type RowError, type Run, type RunTrigger, startRun } from './runs.ts';
 import type { Template } from './template-types.ts';
 import { maskValue } from './validate.ts';
 
@@ -45,7 +47,7 @@ export interface ExportPorts {
   records: SystemOfRecord;
   sequence: ChangeSequence;
   files: FileStore;
-  runs: RunLog;
+  runs: ClaimingRunLog;
   jobs: ExportJobStore;
   clock: Clock;
   random: Random;
@@ -58,6 +60,10 @@ export interface ExportOptions {
   pageSize?: number;
   /** Run errors are stored in batches of this many (bounded memory). */
   errorBatch?: number;
+  /** The run's id, given by the request (a firing's, run now's): created once. Absent: a fresh id. */
+  runId?: string;
+  /** Who asked (`schedule`, `manual`), recorded on the run. */
+  trigger?: RunTrigger;
 }
 
 /** The lease plus a margin for the index to show a write (GSIs are eventually consistent, usually within a second). */
@@ -105,18 +111,28 @@ export async function runExport(
 ): Promise<Run> {
   const { org } = job;
   const startedAt = ports.clock.now();
-  const runId = newRunId(startedAt, ports.random);
+  const runId = options.runId ?? newRunId(startedAt, ports.random);
+  // A request delivered again finds its run: nothing is exported twice.
+  if (options.runId !== undefined) {
+    const earlier = await ports.runs.get(org, runId);
+    if (earlier) return earlier;
+  }
   const problems = exportJobProblems(job, template);
   const changedAfter = job.mode === 'incremental' ? job.lastExport?.mark : undefined;
   const base = { org, runId, now: startedAt, jobId: job.jobId, jobName: job.name, templateId: template.id };
+  const trigger = options.trigger ? { trigger: options.trigger } : {};
+  /** The run's first write: created once (a concurrent second delivery loses and answers with the stored run). */
+  const claim = async (run: Run): Promise<Run | undefined> => {
+    if (await ports.runs.create(run)) return undefined;
+    return (await ports.runs.get(org, runId)) ?? run;
+  };
   if (problems.length > 0) {
     const run = interrupted(
-      { ...startRun({ ...base, file: { key: '', name: '', size: 0, etag: '' } }), direction: 'export' },
+      { ...startRun({ ...base, file: { key: '', name: '', size: 0, etag: '' } }), direction: 'export', ...trigger },
       { code: 'job_invalid', message: `job ${job.jobId} cannot export: ${problems.map((p) => p.message).join('; ')}` },
       ports.clock.now(),
     );
-    await ports.runs.save(run);
-    return run;
+    return (await claim(run)) ?? run;
   }
 
   const mark = await ports.sequence.current(org);
@@ -134,9 +150,11 @@ export async function runExport(
   let run: Run = {
     ...startRun({ ...base, file: { key: target.key, name: target.name, size: 0, etag: '' } }),
     direction: 'export',
+    ...trigger,
     exported,
   };
-  await ports.runs.save(run);
+  const taken = await claim(run);
+  if (taken) return taken;
 
   try {
     await ports.wait(options.settleMs ?? DEFAULT_SETTLE_MS);

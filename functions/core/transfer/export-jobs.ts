@@ -1,8 +1,9 @@
 /**
  * Export jobs: which export template an organization receives, how our fields map to the customer's columns (with
  * outward transforms), which records (filters; full or incremental), how the CSV is written, and which sensitive
- * fields it may carry. Pure. Schedules, contacts and the processing mode are the jobs' general part (jobs.ts), not
- * this module's.
+ * fields it may carry. Pure. The schedule, pause and contacts follow the jobs' general rules (jobs.ts, schedules.ts):
+ * an export job has no processing mode; with a `schedule` it runs by it (while launched and not paused), and any
+ * launched export job can be run now.
  *
  * Rules:
  * - Mapping: one entry per column of the file, in file order: `{ column, field }` or `{ column, fields, transforms:
@@ -18,13 +19,18 @@
  * - CSV: delimiter, BOM, line ending and the formula-injection switch (csv/write-csv.ts; on by default; turn it off
  *   only for a machine consumer).
  * - Time zone: the IANA zone whose date names the file (`<template>_YYYYMMDD.csv`).
+ * - Launch: one launched export job per template (as for imports: the Jobs store's guard), so each export template
+ *   has one series of files in `/outbound`.
  */
+import { isRecord } from '../guards.ts';
 import type { Problem } from '../problems.ts';
 import { isReservedName } from '../reserved-names.ts';
 import { type CsvWriteOptions, csvWriteOptions, csvWriteProblems } from './csv/write-csv.ts';
 import { type ExportTransform, exportTransformProblems } from './export-transforms.ts';
 import { type FilterRule, filterProblems } from './filters.ts';
+import { readContacts } from './jobs.ts';
 import { assertOrgId } from './layout.ts';
+import { readSchedule, type Schedule } from './schedules.ts';
 import type { Template } from './template-types.ts';
 import type { TemplateCatalog } from './templates.ts';
 
@@ -65,6 +71,12 @@ export interface ExportJob {
   sensitiveFields?: string[];
   /** IANA time zone of the date in the file name. */
   timeZone: string;
+  /** When it runs by itself (absent: only on request). */
+  schedule?: Schedule;
+  /** A paused job starts no scheduled run; run now still works. */
+  paused?: boolean;
+  /** The integration contacts (e-mail addresses, lower-cased, no duplicates). */
+  contacts?: string[];
   /** Kept by the export engine, never by a save. */
   lastExport?: ExportProgress;
   revision?: number;
@@ -205,6 +217,8 @@ export interface ExportJobDefinition {
   csv?: Partial<CsvWriteOptions>;
   sensitiveFields?: string[];
   timeZone?: string;
+  schedule?: Schedule;
+  contacts?: string[];
   status?: 'draft';
   revision?: number;
 }
@@ -219,14 +233,12 @@ const DEFINITION_KEYS = new Set([
   'csv',
   'sensitiveFields',
   'timeZone',
+  'schedule',
+  'contacts',
   'status',
   'revision',
 ]);
 const ENTRY_KEYS = new Set(['column', 'field', 'fields', 'transforms', 'default']);
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Checks the JSON shape of an export job definition (types, known keys), naming each property at fault. */
 export function readExportJobDefinition(
@@ -262,6 +274,13 @@ export function readExportJobDefinition(
   if (body.revision !== undefined && !(Number.isInteger(body.revision) && (body.revision as number) >= 0)) {
     bad('revision must be a whole number');
   }
+  let schedule: Schedule | undefined;
+  if (body.schedule !== undefined) {
+    const read = readSchedule(body.schedule, 'schedule');
+    if (read.ok) schedule = read.schedule;
+    else problems.push(...read.problems);
+  }
+  const contacts = readContacts(body.contacts, bad);
   const mapping = body.mapping;
   if (mapping !== undefined && !Array.isArray(mapping)) bad('mapping must be a list of entries');
   for (const [i, e] of (Array.isArray(mapping) ? mapping : []).entries()) {
@@ -285,7 +304,10 @@ export function readExportJobDefinition(
     if (e.default !== undefined && typeof e.default !== 'string') bad(`${at}: default must be text`);
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, definition: body as unknown as ExportJobDefinition };
+  const definition = { ...body } as unknown as ExportJobDefinition;
+  if (schedule) definition.schedule = schedule;
+  if (contacts) definition.contacts = contacts;
+  return { ok: true, definition };
 }
 
 export type ExportJobSave =
@@ -339,6 +361,9 @@ export function saveExportJob(input: {
     csv: csvWriteOptions(d.csv),
     ...(d.sensitiveFields && d.sensitiveFields.length > 0 ? { sensitiveFields: d.sensitiveFields } : {}),
     timeZone: d.timeZone ?? existing?.timeZone ?? 'UTC',
+    ...(d.schedule ? { schedule: d.schedule } : {}),
+    ...(existing?.paused ? { paused: true } : {}),
+    ...(d.contacts && d.contacts.length > 0 ? { contacts: d.contacts } : {}),
     ...(existing?.lastExport && existing.templateId === template.id ? { lastExport: existing.lastExport } : {}),
     revision: revision + 1,
     createdAt: existing?.createdAt ?? at,
@@ -356,7 +381,10 @@ export function saveExportJob(input: {
   return { ok: true, job, created: existing === undefined, problems };
 }
 
-/** Launching: refused, with the problems, while any remain. Several export jobs may share a template. */
+/**
+ * Launching: refused, with the problems, while any remain. The store refuses a second launched export job of one
+ * template (JobRepository.save: `template_taken`).
+ */
 export function launchExportJob(
   job: ExportJob,
   template: Template,

@@ -1,7 +1,8 @@
 /**
  * Runs a job starts by itself or on request (not on a file's arrival): a firing of its schedule, or "run now". This
  * is the one place where a job's direction decides what runs: `dispatchJobRun` calls the import runner for an import
- * job and the export runner for an export job (engineer E's, export-run.ts, plugs in as `runners.export`).
+ * job and the export runner for an export job (functions/handlers/scheduled-run.ts: it hands the run to the export
+ * function's queue, with the request's run id, so one firing is one export run).
  *
  * Rules:
  * - A request names the organization, the job, the trigger and the cut-off: a scheduled run reads the files that
@@ -16,7 +17,7 @@
  */
 import type { Clock, Continuations, FileEntry, FileLedger, FiringRunLog } from '../ports.ts';
 import type { Problem } from '../problems.ts';
-import { activeSchedule, type ImportJob } from './jobs.ts';
+import { activeSchedule, type ImportJob, type JobStatus } from './jobs.ts';
 import { baseName } from './layout.ts';
 import { emptyCounts, type FiringRun, type Run, summarize } from './runs.ts';
 import { arrivalMessage } from './s3-events.ts';
@@ -34,14 +35,14 @@ export interface JobRunRequest {
   runId: string;
 }
 
-/** A job of either direction, as far as dispatching cares (E's ExportJob has `direction: 'export'`). */
+/** A job of either direction, as far as dispatching cares (export-jobs.ts ExportJob is one). */
 export type DispatchableJob =
   | ImportJob
-  | { direction: 'export'; org: string; jobId: string; status: string; schedule?: Schedule; paused?: boolean };
+  | { direction: 'export'; org: string; jobId: string; status: JobStatus; schedule?: Schedule; paused?: boolean };
 
 export interface JobRunners<R> {
   import(job: ImportJob, request: JobRunRequest): Promise<R>;
-  /** Absent until export jobs exist: an export job's request is then refused (`no_runner`). */
+  /** Absent (no export queue configured): an export job's request is refused (`no_runner`). */
   export?(job: Extract<DispatchableJob, { direction: 'export' }>, request: JobRunRequest): Promise<R>;
 }
 
@@ -88,8 +89,8 @@ export async function dispatchJobRun<R>(
   if (!job || job.org !== request.org || job.jobId !== request.jobId) return { ran: false, reason: 'no_job' };
   if (job.status !== 'launched') return { ran: false, reason: 'not_launched' };
   if (request.trigger === 'schedule') {
-    // An export job runs only by its schedule (or on request): it has no processing mode.
-    const schedule = job.direction === 'export' ? (job.paused ? undefined : job.schedule) : activeSchedule(job);
+    // An export job runs only by its schedule (or on request): it has no processing mode (jobs.ts keptSchedule).
+    const schedule = activeSchedule(job);
     if (!schedule) return { ran: false, reason: 'not_scheduled' };
     if (!isRunOf(schedule, new Date(request.cutoff))) return { ran: false, reason: 'not_a_run_of_schedule' };
   }

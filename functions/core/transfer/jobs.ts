@@ -105,11 +105,21 @@ export function processingOf(job: Pick<ImportJob, 'processing'>): ProcessingMode
   return job.processing ?? 'on_arrival';
 }
 
+/** What the schedule rules read of a job of either direction (an export job has no processing mode). */
+export type SchedulableJob = Pick<ImportJob, 'status' | 'processing' | 'schedule' | 'paused'> & { direction?: string };
+
+/**
+ * The schedule a launched job keeps, enabled or (while paused) disabled: a scheduled import job's, or an export job's
+ * (an export runs only by its schedule or on request, so having a schedule is what makes it scheduled); otherwise none.
+ */
+export function keptSchedule(job: SchedulableJob): Schedule | undefined {
+  if (job.status !== 'launched') return undefined;
+  return job.direction === 'export' || processingOf(job) === 'scheduled' ? job.schedule : undefined;
+}
+
 /** The schedule a job runs by, when it is launched, scheduled and not paused; otherwise none. */
-export function activeSchedule(
-  job: Pick<ImportJob, 'status' | 'processing' | 'schedule' | 'paused'>,
-): Schedule | undefined {
-  return job.status === 'launched' && processingOf(job) === 'scheduled' && !job.paused ? job.schedule : undefined;
+export function activeSchedule(job: SchedulableJob): Schedule | undefined {
+  return job.paused ? undefined : keptSchedule(job);
 }
 
 /**
@@ -359,6 +369,30 @@ function reservedMessage(what: string): string {
 }
 
 /**
+ * A definition's `contacts` (absent: undefined): trimmed, lower-cased, without duplicates; each address that is not
+ * one, and a list that is too long, reported through `bad`. Shared by both directions' definitions.
+ */
+export function readContacts(value: unknown, bad: (message: string) => void): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    bad('contacts must be a list of e-mail addresses');
+    return undefined;
+  }
+  if (value.length > MAX_CONTACTS) {
+    bad(`contacts may list at most ${MAX_CONTACTS} addresses`);
+    return undefined;
+  }
+  const contacts: string[] = [];
+  value.forEach((c: unknown, i) => {
+    const address = typeof c === 'string' ? c.trim() : undefined;
+    if (address === undefined || !isEmailAddress(address)) {
+      bad(`contacts[${i}]: ${JSON.stringify(c)} is not an e-mail address (name@example.com)`);
+    } else if (!contacts.includes(address.toLowerCase())) contacts.push(address.toLowerCase());
+  });
+  return contacts;
+}
+
+/**
  * Checks the shape of a job definition from outside (JSON types, known keys), so that everything after can rely on
  * it. What the definition means (fields, transforms, filters, sync key) is `jobProblems`' business: a draft may be
  * saved with such problems.
@@ -404,20 +438,7 @@ export function readJobDefinition(
       else problems.push(...read.problems);
     }
   }
-  let contacts: string[] | undefined;
-  if (body.contacts !== undefined) {
-    if (!Array.isArray(body.contacts)) bad('contacts must be a list of e-mail addresses');
-    else if (body.contacts.length > MAX_CONTACTS) bad(`contacts may list at most ${MAX_CONTACTS} addresses`);
-    else {
-      contacts = [];
-      body.contacts.forEach((c: unknown, i) => {
-        const address = typeof c === 'string' ? c.trim() : undefined;
-        if (address === undefined || !isEmailAddress(address)) {
-          bad(`contacts[${i}]: ${JSON.stringify(c)} is not an e-mail address (name@example.com)`);
-        } else if (!contacts!.includes(address.toLowerCase())) contacts!.push(address.toLowerCase());
-      });
-    }
-  }
+  const contacts = readContacts(body.contacts, bad);
   for (const key of ['filters', 'customFields'] as const) {
     const list = body[key];
     if (list !== undefined && !(Array.isArray(list) && list.every(isRecord))) bad(`${key} must be a list of objects`);
@@ -626,13 +647,17 @@ export function chooseJob(
   return { ok: true, job, template: composeJobTemplate(job, jobTemplate).template };
 }
 
-export type JobPause = { ok: true; job: ImportJob; changed: boolean };
+export type JobPause<J = ImportJob> = { ok: true; job: J; changed: boolean };
 
 /**
  * The job paused or resumed (a save: revision bumped, `updatedAt` now). `changed` is false, and the job returned as it
  * is, when it already was in that state: pausing twice is not an error.
  */
-export function setPaused(job: ImportJob, paused: boolean, now: Date): JobPause {
+export function setPaused<J extends { paused?: boolean; revision?: number; updatedAt?: string }>(
+  job: J,
+  paused: boolean,
+  now: Date,
+): JobPause<J> {
   if ((job.paused ?? false) === paused) return { ok: true, job, changed: false };
   const { paused: _was, ...rest } = job;
   return {
@@ -643,6 +668,6 @@ export function setPaused(job: ImportJob, paused: boolean, now: Date): JobPause 
       ...(paused ? { paused: true } : {}),
       revision: (job.revision ?? 0) + 1,
       updatedAt: now.toISOString(),
-    },
+    } as J,
   };
 }
