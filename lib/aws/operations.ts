@@ -1,16 +1,14 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { HANDLER_FILES, integratorFunction, METRICS_NAMESPACE } from './function.ts';
+import { HANDLER_FILES, METRICS_NAMESPACE, monitoredFunction } from './function.ts';
 import type { Storage } from './storage.ts';
 
 export interface OperationsProps {
@@ -38,19 +36,27 @@ export class Operations extends Construct {
   readonly configurationSet: ses.ConfigurationSet;
   readonly identity: ses.EmailIdentity;
   readonly schedule: events.Rule;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
     const { storage } = props;
-    this.function = integratorFunction(this, 'RunWatch', {
+    // A failed pass is retried by the next one (the outbox makes repeats harmless); asynchronous invocations that
+    // still fail are kept for an operator. They hold ids, no customer data: SQS-managed encryption.
+    const monitored = monitoredFunction(this, 'RunWatch', {
       handlerFile: HANDLER_FILES.runWatch,
       ...(props.handlersDir ? { handlersDir: props.handlersDir } : {}),
       serviceName: 'run-watch',
       description: 'Integrator run watch: ends stalled runs, sends failure notifications once',
       timeout: Duration.minutes(4),
       memorySize: 512,
+      alarmPrefix: 'RunWatch',
+      alarmTopic: props.alarmTopic,
+      descriptions: { errors: 'The run watch failed (a notification may be late)' },
+      deadLetters: { holds: 'a run-watch invocation that failed for good', asyncInvoke: { retryAttempts: 2 } },
     });
+    this.function = monitored.function;
+    this.deadLetterQueue = monitored.deadLetterQueue;
     storage.grantTables(this.function, {
       Runs: ['dynamodb:Query', 'dynamodb:UpdateItem'],
       Files: ['dynamodb:Query'],
@@ -87,18 +93,6 @@ export class Operations extends Construct {
     this.function.addEnvironment('SES_CONFIGURATION_SET', this.configurationSet.configurationSetName);
     if (props.reportsUrl) this.function.addEnvironment('REPORTS_URL', props.reportsUrl);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: "It is the dead-letter queue (of the run watch's failed invocations); a queue of dead letters has none.",
-    });
-    // A failed pass is retried by the next one (the outbox makes repeats harmless); asynchronous invocations that
-    // still fail (a schedule_missed event from the scheduled-run handler) are kept for an operator.
-    this.function.configureAsyncInvoke({ onFailure: new SqsDestination(this.deadLetterQueue), retryAttempts: 2 });
     this.schedule = new events.Rule(this, 'Every5Minutes', {
       description: 'Integrator: the run watch',
       schedule: events.Schedule.rate(Duration.minutes(RUN_WATCH_RATE_MINUTES)),
@@ -111,31 +105,7 @@ export class Operations extends Construct {
       ],
     });
 
-    const action = new SnsAction(props.alarmTopic);
-    const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        alarmDescription: description,
-        metric,
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      a.addAlarmAction(action);
-      a.addOkAction(action);
-      this.alarms.push(a);
-    };
-    alarm(
-      'RunWatchErrors',
-      'The run watch failed (a notification may be late)',
-      this.function.metricErrors({ period: Duration.minutes(15) }),
-    );
-    alarm(
-      'RunWatchDeadLetters',
-      'A run-watch invocation failed for good and waits in its dead-letter queue',
-      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-    );
-    alarm(
+    monitored.alarm(
       'NotificationFailures',
       'A failure notification could not be sent (retried by the next pass)',
       new cloudwatch.Metric({
@@ -146,5 +116,6 @@ export class Operations extends Construct {
         period: Duration.minutes(15),
       }),
     );
+    this.alarms = monitored.alarms;
   }
 }

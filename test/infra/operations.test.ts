@@ -91,8 +91,13 @@ test('the run watch reaches exactly its tables: the outbox written, runs updated
   );
 });
 
-test('alarms for the run watch: errors, dead letters, failed notifications, each to the alarm topic', () => {
-  assert.equal(stack.operations.alarms.length, 3);
+test('alarms for the run watch: errors, throttles, dead letters, failed notifications, each to the alarm topic', () => {
+  assert.deepEqual(stack.operations.alarms.map((a) => a.node.id).sort(), [
+    'NotificationFailures',
+    'RunWatchDeadLetters',
+    'RunWatchErrors',
+    'RunWatchThrottles',
+  ]);
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'NotificationFailures',
     Namespace: 'Integrator',
