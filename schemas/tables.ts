@@ -100,6 +100,10 @@ export const tables: readonly TableDefinition[] = [
       'The notifications outbox: one item per event (run failed, run overdue, scheduled run missed), claimed with a conditional write before its e-mail is sent, so each event is e-mailed once.',
     partitionKey: { name: 'org', type: 'S' },
     sortKey: { name: 'eventKey', type: 'S' },
+    // Sparse: only an entry not yet sent carries `unsent` (its organization): the run watch's retries read these.
+    globalIndexes: [
+      { indexName: 'byUnsent', partitionKey: { name: 'unsent', type: 'S' }, sortKey: { name: 'eventKey', type: 'S' } },
+    ],
     timeToLiveAttribute: 'expiresAt',
     holdsCustomerData: false,
   },

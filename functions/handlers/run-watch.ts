@@ -8,9 +8,8 @@
  * INTEGRATOR_MAIL_DIR (the twin's mailbox), REPORTS_URL (named in e-mails), INTEGRATOR_RUN_STALL_MS (default 10 min).
  */
 import { dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
-import { dynamoDbOutbox } from '../adapters/dynamodb-outbox.ts';
-import { dynamoDbContacts, dynamoDbRunWatch } from '../adapters/dynamodb-run-watch.ts';
-import { mailerFromEnv } from '../adapters/mailer.ts';
+import { dynamoDbRunWatch } from '../adapters/dynamodb-run-watch.ts';
+import { notifyDepsFromEnv } from '../adapters/failure-notices.ts';
 import { assertOrgId } from '../core/transfer/layout.ts';
 import type { NotificationEvent } from '../core/transfer/notifications.ts';
 import { DEFAULT_RUN_WATCH } from '../core/transfer/run-watch.ts';
@@ -21,14 +20,8 @@ export function watchDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WatchDep
   const db = dynamoDbDocumentClient();
   const stallMs = Number(env.INTEGRATOR_RUN_STALL_MS);
   return {
+    ...notifyDepsFromEnv(db, env),
     store: dynamoDbRunWatch(db, env),
-    outbox: dynamoDbOutbox(db, env),
-    contacts: dynamoDbContacts(db, env),
-    mailer: mailerFromEnv(env),
-    clock: { now: () => new Date() },
-    from: env.NOTIFY_FROM ?? 'integrator@localhost',
-    messageDomain: env.NOTIFY_MESSAGE_DOMAIN ?? 'integrator.local',
-    ...(env.REPORTS_URL ? { reportsUrl: env.REPORTS_URL } : {}),
     settings: { ...DEFAULT_RUN_WATCH, ...(Number.isFinite(stallMs) && stallMs > 0 ? { stallMs } : {}) },
   };
 }

@@ -73,6 +73,9 @@ export class IntegratorStack extends Stack {
       alarmTopic: this.monitoring.topic,
       ...handlers,
     });
+    // The functions that end runs e-mail a failed run at once (the run watch only retries).
+    this.operations.grantNotify(this.importPipeline.function);
+    this.operations.grantNotify(this.exports.function);
     // The API keeps each job's schedule with the job and sends run-now requests.
     this.schedules.grantManage(this.api.function);
 

@@ -1,8 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -37,6 +38,10 @@ export class Operations extends Construct {
   readonly identity: ses.EmailIdentity;
   readonly schedule: events.Rule;
   readonly alarms: cloudwatch.Alarm[];
+  private readonly storage: Storage;
+  private readonly sender: string;
+  private readonly messageDomain: string;
+  private readonly reportsUrl: string | undefined;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
@@ -57,12 +62,12 @@ export class Operations extends Construct {
     });
     this.function = monitored.function;
     this.deadLetterQueue = monitored.deadLetterQueue;
+    this.storage = storage;
     storage.grantTables(this.function, {
       Runs: ['dynamodb:Query', 'dynamodb:UpdateItem'],
       Files: ['dynamodb:Query'],
-      Jobs: ['dynamodb:GetItem'],
-      Organizations: ['dynamodb:Scan', 'dynamodb:GetItem'],
-      Notifications: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // GetItem (the contacts) comes with grantNotify.
+      Organizations: ['dynamodb:Scan'],
     });
 
     this.configurationSet = new ses.ConfigurationSet(this, 'Mail', {
@@ -76,22 +81,10 @@ export class Operations extends Construct {
       identity: sender.includes('@') ? ses.Identity.email(sender) : ses.Identity.domain(sender),
       configurationSet: this.configurationSet,
     });
-    const region = this.identity.stack.region;
-    const account = this.identity.stack.account;
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-        resources: [
-          `arn:aws:ses:${region}:${account}:identity/${this.identity.emailIdentityName}`,
-          `arn:aws:ses:${region}:${account}:configuration-set/${this.configurationSet.configurationSetName}`,
-        ],
-        conditions: { StringEquals: { 'ses:FromAddress': sender.includes('@') ? sender : `integrator@${domain}` } },
-      }),
-    );
-    this.function.addEnvironment('NOTIFY_FROM', sender.includes('@') ? sender : `integrator@${domain}`);
-    this.function.addEnvironment('NOTIFY_MESSAGE_DOMAIN', domain);
-    this.function.addEnvironment('SES_CONFIGURATION_SET', this.configurationSet.configurationSetName);
-    if (props.reportsUrl) this.function.addEnvironment('REPORTS_URL', props.reportsUrl);
+    this.sender = sender.includes('@') ? sender : `integrator@${domain}`;
+    this.messageDomain = domain;
+    this.reportsUrl = props.reportsUrl;
+    this.grantNotify(this.function);
 
     this.schedule = new events.Rule(this, 'Every5Minutes', {
       description: 'Integrator: the run watch',
@@ -117,5 +110,34 @@ export class Operations extends Construct {
       }),
     );
     this.alarms = monitored.alarms;
+  }
+
+  /**
+   * Lets a function send notifications itself (the run watch; the import and export functions, which e-mail a failed
+   * run when they end it): the outbox (get, record, claim, mark sent; Query of its unsent index), the contacts (the
+   * job's and the organization's items), SES sending as the one sender through the configuration set, and the
+   * environment functions/adapters/failure-notices.ts reads.
+   */
+  grantNotify(fn: lambda.Function): void {
+    this.storage.grantTables(fn, {
+      Notifications: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      Jobs: ['dynamodb:GetItem'],
+      Organizations: ['dynamodb:GetItem'],
+    });
+    const stack = Stack.of(this);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [
+          `arn:aws:ses:${stack.region}:${stack.account}:identity/${this.identity.emailIdentityName}`,
+          `arn:aws:ses:${stack.region}:${stack.account}:configuration-set/${this.configurationSet.configurationSetName}`,
+        ],
+        conditions: { StringEquals: { 'ses:FromAddress': this.sender } },
+      }),
+    );
+    fn.addEnvironment('NOTIFY_FROM', this.sender);
+    fn.addEnvironment('NOTIFY_MESSAGE_DOMAIN', this.messageDomain);
+    fn.addEnvironment('SES_CONFIGURATION_SET', this.configurationSet.configurationSetName);
+    if (this.reportsUrl) fn.addEnvironment('REPORTS_URL', this.reportsUrl);
   }
 }

@@ -1,8 +1,15 @@
 /**
- * One pass of the run watch (handlers/run-watch.ts runs it on a schedule; the twin on a timer):
+ * Failure notifications, sent when the run ends and retried by the run watch.
+ *
+ * A run that ends Interrupted or Incomplete is e-mailed at once by the function that ended it: its run log is wrapped
+ * (`withFailureNotices`), so the save of the final status records the event in the outbox and sends it. The run watch
+ * (handlers/run-watch.ts on a schedule; the twin on a timer) only retries. One pass:
  *  1. every running run: ended Interrupted when it stalled (run-watch.ts), or notified once when overdue (24 h);
- *  2. every organization's Need Attention runs of the last `lookbackMs`: notified once each.
- * Repeating a pass, or running two at once, sends nothing twice: `notifyOnce` goes through the outbox.
+ *  2. every organization's unsent outbox entries (a send refused, a sender that died): sent, once;
+ *  3. every organization's Need Attention runs of the last `lookbackMs`: notified once each (the net for a run whose
+ *     function died between the save and the outbox).
+ * Repeating a pass, or running two at once, sends nothing twice: `notifyOnce` goes through the outbox. An
+ * acknowledgement takes a run out of Need Attention, but not its event out of the outbox: it is still sent.
  *
  * The send guarantee: an event's e-mail is sent at least once and, barring one crash window, exactly once. The outbox
  * entry is claimed (conditional create) before the send and marked sent after it. A sender that dies after claiming
@@ -11,7 +18,7 @@
  * copy carries the same Message-ID (mail clients fold it into the first). A send the provider refuses is not marked:
  * the next pass after the lease retries it.
  */
-import type { Clock, ContactDirectory, Mailer, Outbox, RunWatchStore } from '../ports.ts';
+import type { Clock, ContactDirectory, Mailer, Outbox, RunLog, RunWatchStore } from '../ports.ts';
 import {
   composeEmail,
   type EmailContext,
@@ -19,6 +26,8 @@ import {
   failureEvent,
   messageIdOf,
   type NotificationEvent,
+  noticeOf,
+  type OutboxEntry,
   outboxDecision,
   recipients,
 } from './notifications.ts';
@@ -43,7 +52,21 @@ export type NotifyOutcome = 'sent' | 'already_sent' | 'in_flight' | 'lost_claim'
 export async function notifyOnce(deps: NotifyDeps, event: NotificationEvent): Promise<NotifyOutcome> {
   const key = eventKey(event);
   const now = deps.clock.now();
-  const decision = outboxDecision(await deps.outbox.get(event.org, key), now.getTime());
+  let entry = await deps.outbox.get(event.org, key);
+  if (!entry) {
+    // Recorded first: should this sender die or the send be refused, the watch finds it in the outbox.
+    const pending: OutboxEntry = {
+      org: event.org,
+      eventKey: key,
+      status: 'pending',
+      attempt: 0,
+      leaseUntil: 0,
+      event: noticeOf(event),
+      pendingSince: now.toISOString(),
+    };
+    entry = (await deps.outbox.enqueue(pending)) ? pending : await deps.outbox.get(event.org, key);
+  }
+  const decision = outboxDecision(entry, now.getTime());
   if (decision.action === 'skip') return decision.reason === 'sent' ? 'already_sent' : 'in_flight';
   const jobId = event.kind === 'schedule_missed' ? event.jobId : event.run.jobId;
   const found = await deps.contacts.contactsFor(event.org, jobId);
@@ -123,10 +146,37 @@ export async function runWatchCycle(deps: WatchDeps): Promise<WatchReport> {
 
   const since = new Date(deps.clock.now().getTime() - (deps.lookbackMs ?? 2 * 24 * 3600_000));
   for (const org of await deps.store.organizations()) {
+    for await (const entry of deps.outbox.unsent(org)) if (entry.event) await attempt(entry.event);
     for await (const run of deps.store.failedSince(org, since)) {
       const event = failureEvent(run);
       if (event) await attempt(event);
     }
   }
   return report;
+}
+
+/**
+ * The run log of a function that ends runs (the import, the export): saving a run Interrupted or Incomplete also
+ * sends its notification at once (`notify`: notifyOnce). The save comes first and stands whatever the notification
+ * does; a notification that fails is reported to `onError` and left in the outbox for the run watch to retry.
+ */
+export function withFailureNotices(
+  runLog: RunLog,
+  notify: (event: NotificationEvent) => Promise<unknown>,
+  onError: (err: unknown, event: NotificationEvent) => void,
+): RunLog {
+  return {
+    // Every other method as it is (the adapters' methods are closures, not `this`-bound).
+    ...runLog,
+    async save(run) {
+      await runLog.save(run);
+      const event = failureEvent(run);
+      if (!event) return;
+      try {
+        await notify(event);
+      } catch (err) {
+        onError(err, event);
+      }
+    },
+  };
 }
