@@ -64,8 +64,11 @@ export class Operations extends Construct {
     this.deadLetterQueue = monitored.deadLetterQueue;
     this.storage = storage;
     storage.grantTables(this.function, {
-      Runs: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      // GetItem: whether a scheduled job's firing was recorded (missed-firings.ts).
+      Runs: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       Files: ['dynamodb:Query'],
+      // The scheduled jobs of an organization, for the missed-firing check.
+      Jobs: ['dynamodb:Query'],
       // GetItem (the contacts) comes with grantNotify.
       Organizations: ['dynamodb:Scan'],
     });

@@ -60,7 +60,8 @@ export class Schedules extends Construct {
         ...extra,
       });
     this.deadLetterQueue = queue('DeadLetters');
-    this.targetDeadLetterQueue = queue('ScheduleDeadLetters');
+    // Read by the run watch (deliverMissedFiringsTo): visible again only after the longest run-watch invocation.
+    this.targetDeadLetterQueue = queue('ScheduleDeadLetters', { visibilityTimeout: Duration.minutes(6) });
     Validations.of(this.targetDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
@@ -175,5 +176,15 @@ export class Schedules extends Construct {
     fn.addEnvironment('JOB_RUNS_QUEUE_URL', this.queue.queueUrl);
     fn.addEnvironment('SCHEDULER_ROLE_ARN', this.schedulerRole.roleArn);
     fn.addEnvironment('SCHEDULER_DLQ_ARN', this.targetDeadLetterQueue.queueArn);
+  }
+
+  /**
+   * The firings Scheduler could not deliver reach `fn` (the run watch), which turns each into one schedule_missed
+   * notification (functions/core/transfer/missed-firings.ts): the target dead-letter queue as its event source, with
+   * the key's Decrypt to read it.
+   */
+  deliverMissedFiringsTo(fn: lambda.Function): void {
+    fn.addEventSource(new SqsEventSource(this.targetDeadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    this.queueKey.grant(fn, 'kms:Decrypt');
   }
 }

@@ -87,7 +87,7 @@ test('the run watch reaches exactly its tables: the outbox written, runs updated
     'dynamodb:Query',
     'dynamodb:UpdateItem',
   ]);
-  assert.deepEqual(actionsOn('Runs'), ['dynamodb:Query', 'dynamodb:UpdateItem']);
+  assert.deepEqual(actionsOn('Runs'), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
   assert.deepEqual(actionsOn('Organizations'), ['dynamodb:GetItem', 'dynamodb:Scan']);
   assert.ok(
     !statements.some(
@@ -113,5 +113,13 @@ test('alarms for the run watch: errors, throttles, dead letters, failed notifica
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'ApproximateNumberOfMessagesVisible',
     Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ref(stack.operations.deadLetterQueue), 'QueueName'] } }],
+  });
+});
+
+test("the run watch reads the Scheduler's dead-letter queue: each undelivered firing is a schedule_missed notification", () => {
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: fnId },
+    EventSourceArn: { 'Fn::GetAtt': [ref(stack.schedules.targetDeadLetterQueue), 'Arn'] },
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
   });
 });

@@ -324,3 +324,36 @@ test('a refused send at the end of a run is retried by the watch even after the 
   await runWatchCycle(w.deps);
   assert.equal(w.sent.length, 1);
 });
+
+test('a missed firing is e-mailed once, however often the watch checks, and the dead letter of it adds nothing', async () => {
+  const w = setup([]);
+  const job = {
+    org: 'acme',
+    jobId: 'nightly',
+    name: 'Nightly profiles',
+    schedule: { kind: 'daily' as const, at: '02:00', timeZone: 'UTC' },
+    since: new Date(T0 - 48 * 3600_000).toISOString(),
+  };
+  w.deps.missedFirings = {
+    jobs: { scheduledJobs: async () => [job] },
+    firings: { has: async () => false },
+    // The schedules' own clock (the twin's scheduler): a day later than the watch's.
+    clock: { now: () => new Date(T0 + 24 * 3600_000) },
+  };
+  const first = await runWatchCycle(w.deps);
+  // The look-back (26 h) reaches the 25th's firing only.
+  assert.deepEqual(first.missed, ['acme/nightly@2026-11-25T02:00:00.000Z']);
+  for (let i = 0; i < 3; i++) {
+    w.advance(5 * MIN);
+    assert.deepEqual((await runWatchCycle(w.deps)).missed, []);
+  }
+  const again = await notifyOnce(w.deps, {
+    kind: 'schedule_missed',
+    org: 'acme',
+    jobId: 'nightly',
+    expectedAt: '2026-11-25T02:00:00.000Z',
+  });
+  assert.equal(again, 'already_sent');
+  assert.equal(w.sent.length, 1);
+  assert.match(w.sent[0]!.subject, /scheduled run of "Nightly profiles" did not start/);
+});

@@ -20,6 +20,12 @@
  */
 import type { Clock, ContactDirectory, Mailer, Outbox, RunLog, RunWatchStore } from '../ports.ts';
 import {
+  DEFAULT_MISSED_FIRINGS,
+  findMissedFirings,
+  type MissedFiringDeps,
+  type MissedFiringSettings,
+} from './missed-firings.ts';
+import {
   composeEmail,
   type EmailContext,
   eventKey,
@@ -105,27 +111,37 @@ export interface WatchDeps extends NotifyDeps {
   settings?: RunWatchSettings;
   /** How far back Need Attention runs are notified (default 2 days; older failures were notified by earlier passes). */
   lookbackMs?: number;
+  /**
+   * The missed-firing check (missed-firings.ts): scheduled jobs and their recorded firings. `clock` is the schedules'
+   * time (the twin's scheduler clock, which tests move; the real one in AWS), default `clock`.
+   */
+  missedFirings?: MissedFiringDeps & { clock?: Clock; settings?: MissedFiringSettings };
 }
 
 export interface WatchReport {
   interrupted: string[];
   overdue: string[];
+  /** `<org>/<jobId>@<time>` of each missed firing notified by this pass (later passes find it again, send nothing). */
+  missed: string[];
   notified: number;
   failures: { key: string; error: string }[];
 }
 
 export async function runWatchCycle(deps: WatchDeps): Promise<WatchReport> {
-  const report: WatchReport = { interrupted: [], overdue: [], notified: 0, failures: [] };
+  const report: WatchReport = { interrupted: [], overdue: [], missed: [], notified: 0, failures: [] };
   const settings = deps.settings ?? DEFAULT_RUN_WATCH;
   // One event's failure (a refused send) must not keep the others from being sent.
-  const attempt = async (event: NotificationEvent) => {
+  const attempt = async (event: NotificationEvent): Promise<NotifyOutcome | undefined> => {
     try {
-      if ((await notifyOnce(deps, event)) === 'sent') report.notified++;
+      const outcome = await notifyOnce(deps, event);
+      if (outcome === 'sent') report.notified++;
+      return outcome;
     } catch (err) {
       report.failures.push({
         key: `${event.org}/${eventKey(event)}`,
         error: err instanceof Error ? err.message : String(err),
       });
+      return undefined;
     }
   };
 
@@ -147,6 +163,21 @@ export async function runWatchCycle(deps: WatchDeps): Promise<WatchReport> {
   const since = new Date(deps.clock.now().getTime() - (deps.lookbackMs ?? 2 * 24 * 3600_000));
   for (const org of await deps.store.organizations()) {
     for await (const entry of deps.outbox.unsent(org)) if (entry.event) await attempt(entry.event);
+    if (deps.missedFirings) {
+      const m = deps.missedFirings;
+      const now = (m.clock ?? deps.clock).now();
+      try {
+        for (const event of await findMissedFirings(m, org, now, m.settings ?? DEFAULT_MISSED_FIRINGS)) {
+          const outcome = await attempt(event);
+          // Newly handled only: a firing already notified is found again by later passes and sends nothing.
+          if (event.kind === 'schedule_missed' && (outcome === 'sent' || outcome === 'no_recipients')) {
+            report.missed.push(`${org}/${event.jobId}@${event.expectedAt}`);
+          }
+        }
+      } catch (err) {
+        report.failures.push({ key: `${org}/missed-firings`, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
     for await (const run of deps.store.failedSince(org, since)) {
       const event = failureEvent(run);
       if (event) await attempt(event);
