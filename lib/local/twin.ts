@@ -318,7 +318,14 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     process.env.INTEGRATOR_MAIL_DIR ??= join(stateDir, 'mail');
     process.env.NOTIFY_FROM ??= 'integrator@localhost';
     process.env.REPORTS_URL ??= `http://127.0.0.1:${boundApiPort}`;
-    const watch = (await import('../../functions/handlers/run-watch.ts')).handler;
+    // Missed firings are judged by the scheduler's clock (a test moves it past a firing it does not fire).
+    const { createRunWatchHandler, watchDepsFromEnv } = await import('../../functions/handlers/run-watch.ts');
+    const watch = createRunWatchHandler(() => {
+      const deps = watchDepsFromEnv();
+      return deps.missedFirings
+        ? { ...deps, missedFirings: { ...deps.missedFirings, clock: { now: () => scheduler.currentTime() } } }
+        : deps;
+    });
     const watchEveryMs = Number(process.env.INTEGRATOR_RUN_WATCH_MS ?? 60_000);
     let watching = false;
     const watchTimer = setInterval(() => {
