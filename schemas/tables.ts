@@ -72,6 +72,14 @@ export const tables: readonly TableDefinition[] = [
       'The arrival ledger: one item per received object version; claims make event redelivery harmless and record each outcome.',
     partitionKey: { name: 'org', type: 'S' },
     sortKey: { name: 'fileId', type: 'S' },
+    // Sparse: only a pending entry (waiting for its job's scheduled run) carries `pendingOf` (its organization).
+    globalIndexes: [
+      {
+        indexName: 'byPending',
+        partitionKey: { name: 'pendingOf', type: 'S' },
+        sortKey: { name: 'fileId', type: 'S' },
+      },
+    ],
     holdsCustomerData: true,
   },
   {

@@ -164,6 +164,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
 
     const { orgs, keys } = await loadOrganizations(stateDir);
     const documents = dynamoDbDocumentClient(clientConfig);
+    // A kept ledger's entries written pending before the byPending index existed are put into it (once; idempotent).
+    const { stampPendingEntries } = await import('../../functions/adapters/dynamodb-files.ts');
+    await stampPendingEntries(documents, 'Files');
     for (const org of orgs) await seedOrganization(documents, org);
     if (orgs.some((o) => o.id === DEMO_ORG)) {
       await seedExportJobs(documents, DEMO_ORG, 'America/Los_Angeles');
