@@ -80,6 +80,14 @@ export const tables: readonly TableDefinition[] = [
       'The arrival ledger: one item per received object version; claims make event redelivery harmless and record each outcome.',
     partitionKey: { name: 'org', type: 'S' },
     sortKey: { name: 'fileId', type: 'S' },
+    // Sparse: only a pending entry (waiting for its job's scheduled run) carries `pendingOf` (its organization).
+    globalIndexes: [
+      {
+        indexName: 'byPending',
+        partitionKey: { name: 'pendingOf', type: 'S' },
+        sortKey: { name: 'fileId', type: 'S' },
+      },
+    ],
     holdsCustomerData: true,
   },
   {
@@ -108,6 +116,10 @@ export const tables: readonly TableDefinition[] = [
       'The notifications outbox: one item per event (run failed, run overdue, scheduled run missed), claimed with a conditional write before its e-mail is sent, so each event is e-mailed once.',
     partitionKey: { name: 'org', type: 'S' },
     sortKey: { name: 'eventKey', type: 'S' },
+    // Sparse: only an entry not yet sent carries `unsent` (its organization): the run watch's retries read these.
+    globalIndexes: [
+      { indexName: 'byUnsent', partitionKey: { name: 'unsent', type: 'S' }, sortKey: { name: 'eventKey', type: 'S' } },
+    ],
     timeToLiveAttribute: 'expiresAt',
     holdsCustomerData: false,
   },

@@ -1,8 +1,30 @@
-import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  paginateScan,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ClaimLostError, type ClaimResult, type FileEntry, type FileLedger } from '../core/ports.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
 import { dynamoDbLanes } from './dynamodb-lanes.ts';
+
+/**
+ * The sparse index of pending entries (schemas/tables.ts Files): only an entry whose status is `pending` (waiting for
+ * its job's scheduled run) carries `pendingOf` (its organization), so a run reads the few pending entries, not the
+ * organization's whole ledger. Every write of a status sets or removes it.
+ */
+export const FILES_PENDING_INDEX = 'byPending';
+export const PENDING_OF = 'pendingOf';
+
+/** The sparse key for a status: set while pending, removed otherwise. */
+const pendingKey = (org: string, status: string | undefined) => (status === 'pending' ? org : undefined);
+
+const withoutIndexKey = (item: Record<string, unknown>): FileEntry => {
+  const { [PENDING_OF]: _p, ...entry } = item;
+  return entry as unknown as FileEntry;
+};
 
 /**
  * The arrival ledger (Files table: org, fileId = key#version). A claim is one conditional UpdateItem: it succeeds for
@@ -24,7 +46,10 @@ export function dynamoDbFileLedger(
 
     async claim(entry, now): Promise<ClaimResult> {
       const { org, fileId, leaseUntil, updatedAt, status, claims: _claims, ...first } = entry;
-      const parts = updateParts({ status, leaseUntil, updatedAt }, { ifNotExists: first, add: { claims: 1 } });
+      const parts = updateParts(
+        { status, leaseUntil, updatedAt, [PENDING_OF]: pendingKey(org, status) },
+        { ifNotExists: first, add: { claims: 1 }, remove: [PENDING_OF] },
+      );
       try {
         const out = await db.send(
           new UpdateCommand({
@@ -48,7 +73,7 @@ export function dynamoDbFileLedger(
             ReturnValues: 'ALL_OLD',
           }),
         );
-        const previous = out.Attributes as FileEntry | undefined;
+        const previous = out.Attributes ? withoutIndexKey(out.Attributes) : undefined;
         const claimed: FileEntry = previous
           ? { ...previous, status, leaseUntil, updatedAt, claims: (previous.claims ?? 0) + 1 }
           : { ...entry, claims: 1 };
@@ -62,7 +87,10 @@ export function dynamoDbFileLedger(
 
     async update(entry) {
       const { org, fileId, ...attributes } = entry;
-      const parts = updateParts(attributes);
+      const parts = updateParts(
+        { ...attributes, [PENDING_OF]: pendingKey(org, attributes.status) },
+        { remove: [PENDING_OF] },
+      );
       try {
         await db.send(
           new UpdateCommand({
@@ -80,22 +108,22 @@ export function dynamoDbFileLedger(
       }
     },
 
-    // The organization's entries, filtered to the pending ones: reads its whole ledger partition (object versions
-    // received, ever). Bounded by the files an organization sends; a sparse index is the step up if that grows large.
+    // The sparse index holds only pending entries. Its reads are eventually consistent: an entry that turned pending
+    // a moment ago may be left to the next run, and one just taken is refused by the take's own condition.
     async pending(org) {
       const entries: FileEntry[] = [];
       const pages = paginateQuery(
         { client: db },
         {
           TableName: table,
-          KeyConditionExpression: 'org = :org AND begins_with(fileId, :inbound)',
+          IndexName: FILES_PENDING_INDEX,
+          KeyConditionExpression: '#p = :org AND begins_with(fileId, :inbound)',
           FilterExpression: '#st = :pending',
-          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeNames: { '#p': PENDING_OF, '#st': 'status' },
           ExpressionAttributeValues: { ':org': org, ':inbound': 'inbound/', ':pending': 'pending' },
-          ConsistentRead: true,
         },
       );
-      for await (const page of pages) entries.push(...((page.Items ?? []) as FileEntry[]));
+      for await (const page of pages) for (const item of page.Items ?? []) entries.push(withoutIndexKey(item));
       return entries;
     },
 
@@ -137,4 +165,43 @@ export function dynamoDbFileLedger(
       }
     },
   };
+}
+
+/**
+ * Puts the entries written pending before the index existed into it (sets `pendingOf`), conditional on each still
+ * being pending. Idempotent and resumable (it only touches entries without the key): the twin runs it on start; in
+ * AWS `npm run stamp-pending-files` once after the deployment that adds the index. Returns how many it stamped.
+ */
+export async function stampPendingEntries(db: DynamoDBDocumentClient, table: string): Promise<number> {
+  let stamped = 0;
+  const pages = paginateScan(
+    { client: db },
+    {
+      TableName: table,
+      FilterExpression: '#st = :pending AND attribute_not_exists(#p)',
+      ProjectionExpression: 'org, fileId',
+      ExpressionAttributeNames: { '#st': 'status', '#p': PENDING_OF },
+      ExpressionAttributeValues: { ':pending': 'pending' },
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org: item.org, fileId: item.fileId },
+            UpdateExpression: 'SET #p = :org',
+            ConditionExpression: '#st = :pending',
+            ExpressionAttributeNames: { '#st': 'status', '#p': PENDING_OF },
+            ExpressionAttributeValues: { ':pending': 'pending', ':org': item.org },
+          }),
+        );
+        stamped++;
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+    }
+  }
+  return stamped;
 }

@@ -7,6 +7,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ContactDirectory, RunWatchStore } from '../core/ports.ts';
+import { activeSchedule, type ImportJob } from '../core/transfer/jobs.ts';
+import type { MissedFiringDeps, ScheduledJob } from '../core/transfer/missed-firings.ts';
 import type { LifeSigns } from '../core/transfer/run-watch.ts';
 import type { Run } from '../core/transfer/runs.ts';
 import { tableName } from './aws-clients.ts';
@@ -160,6 +162,53 @@ export function dynamoDbContacts(db: DynamoDBDocumentClient, env: NodeJS.Process
         orgContacts: list(organization.Item?.contacts),
         ...(typeof name === 'string' ? { orgName: name } : {}),
       };
+    },
+  };
+}
+
+/**
+ * The missed-firing check's reads (missed-firings.ts): the organization's launched, scheduled, unpaused import jobs
+ * (a Query of its Jobs partition: jobs are few), and whether the firing run of an id was recorded (GetItem on Runs,
+ * its key only).
+ */
+export function dynamoDbMissedFirings(
+  db: DynamoDBDocumentClient,
+  env: NodeJS.ProcessEnv = process.env,
+): MissedFiringDeps {
+  const jobs = tableName('Jobs', env);
+  const runs = tableName('Runs', env);
+  return {
+    jobs: {
+      async scheduledJobs(org) {
+        const found: ScheduledJob[] = [];
+        const pages = paginateQuery(
+          { client: db },
+          { TableName: jobs, KeyConditionExpression: 'org = :org', ExpressionAttributeValues: { ':org': org } },
+        );
+        for await (const page of pages) {
+          for (const item of page.Items ?? []) {
+            if (item.direction !== 'import') continue;
+            const schedule = activeSchedule(item as ImportJob);
+            if (!schedule || typeof item.jobId !== 'string') continue;
+            found.push({
+              org,
+              jobId: item.jobId,
+              schedule,
+              ...(typeof item.name === 'string' ? { name: item.name } : {}),
+              ...(typeof item.updatedAt === 'string' ? { since: item.updatedAt } : {}),
+            });
+          }
+        }
+        return found;
+      },
+    },
+    firings: {
+      async has(org, runId) {
+        const out = await db.send(
+          new GetCommand({ TableName: runs, Key: { org, runId }, ProjectionExpression: 'runId', ConsistentRead: true }),
+        );
+        return out.Item !== undefined;
+      },
     },
   };
 }

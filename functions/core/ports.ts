@@ -601,6 +601,13 @@ export interface Outbox {
   claim(entry: OutboxEntry): Promise<boolean>;
   /** Marks the holder's attempt sent (conditional on the attempt still being the holder's). */
   markSent(org: string, eventKey: string, attempt: number, at: string, providerId?: string): Promise<void>;
+  /**
+   * Records an event `pending` (attempt 0, with the event to send) unless the key exists: false, writing nothing, when
+   * it does. What is recorded stays in the outbox until sent, whatever happens to the run meanwhile.
+   */
+  enqueue(entry: OutboxEntry): Promise<boolean>;
+  /** The organization's entries not yet sent (pending, or sending with a claim that may have lapsed). */
+  unsent(org: string): AsyncIterable<OutboxEntry>;
 }
 
 /** Who hears of an organization's job: the job's integration contacts, then the organization's. */
@@ -648,4 +655,4 @@ export interface EventBus {
  * a conditional write, so of any number of concurrent or repeated publishers of one event exactly one holds it at a
  * time, and a published (`sent`) event is never claimed again.
  */
-export type PublishedEvents = Outbox;
+export type PublishedEvents = Pick<Outbox, 'get' | 'claim' | 'markSent'>;

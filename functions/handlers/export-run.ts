@@ -22,6 +22,7 @@ import { dynamoDbChangeSequence } from '../adapters/dynamodb-change-sequence.ts'
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
 import { dynamoDbSystemOfRecord } from '../adapters/dynamodb-system-of-record.ts';
+import { runLogWithFailureNotices } from '../adapters/failure-notices.ts';
 import { integrationEventsFromEnv } from '../adapters/integration-events.ts';
 import { s3FileStore } from '../adapters/s3-file-store.ts';
 import { eventsOfEndedRun } from '../core/integration-events.ts';
@@ -61,7 +62,8 @@ export function exportDependenciesFromEnv(
       records: dynamoDbSystemOfRecord(db, { env, sequence }),
       sequence,
       files: s3FileStore(clients.s3 ?? s3Client(config), { env }),
-      runs: dynamoDbRunLog(db, { env }),
+      // A run ended Interrupted is e-mailed at once (the run watch retries what was not sent).
+      runs: runLogWithFailureNotices(dynamoDbRunLog(db, { env }), db, env, (m, f) => logger.warn(m, f)),
       jobs: dynamoDbJobs(db, { env }),
       clock: systemClock,
       random: { token: (n) => randomToken(n, randomBytes) },

@@ -40,6 +40,7 @@ import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbBilling } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords } from '../adapters/dynamodb-records.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
+import { runLogWithFailureNotices } from '../adapters/failure-notices.ts';
 import { integrationEventsFromEnv } from '../adapters/integration-events.ts';
 import { s3FileStore } from '../adapters/s3-file-store.ts';
 import { continuationsFromEnv, visibilityFromEnv } from '../adapters/sqs-continuations.ts';
@@ -81,7 +82,8 @@ export function dependenciesFromEnv(
     openCsv,
     files: s3FileStore(clients.s3 ?? s3Client(config), { env }),
     records: dynamoDbRecords(db, { env }),
-    runLog: dynamoDbRunLog(db, { env }),
+    // A run ended Interrupted or Incomplete is e-mailed at once (the run watch retries what was not sent).
+    runLog: runLogWithFailureNotices(dynamoDbRunLog(db, { env }), db, env, (m, f) => logger.warn(m, f)),
     firingRuns: dynamoDbFiringRuns(db, { env }),
     jobs: dynamoDbJobs(db, { env }),
     ledger: dynamoDbFileLedger(db, { env }),

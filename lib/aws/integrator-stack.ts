@@ -75,6 +75,11 @@ export class IntegratorStack extends Stack {
       alarmTopic: this.monitoring.topic,
       ...handlers,
     });
+    // The functions that end runs e-mail a failed run at once (the run watch only retries).
+    this.operations.grantNotify(this.importPipeline.function);
+    this.operations.grantNotify(this.exports.function);
+    // Firings Scheduler could not deliver are notified (schedule_missed) by the run watch.
+    this.schedules.deliverMissedFiringsTo(this.operations.function);
     // The API keeps each job's schedule with the job and sends run-now requests.
     this.schedules.grantManage(this.api.function);
     // Integration events: the functions where runs end publish them (functions/core/integration-events.ts).

@@ -1,7 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { integratorAlarm } from './function.ts';
 
 export interface MonitoringProps {
   importFunction: lambda.IFunction;
@@ -73,18 +73,6 @@ export class Monitoring extends Construct {
   }
 
   private alarm(id: string, description: string, props: { metric: cloudwatch.IMetric; threshold: number }): void {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      alarmDescription: description,
-      metric: props.metric,
-      threshold: props.threshold,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      // No data means no traffic: nothing failed.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const action = new SnsAction(this.topic);
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
-    this.alarms.push(alarm);
+    this.alarms.push(integratorAlarm(this, id, { description, ...props, topic: this.topic }));
   }
 }

@@ -1,16 +1,15 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { HANDLER_FILES, integratorFunction, METRICS_NAMESPACE } from './function.ts';
+import { HANDLER_FILES, METRICS_NAMESPACE, monitoredFunction } from './function.ts';
 import type { Storage } from './storage.ts';
 
 export interface OperationsProps {
@@ -38,25 +37,40 @@ export class Operations extends Construct {
   readonly configurationSet: ses.ConfigurationSet;
   readonly identity: ses.EmailIdentity;
   readonly schedule: events.Rule;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
+  private readonly storage: Storage;
+  private readonly sender: string;
+  private readonly messageDomain: string;
+  private readonly reportsUrl: string | undefined;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
     const { storage } = props;
-    this.function = integratorFunction(this, 'RunWatch', {
+    // A failed pass is retried by the next one (the outbox makes repeats harmless); asynchronous invocations that
+    // still fail are kept for an operator. They hold ids, no customer data: SQS-managed encryption.
+    const monitored = monitoredFunction(this, 'RunWatch', {
       handlerFile: HANDLER_FILES.runWatch,
       ...(props.handlersDir ? { handlersDir: props.handlersDir } : {}),
       serviceName: 'run-watch',
       description: 'Integrator run watch: ends stalled runs, sends failure notifications once',
       timeout: Duration.minutes(4),
       memorySize: 512,
+      alarmPrefix: 'RunWatch',
+      alarmTopic: props.alarmTopic,
+      descriptions: { errors: 'The run watch failed (a notification may be late)' },
+      deadLetters: { holds: 'a run-watch invocation that failed for good', asyncInvoke: { retryAttempts: 2 } },
     });
+    this.function = monitored.function;
+    this.deadLetterQueue = monitored.deadLetterQueue;
+    this.storage = storage;
     storage.grantTables(this.function, {
-      Runs: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      // GetItem: whether a scheduled job's firing was recorded (missed-firings.ts).
+      Runs: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       Files: ['dynamodb:Query'],
-      Jobs: ['dynamodb:GetItem'],
-      Organizations: ['dynamodb:Scan', 'dynamodb:GetItem'],
-      Notifications: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // The scheduled jobs of an organization, for the missed-firing check.
+      Jobs: ['dynamodb:Query'],
+      // GetItem (the contacts) comes with grantNotify.
+      Organizations: ['dynamodb:Scan'],
     });
 
     this.configurationSet = new ses.ConfigurationSet(this, 'Mail', {
@@ -70,35 +84,11 @@ export class Operations extends Construct {
       identity: sender.includes('@') ? ses.Identity.email(sender) : ses.Identity.domain(sender),
       configurationSet: this.configurationSet,
     });
-    const region = this.identity.stack.region;
-    const account = this.identity.stack.account;
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-        resources: [
-          `arn:aws:ses:${region}:${account}:identity/${this.identity.emailIdentityName}`,
-          `arn:aws:ses:${region}:${account}:configuration-set/${this.configurationSet.configurationSetName}`,
-        ],
-        conditions: { StringEquals: { 'ses:FromAddress': sender.includes('@') ? sender : `integrator@${domain}` } },
-      }),
-    );
-    this.function.addEnvironment('NOTIFY_FROM', sender.includes('@') ? sender : `integrator@${domain}`);
-    this.function.addEnvironment('NOTIFY_MESSAGE_DOMAIN', domain);
-    this.function.addEnvironment('SES_CONFIGURATION_SET', this.configurationSet.configurationSetName);
-    if (props.reportsUrl) this.function.addEnvironment('REPORTS_URL', props.reportsUrl);
+    this.sender = sender.includes('@') ? sender : `integrator@${domain}`;
+    this.messageDomain = domain;
+    this.reportsUrl = props.reportsUrl;
+    this.grantNotify(this.function);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: "It is the dead-letter queue (of the run watch's failed invocations); a queue of dead letters has none.",
-    });
-    // A failed pass is retried by the next one (the outbox makes repeats harmless); asynchronous invocations that
-    // still fail (a schedule_missed event from the scheduled-run handler) are kept for an operator.
-    this.function.configureAsyncInvoke({ onFailure: new SqsDestination(this.deadLetterQueue), retryAttempts: 2 });
     this.schedule = new events.Rule(this, 'Every5Minutes', {
       description: 'Integrator: the run watch',
       schedule: events.Schedule.rate(Duration.minutes(RUN_WATCH_RATE_MINUTES)),
@@ -111,31 +101,7 @@ export class Operations extends Construct {
       ],
     });
 
-    const action = new SnsAction(props.alarmTopic);
-    const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        alarmDescription: description,
-        metric,
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      a.addAlarmAction(action);
-      a.addOkAction(action);
-      this.alarms.push(a);
-    };
-    alarm(
-      'RunWatchErrors',
-      'The run watch failed (a notification may be late)',
-      this.function.metricErrors({ period: Duration.minutes(15) }),
-    );
-    alarm(
-      'RunWatchDeadLetters',
-      'A run-watch invocation failed for good and waits in its dead-letter queue',
-      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-    );
-    alarm(
+    monitored.alarm(
       'NotificationFailures',
       'A failure notification could not be sent (retried by the next pass)',
       new cloudwatch.Metric({
@@ -146,5 +112,35 @@ export class Operations extends Construct {
         period: Duration.minutes(15),
       }),
     );
+    this.alarms = monitored.alarms;
+  }
+
+  /**
+   * Lets a function send notifications itself (the run watch; the import and export functions, which e-mail a failed
+   * run when they end it): the outbox (get, record, claim, mark sent; Query of its unsent index), the contacts (the
+   * job's and the organization's items), SES sending as the one sender through the configuration set, and the
+   * environment functions/adapters/failure-notices.ts reads.
+   */
+  grantNotify(fn: lambda.Function): void {
+    this.storage.grantTables(fn, {
+      Notifications: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      Jobs: ['dynamodb:GetItem'],
+      Organizations: ['dynamodb:GetItem'],
+    });
+    const stack = Stack.of(this);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [
+          `arn:aws:ses:${stack.region}:${stack.account}:identity/${this.identity.emailIdentityName}`,
+          `arn:aws:ses:${stack.region}:${stack.account}:configuration-set/${this.configurationSet.configurationSetName}`,
+        ],
+        conditions: { StringEquals: { 'ses:FromAddress': this.sender } },
+      }),
+    );
+    fn.addEnvironment('NOTIFY_FROM', this.sender);
+    fn.addEnvironment('NOTIFY_MESSAGE_DOMAIN', this.messageDomain);
+    fn.addEnvironment('SES_CONFIGURATION_SET', this.configurationSet.configurationSetName);
+    if (this.reportsUrl) fn.addEnvironment('REPORTS_URL', this.reportsUrl);
   }
 }

@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,7 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { HANDLER_FILES, integratorFunction } from './function.ts';
+import { HANDLER_FILES, monitoredFunction } from './function.ts';
 import type { ImportPipeline } from './import-pipeline.ts';
 import type { Storage } from './storage.ts';
 
@@ -33,7 +32,7 @@ export class Schedules extends Construct {
   readonly targetDeadLetterQueue: sqs.Queue;
   readonly schedulerRole: iam.Role;
   readonly function: NodejsFunction;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
   /** Encrypts the job-runs queues (organization and job ids, no customer data). */
   readonly queueKey: kms.Key;
 
@@ -61,7 +60,8 @@ export class Schedules extends Construct {
         ...extra,
       });
     this.deadLetterQueue = queue('DeadLetters');
-    this.targetDeadLetterQueue = queue('ScheduleDeadLetters');
+    // Read by the run watch (deliverMissedFiringsTo): visible again only after the longest run-watch invocation.
+    this.targetDeadLetterQueue = queue('ScheduleDeadLetters', { visibilityTimeout: Duration.minutes(6) });
     Validations.of(this.targetDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
@@ -84,14 +84,27 @@ export class Schedules extends Construct {
     this.targetDeadLetterQueue.grant(this.schedulerRole, 'sqs:SendMessage');
     this.queueKey.grant(this.schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
 
-    this.function = integratorFunction(this, 'ScheduledRun', {
+    const monitored = monitoredFunction(this, 'ScheduledRun', {
       handlerFile: HANDLER_FILES.scheduledRun,
       ...(props.handlersDir ? { handlersDir: props.handlersDir } : {}),
       serviceName: 'scheduled-run',
       description: "Starts a job's scheduled or requested run: takes its pending files before the cut-off",
       timeout: Duration.minutes(1),
       memorySize: 512,
+      alarmPrefix: 'ScheduledRun',
+      alarmTopic: props.alarmTopic,
+      // The job-runs queue's redrive target: a request the function failed five times.
+      deadLetters: {
+        queue: this.deadLetterQueue,
+        holds: 'a scheduled or requested run that failed to start five times',
+      },
+      sourceQueue: {
+        queue: this.queue,
+        maxAge: Duration.minutes(15),
+        description: 'A scheduled or requested run has waited more than 15 minutes to start',
+      },
     });
+    this.function = monitored.function;
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }));
     // The taken files go to the import queue as arrivals.
     this.function.addEnvironment('IMPORT_QUEUE_URL', props.importPipeline.queue.queueUrl);
@@ -107,24 +120,15 @@ export class Schedules extends Construct {
     // After a scheduled run it tops up the job's one-time schedules for daylight-saving gaps.
     this.grantManage(this.function);
 
-    const minute = Duration.minutes(1);
-    this.alarm(
-      props.alarmTopic,
+    monitored.alarm(
       'ScheduleDeadLettersAlarm',
       'A job schedule fired but Scheduler could not deliver it',
-      {
-        metric: this.targetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: minute,
-          statistic: 'Maximum',
-        }),
-      },
+      this.targetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
     );
-    this.alarm(props.alarmTopic, 'JobRunDeadLettersAlarm', 'A scheduled or requested run failed to start five times', {
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
-    });
-    this.alarm(props.alarmTopic, 'ScheduledRunErrorsAlarm', 'The scheduled-run function failed', {
-      metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-    });
+    this.alarms = monitored.alarms;
   }
 
   /**
@@ -174,17 +178,13 @@ export class Schedules extends Construct {
     fn.addEnvironment('SCHEDULER_DLQ_ARN', this.targetDeadLetterQueue.queueArn);
   }
 
-  private alarm(topic: sns.ITopic, id: string, description: string, props: { metric: cloudwatch.IMetric }): void {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      alarmDescription: description,
-      metric: props.metric,
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    alarm.addAlarmAction(new SnsAction(topic));
-    alarm.addOkAction(new SnsAction(topic));
-    this.alarms.push(alarm);
+  /**
+   * The firings Scheduler could not deliver reach `fn` (the run watch), which turns each into one schedule_missed
+   * notification (functions/core/transfer/missed-firings.ts): the target dead-letter queue as its event source, with
+   * the key's Decrypt to read it.
+   */
+  deliverMissedFiringsTo(fn: lambda.Function): void {
+    fn.addEventSource(new SqsEventSource(this.targetDeadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    this.queueKey.grant(fn, 'kms:Decrypt');
   }
 }

@@ -1,16 +1,14 @@
 import { type CfnElement, Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_SWEEP_SETTLE_MS } from '../../functions/core/transfer/sweep.ts';
-import { HANDLER_FILES, integratorFunction, METRICS_NAMESPACE } from './function.ts';
+import { HANDLER_FILES, METRICS_NAMESPACE, monitoredFunction } from './function.ts';
 import { cfnRef, type Storage } from './storage.ts';
 
 /** How often the sweep runs: a lost event's file waits at most this long plus the settle age. */
@@ -33,7 +31,7 @@ export interface SweepProps {
  *
  * Failures are not lost: the schedule retries an invocation it could not deliver and then parks it in the dead-letter
  * queue; the function's own failures (asynchronous invocation) are retried twice and then sent to the same queue. An
- * alarm watches that queue and the function's errors, and one watches SweepFilesFound: each file the sweep finds is an
+ * alarm watches that queue and the function's errors and throttles (lib/aws/function.ts), and one watches SweepFilesFound: each file the sweep finds is an
  * upload event that never reached the import, which an operator should hear about even though the file was imported.
  * Two sweeps overlapping (a slow one and the next) are harmless: the ledger's claim imports a version once.
  */
@@ -41,37 +39,30 @@ export class Sweep extends Construct {
   readonly function: NodejsFunction;
   readonly deadLetterQueue: sqs.Queue;
   readonly schedule: scheduler.Schedule;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: SweepProps) {
     super(scope, id);
     const { storage, importQueue } = props;
 
-    // What lands here is the schedule's own (empty) payload or the invocation record: no customer data, so the
-    // SQS-managed key is enough (and lets the Scheduler and Lambda services send without a key grant).
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: "This queue is itself a dead-letter queue: of the sweep's schedule and of its asynchronous invocations.",
-    });
-
-    this.function = integratorFunction(this, 'Sweep', {
+    // What lands in the dead-letter queue is the schedule's own (empty) payload or the invocation record: no
+    // customer data, so the SQS-managed key is enough (and lets the Scheduler service send without a key grant).
+    const monitored = monitoredFunction(this, 'Sweep', {
       handlerFile: HANDLER_FILES.sweep,
       ...(props.handlersDir ? { handlersDir: props.handlersDir } : {}),
       serviceName: 'sweep',
       description: 'Finds files under inbound/ whose upload event was lost and announces them to the import queue',
       timeout: Duration.minutes(5),
       memorySize: 512,
+      alarmPrefix: 'Sweep',
+      alarmTopic: props.alarmTopic,
+      deadLetters: {
+        holds: 'a sweep that could not run (its schedule or its invocation failed for good)',
+        asyncInvoke: { retryAttempts: 2, maxEventAge: Duration.hours(1) },
+      },
     });
-    this.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(1),
-      onFailure: new SqsDestination(this.deadLetterQueue),
-    });
+    this.function = monitored.function;
+    this.deadLetterQueue = monitored.deadLetterQueue;
     this.function.addEnvironment('IMPORT_QUEUE_URL', importQueue.queueUrl);
     this.function.addEnvironment('INTEGRATOR_SWEEP_SETTLE_MS', String(DEFAULT_SWEEP_SETTLE_MS));
     // Not grantSendMessages: it adds kms:ReEncrypt* and kms:GenerateDataKey*; sending to an SSE-KMS queue needs
@@ -102,44 +93,17 @@ export class Sweep extends Construct {
       }),
     });
 
-    const fiveMinutes = Duration.minutes(5);
-    this.alarm('SweepDeadLetters', 'A sweep could not run (its invocation waits in the dead-letter queue)', {
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-    });
-    this.alarm('SweepErrors', 'The sweep function failed', {
-      metric: this.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
-      threshold: 1,
-    });
-    this.alarm('SweepFoundLostFiles', 'The sweep found files whose upload event was lost (now being imported)', {
-      metric: new cloudwatch.Metric({
+    monitored.alarm(
+      'SweepFoundLostFiles',
+      'The sweep found files whose upload event was lost (now being imported)',
+      new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: 'SweepFilesFound',
         dimensionsMap: { service: 'sweep' },
         period: SWEEP_RATE,
         statistic: 'Sum',
       }),
-      threshold: 1,
-    });
-    for (const alarm of this.alarms) {
-      alarm.addAlarmAction(new SnsAction(props.alarmTopic));
-      alarm.addOkAction(new SnsAction(props.alarmTopic));
-    }
-  }
-
-  private alarm(id: string, description: string, props: { metric: cloudwatch.IMetric; threshold: number }): void {
-    this.alarms.push(
-      new cloudwatch.Alarm(this, id, {
-        alarmDescription: description,
-        metric: props.metric,
-        threshold: props.threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
     );
+    this.alarms = monitored.alarms;
   }
 }

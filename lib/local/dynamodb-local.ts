@@ -62,6 +62,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     // In memory, DynamoDB Local still writes a metadata file into its working directory: keep it out of the repo.
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: options.dbPath ?? mkdtempSync(join(tmpdir(), 'ddb-local-')) },
   );
+  // Whatever way this process ends through its event loop (process.exit, the end of a test file), the Java process
+  // ends with it instead of living on orphaned. (A SIGKILL of this process alone still orphans it: the twin records
+  // its pid and ends it on the next start, lib/local/leftovers.ts.)
+  const killOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -173,6 +173,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
 
     const { orgs, keys } = await loadOrganizations(stateDir);
     const documents = dynamoDbDocumentClient(clientConfig);
+    // A kept ledger's entries written pending before the byPending index existed are put into it (once; idempotent).
+    const { stampPendingEntries } = await import('../../functions/adapters/dynamodb-files.ts');
+    await stampPendingEntries(documents, 'Files');
     for (const org of orgs) await seedOrganization(documents, org);
     if (orgs.some((o) => o.id === DEMO_ORG)) {
       await seedExportJobs(documents, DEMO_ORG, 'America/Los_Angeles');
@@ -327,7 +330,14 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     process.env.INTEGRATOR_MAIL_DIR ??= join(stateDir, 'mail');
     process.env.NOTIFY_FROM ??= 'integrator@localhost';
     process.env.REPORTS_URL ??= `http://127.0.0.1:${boundApiPort}`;
-    const watch = (await import('../../functions/handlers/run-watch.ts')).handler;
+    // Missed firings are judged by the scheduler's clock (a test moves it past a firing it does not fire).
+    const { createRunWatchHandler, watchDepsFromEnv } = await import('../../functions/handlers/run-watch.ts');
+    const watch = createRunWatchHandler(() => {
+      const deps = watchDepsFromEnv();
+      return deps.missedFirings
+        ? { ...deps, missedFirings: { ...deps.missedFirings, clock: { now: () => scheduler.currentTime() } } }
+        : deps;
+    });
     const watchEveryMs = Number(process.env.INTEGRATOR_RUN_WATCH_MS ?? 60_000);
     let watching = false;
     const watchTimer = setInterval(() => {

@@ -44,7 +44,8 @@ test('the export function: nodejs22.x, the export handler, its tables and bucket
   const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
   for (const t of ['Records', 'Jobs', 'Runs', 'RunErrors'] as const) assert.ok(env[tableEnvName(t)], t);
   assert.equal(env[tableEnvName('Files')], undefined, 'no access to the arrival ledger');
-  assert.equal(env[tableEnvName('Organizations')], undefined);
+  // Organizations and Notifications: a failed export run's contacts and outbox entry (operations.ts grantNotify).
+  assert.ok(env[tableEnvName('Notifications')] && env.NOTIFY_FROM);
   assert.ok(env.INTEGRATOR_BUCKET);
 });
 
@@ -56,7 +57,15 @@ test('least privilege: exactly the DynamoDB actions its adapters call; S3 writes
     .sort();
   assert.deepEqual(
     [...new Set(dynamo)],
-    ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    [
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
+      // The outbox entry of a failed run (operations.ts grantNotify).
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ],
   );
   const s3 = all.filter((s) => actions(s).some((a) => a.startsWith('s3:')));
   const objectStatements = s3.filter((s) => !actions(s).includes('s3:ListBucket'));

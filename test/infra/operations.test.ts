@@ -53,7 +53,9 @@ test('SES: one identity with the configuration set; sending allowed only from th
     .filter((r) => r.Type === 'AWS::IAM::Policy')
     .flatMap((r) => r.Properties.PolicyDocument.Statement)
     .filter((s) => [s.Action].flat().some((a: string) => a.startsWith('ses:')));
-  assert.equal(statements.length, 1);
+  // The run watch, the import and the export function (the two e-mail a run they end failed): the same statement.
+  assert.equal(statements.length, 3);
+  assert.equal(new Set(statements.map((s) => JSON.stringify(s))).size, 1);
   const [ses] = statements;
   assert.deepEqual([ses.Action].flat().sort(), ['ses:SendEmail', 'ses:SendRawEmail']);
   assert.deepEqual(ses.Condition, { StringEquals: { 'ses:FromAddress': 'integrator@firm.example' } });
@@ -79,8 +81,13 @@ test('the run watch reaches exactly its tables: the outbox written, runs updated
       .filter((s) => JSON.stringify(s.Resource).includes(ref(stack.storage.tables.get(table as never)!)))
       .flatMap((s) => [s.Action].flat())
       .sort();
-  assert.deepEqual(actionsOn('Notifications'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-  assert.deepEqual(actionsOn('Runs'), ['dynamodb:Query', 'dynamodb:UpdateItem']);
+  assert.deepEqual(actionsOn('Notifications'), [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+  ]);
+  assert.deepEqual(actionsOn('Runs'), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
   assert.deepEqual(actionsOn('Organizations'), ['dynamodb:GetItem', 'dynamodb:Scan']);
   assert.ok(
     !statements.some(
@@ -91,8 +98,13 @@ test('the run watch reaches exactly its tables: the outbox written, runs updated
   );
 });
 
-test('alarms for the run watch: errors, dead letters, failed notifications, each to the alarm topic', () => {
-  assert.equal(stack.operations.alarms.length, 3);
+test('alarms for the run watch: errors, throttles, dead letters, failed notifications, each to the alarm topic', () => {
+  assert.deepEqual(stack.operations.alarms.map((a) => a.node.id).sort(), [
+    'NotificationFailures',
+    'RunWatchDeadLetters',
+    'RunWatchErrors',
+    'RunWatchThrottles',
+  ]);
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'NotificationFailures',
     Namespace: 'Integrator',
@@ -101,5 +113,13 @@ test('alarms for the run watch: errors, dead letters, failed notifications, each
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'ApproximateNumberOfMessagesVisible',
     Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ref(stack.operations.deadLetterQueue), 'QueueName'] } }],
+  });
+});
+
+test("the run watch reads the Scheduler's dead-letter queue: each undelivered firing is a schedule_missed notification", () => {
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: fnId },
+    EventSourceArn: { 'Fn::GetAtt': [ref(stack.schedules.targetDeadLetterQueue), 'Arn'] },
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
   });
 });

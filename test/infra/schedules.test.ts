@@ -78,10 +78,13 @@ test('the scheduled-run function reads the job-runs queue; both dead-letter queu
     },
     FunctionResponseTypes: ['ReportBatchItemFailures'],
   });
-  assert.equal(stack.schedules.alarms.length, 3);
+  assert.equal(stack.schedules.alarms.length, 5);
   for (const description of [
     'A job schedule fired but Scheduler could not deliver it',
-    'A scheduled or requested run failed to start five times',
+    'A scheduled or requested run that failed to start five times waits in the dead-letter queue',
+    'A scheduled or requested run has waited more than 15 minutes to start',
+    'The scheduled-run function failed',
+    'The scheduled-run function was throttled',
   ]) {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmDescription: description });
   }

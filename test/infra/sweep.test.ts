@@ -65,9 +65,6 @@ test('the sweep may list inbound versions, look up the ledger and announce to th
     'logs:PutLogEvents',
     's3:ListBucket',
     's3:ListBucketVersions',
-    // GetQueueAttributes and GetQueueUrl: the failure destination's grant on the sweep's own dead-letter queue.
-    'sqs:GetQueueAttributes',
-    'sqs:GetQueueUrl',
     'sqs:SendMessage',
     'xray:PutTelemetryRecords',
     'xray:PutTraceSegments',
@@ -79,7 +76,8 @@ test('the sweep may list inbound versions, look up the ledger and announce to th
       Statement: Match.arrayWith([
         Match.objectLike({
           Action: 'sqs:SendMessage',
-          Resource: { 'Fn::GetAtt': [ref(stack.importPipeline.queue), 'Arn'] },
+          // The import queue, and its own dead-letter queue (failed asynchronous invocations).
+          Resource: [{ 'Fn::GetAtt': [ref(stack.importPipeline.queue), 'Arn'] }, { 'Fn::GetAtt': [dlq, 'Arn'] }],
         }),
         Match.objectLike({
           Action: 's3:ListBucketVersions',
@@ -103,8 +101,8 @@ test('the sweep may list inbound versions, look up the ledger and announce to th
   );
 });
 
-test('alarms on the dead letters, the errors and lost events found, sent to the alarm topic', () => {
-  for (const metric of ['ApproximateNumberOfMessagesVisible', 'Errors', 'SweepFilesFound']) {
+test('alarms on the dead letters, the errors, throttles and lost events found, sent to the alarm topic', () => {
+  for (const metric of ['ApproximateNumberOfMessagesVisible', 'Errors', 'Throttles', 'SweepFilesFound']) {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: metric,
       Threshold: 1,
@@ -114,5 +112,5 @@ test('alarms on the dead letters, the errors and lost events found, sent to the 
         : {}),
     });
   }
-  assert.equal(stack.sweep.alarms.length, 3);
+  assert.equal(stack.sweep.alarms.length, 4);
 });

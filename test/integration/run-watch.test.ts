@@ -3,7 +3,7 @@
  * conditional interrupt, and the outbox's conditional claims (one e-mail per event, through the eml mailbox).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,11 +11,17 @@ import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
 import { putOrganization } from '../../functions/adapters/dynamodb-organizations.ts';
 import { dynamoDbOutbox } from '../../functions/adapters/dynamodb-outbox.ts';
+import { dynamoDbRunReports } from '../../functions/adapters/dynamodb-reports.ts';
 import { dynamoDbContacts, dynamoDbRunWatch } from '../../functions/adapters/dynamodb-run-watch.ts';
 import { dynamoDbRunLog } from '../../functions/adapters/dynamodb-runs.ts';
 import { emlMailer } from '../../functions/adapters/mailer.ts';
 import { emptyCounts, type Run } from '../../functions/core/transfer/runs.ts';
-import { notifyOnce, runWatchCycle, type WatchDeps } from '../../functions/core/transfer/watch-cycle.ts';
+import {
+  notifyOnce,
+  runWatchCycle,
+  type WatchDeps,
+  withFailureNotices,
+} from '../../functions/core/transfer/watch-cycle.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
 
 let parts: LocalParts;
@@ -135,4 +141,52 @@ test('outbox: concurrent senders of one event send one e-mail; a lapsed claim is
   assert.equal((await deps.outbox.get('acme', key))?.status, 'sent');
   assert.equal((await deps.outbox.get('acme', key))?.attempt, 2);
   assert.equal(await notifyOnce(deps, retry), 'already_sent');
+});
+
+test('a run ended failed by its function is e-mailed at once; acknowledged before a refused send, the watch still sends it once', async () => {
+  const runLog = dynamoDbRunLog(db, { env: parts.env });
+  const reports = dynamoDbRunReports(db, parts.env);
+  let refuse = true;
+  const refusing: WatchDeps = {
+    ...deps,
+    mailer: {
+      send: async (m) => {
+        if (refuse) throw new Error('SES refused');
+        return emlMailer(mailDir).send(m);
+      },
+    },
+  };
+  const errors: unknown[] = [];
+  const ending = withFailureNotices(
+    runLog,
+    (e) => notifyOnce(refusing, e),
+    (err) => errors.push(err),
+  );
+  const failed = run('20261124T073000000Z-ackack', {
+    status: 'interrupted',
+    problem: { code: 'header_missing', message: 'x' },
+  });
+  await ending.save(failed);
+  assert.equal(errors.length, 1, 'the refused send is reported, the run saved');
+  assert.equal((await runLog.get('acme', failed.runId))?.status, 'interrupted');
+  const unsent = [];
+  for await (const e of deps.outbox.unsent('acme')) unsent.push(e.eventKey);
+  assert.ok(unsent.includes(`run_failed#${failed.runId}`), 'found through the sparse unsent index');
+  assert.equal(
+    (await reports.acknowledge('acme', failed.runId, { by: 'admin@acme.test', at: new Date(now).toISOString() }))
+      .result,
+    'acknowledged',
+  );
+  refuse = false;
+  now += 6 * 60_000;
+  for (let i = 0; i < 3; i++) {
+    await runWatchCycle(deps);
+    now += 6 * 60_000;
+  }
+  // Earlier tests' events may be sent by these passes too: count this run's e-mails.
+  const mine = readdirSync(mailDir).filter((f) => readFileSync(join(mailDir, f), 'utf8').includes(failed.runId));
+  assert.equal(mine.length, 1, 'one e-mail, after the acknowledgement');
+  const left = [];
+  for await (const e of deps.outbox.unsent('acme')) left.push(e.eventKey);
+  assert.ok(!left.includes(`run_failed#${failed.runId}`), 'sent entries leave the index');
 });

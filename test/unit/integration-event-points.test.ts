@@ -10,7 +10,8 @@ import type { RunWatchStore } from '../../functions/core/ports.ts';
 import { receiveFile } from '../../functions/core/transfer/receive-file.ts';
 import { emptyCounts, type Run } from '../../functions/core/transfer/runs.ts';
 import { runWatchCycle, type WatchDeps } from '../../functions/core/transfer/watch-cycle.ts';
-import { MemoryPublishedEvents, memoryIntegrationEvents } from '../fixtures/memory-integration-events.ts';
+import { memoryIntegrationEvents } from '../fixtures/memory-integration-events.ts';
+import { MemoryOutbox } from '../fixtures/memory-outbox.ts';
 import { memoryReceive } from '../fixtures/memory-ports.ts';
 
 const HEADER = 'Employee ID,First Name,Last Name,Email';
@@ -130,7 +131,7 @@ test('the run watch: a stalled run it ends and every failed run publish their ev
   };
   const deps: WatchDeps = {
     store,
-    outbox: new MemoryPublishedEvents(),
+    outbox: new MemoryOutbox(),
     mailer: { send: async () => ({}) },
     contacts: { contactsFor: async () => ({ jobContacts: ['hr@acme.test'], orgContacts: [] }) },
     clock: { now: () => new Date(now) },

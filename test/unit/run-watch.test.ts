@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ContactDirectory, Mailer, MailMessage, Outbox, RunWatchStore } from '../../functions/core/ports.ts';
+import type { ContactDirectory, Mailer, MailMessage, RunLog, RunWatchStore } from '../../functions/core/ports.ts';
 import {
   composeEmail,
   eventKey,
@@ -10,7 +10,13 @@ import {
 } from '../../functions/core/transfer/notifications.ts';
 import { DEFAULT_RUN_WATCH, judgeRunningRun, type LifeSigns } from '../../functions/core/transfer/run-watch.ts';
 import { emptyCounts, type Run } from '../../functions/core/transfer/runs.ts';
-import { notifyOnce, runWatchCycle, type WatchDeps } from '../../functions/core/transfer/watch-cycle.ts';
+import {
+  notifyOnce,
+  runWatchCycle,
+  type WatchDeps,
+  withFailureNotices,
+} from '../../functions/core/transfer/watch-cycle.ts';
+import { MemoryOutbox } from '../fixtures/memory-outbox.ts';
 
 const T0 = Date.parse('2026-11-24T07:00:00.000Z');
 const MIN = 60_000;
@@ -104,6 +110,10 @@ test('the e-mail names the job, the run, what happened and where to look, and qu
 test('outbox decisions: claim when new, never after sent, retry a lapsed claim with the next attempt', () => {
   const entry: OutboxEntry = { org: 'a', eventKey: 'k', status: 'sending', attempt: 1, leaseUntil: 1000 };
   assert.deepEqual(outboxDecision(undefined, 0), { action: 'claim', attempt: 1 });
+  assert.deepEqual(outboxDecision({ ...entry, status: 'pending', attempt: 0, leaseUntil: 0 }, 0), {
+    action: 'claim',
+    attempt: 1,
+  });
   assert.deepEqual(outboxDecision(entry, 999), { action: 'skip', reason: 'in_flight' });
   assert.deepEqual(outboxDecision(entry, 1001), { action: 'claim', attempt: 2 });
   assert.deepEqual(outboxDecision({ ...entry, status: 'sent' }, 99_999), { action: 'skip', reason: 'sent' });
@@ -111,26 +121,6 @@ test('outbox decisions: claim when new, never after sent, retry a lapsed claim w
 
 // ---------------------------------------------------------------------------------------------------------------
 // The cycle over in-memory ports with the adapters' conditional rules.
-
-class MemoryOutbox implements Outbox {
-  readonly items = new Map<string, OutboxEntry>();
-  async get(org: string, key: string) {
-    const e = this.items.get(`${org}#${key}`);
-    return e ? { ...e } : undefined;
-  }
-  async claim(entry: OutboxEntry) {
-    const id = `${entry.org}#${entry.eventKey}`;
-    const current = this.items.get(id);
-    const takesOver = current?.status === 'sending' && current.attempt === entry.attempt - 1;
-    if (entry.attempt === 1 ? current : !takesOver) return false;
-    this.items.set(id, { ...entry });
-    return true;
-  }
-  async markSent(org: string, key: string, attempt: number, at: string) {
-    const e = this.items.get(`${org}#${key}`);
-    if (e && e.attempt === attempt) this.items.set(`${org}#${key}`, { ...e, status: 'sent', sentAt: at });
-  }
-}
 
 function setup(runs: Run[], signs: LifeSigns[] = []) {
   let now = T0 + 30 * MIN;
@@ -238,4 +228,97 @@ test('an overdue run is notified once and left running', async () => {
   assert.equal(w.sent.length, 1);
   assert.match(w.sent[0]!.subject, /not completed after 24 hours/);
   assert.equal(w.stored.get('20261124T070000000Z-aaaaaa')?.status, 'running');
+});
+
+/** The run log of an import or export function, in memory, with the notifications wired as the handlers wire them. */
+function endingFunction(w: ReturnType<typeof setup>) {
+  const errors: unknown[] = [];
+  const inner: RunLog = {
+    async save(r) {
+      w.stored.set(r.runId, structuredClone(r));
+    },
+    get: async (_org, runId) => w.stored.get(runId),
+    addErrors: async () => {},
+    async *errors() {},
+  };
+  const log = withFailureNotices(
+    inner,
+    (event) => notifyOnce(w.deps, event),
+    (err) => errors.push(err),
+  );
+  return { log, errors };
+}
+
+test('a run saved Interrupted or Incomplete is e-mailed at once; watch passes after it send nothing more', async () => {
+  const w = setup([]);
+  const { log } = endingFunction(w);
+  await log.save(run({ status: 'running' }));
+  assert.equal(w.sent.length, 0, 'a running run is no news');
+  await log.save(run({ status: 'incomplete', endedAt: new Date(T0 + MIN).toISOString() }));
+  assert.equal(w.sent.length, 1, 'sent by the function that ended the run, before any watch pass');
+  assert.match(w.sent[0]!.subject, /incomplete/);
+  await log.save(run({ status: 'incomplete', endedAt: new Date(T0 + MIN).toISOString() }));
+  await log.save(run({ runId: '20261124T071000000Z-cccccc', status: 'completed' }));
+  for (let i = 0; i < 3; i++) {
+    w.advance(10 * MIN);
+    await runWatchCycle(w.deps);
+  }
+  assert.equal(w.sent.length, 1);
+});
+
+test('a refused send at the end of a run is retried by the watch even after the run was acknowledged', async () => {
+  const w = setup([]);
+  const { log, errors } = endingFunction(w);
+  w.failSends(1);
+  const failed = run({ status: 'interrupted', problem: { code: 'header_missing', message: 'quoted =cell' } });
+  await log.save(failed);
+  assert.equal(errors.length, 1, 'the save stands; the failure is reported');
+  assert.equal(w.stored.get(failed.runId)?.status, 'interrupted');
+  assert.equal(w.sent.length, 0);
+  // Acknowledged: the run leaves Need Attention (failedSince no longer lists it), the outbox entry stays.
+  w.stored.set(failed.runId, { ...failed, acknowledged: { by: 'a', at: new Date(T0).toISOString() } } as Run);
+  w.deps.store.failedSince = async function* () {};
+  await runWatchCycle(w.deps);
+  assert.equal(w.sent.length, 0, 'the first claim still holds');
+  w.advance(6 * MIN);
+  await runWatchCycle(w.deps);
+  assert.equal(w.sent.length, 1);
+  assert.match(w.sent[0]!.text, /header_missing/);
+  assert.doesNotMatch(w.sent[0]!.text, /quoted/, 'the outbox keeps the code, not the message');
+  w.advance(6 * MIN);
+  await runWatchCycle(w.deps);
+  assert.equal(w.sent.length, 1);
+});
+
+test('a missed firing is e-mailed once, however often the watch checks, and the dead letter of it adds nothing', async () => {
+  const w = setup([]);
+  const job = {
+    org: 'acme',
+    jobId: 'nightly',
+    name: 'Nightly profiles',
+    schedule: { kind: 'daily' as const, at: '02:00', timeZone: 'UTC' },
+    since: new Date(T0 - 48 * 3600_000).toISOString(),
+  };
+  w.deps.missedFirings = {
+    jobs: { scheduledJobs: async () => [job] },
+    firings: { has: async () => false },
+    // The schedules' own clock (the twin's scheduler): a day later than the watch's.
+    clock: { now: () => new Date(T0 + 24 * 3600_000) },
+  };
+  const first = await runWatchCycle(w.deps);
+  // The look-back (26 h) reaches the 25th's firing only.
+  assert.deepEqual(first.missed, ['acme/nightly@2026-11-25T02:00:00.000Z']);
+  for (let i = 0; i < 3; i++) {
+    w.advance(5 * MIN);
+    assert.deepEqual((await runWatchCycle(w.deps)).missed, []);
+  }
+  const again = await notifyOnce(w.deps, {
+    kind: 'schedule_missed',
+    org: 'acme',
+    jobId: 'nightly',
+    expectedAt: '2026-11-25T02:00:00.000Z',
+  });
+  assert.equal(again, 'already_sent');
+  assert.equal(w.sent.length, 1);
+  assert.match(w.sent[0]!.subject, /scheduled run of "Nightly profiles" did not start/);
 });

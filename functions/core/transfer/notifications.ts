@@ -149,7 +149,9 @@ export function composeEmail(event: NotificationEvent, now: Date, ctx: EmailCont
 
 /**
  * The outbox's rule for a send attempt, given what the outbox holds for the event's key:
- * - nothing yet: claim it (conditional create) and send;
+ * - nothing yet: the sender first records the event `pending` (so it is retried from the outbox, whatever happens to
+ *   the run afterwards: an acknowledgement does not withdraw it), then claims it;
+ * - `pending`: claim it (conditional on it still being attempt 0) and send;
  * - `sent`: done, never again;
  * - `sending` with its lease lapsed: the sender crashed between claiming and confirming; reclaim it (conditional on
  *   the attempt number) and send again, with the same Message-ID;
@@ -158,11 +160,16 @@ export function composeEmail(event: NotificationEvent, now: Date, ctx: EmailCont
 export interface OutboxEntry {
   org: string;
   eventKey: string;
-  status: 'sending' | 'sent';
+  status: 'pending' | 'sending' | 'sent';
+  /** 0 while pending; the claim of attempt n requires the stored attempt to be n - 1. */
   attempt: number;
   leaseUntil: number;
   sentAt?: string;
   messageId?: string;
+  /** The event as recorded when it happened (noticeOf: counts, codes and names only), for the retry to send. */
+  event?: NotificationEvent;
+  /** When the event was recorded. */
+  pendingSince?: string;
 }
 
 export type OutboxDecision = { action: 'claim'; attempt: number } | { action: 'skip'; reason: 'sent' | 'in_flight' };
@@ -170,8 +177,33 @@ export type OutboxDecision = { action: 'claim'; attempt: number } | { action: 's
 export function outboxDecision(entry: OutboxEntry | undefined, now: number): OutboxDecision {
   if (!entry) return { action: 'claim', attempt: 1 };
   if (entry.status === 'sent') return { action: 'skip', reason: 'sent' };
-  if (entry.leaseUntil > now) return { action: 'skip', reason: 'in_flight' };
+  if (entry.status === 'sending' && entry.leaseUntil > now) return { action: 'skip', reason: 'in_flight' };
   return { action: 'claim', attempt: entry.attempt + 1 };
+}
+
+/**
+ * What the outbox keeps of an event: what the e-mail uses (names, times, counts, the problem's code, the outcome
+ * file's existence), nothing else of the run (no problem messages or warnings, which may quote the file).
+ */
+export function noticeOf(event: NotificationEvent): NotificationEvent {
+  if (event.kind === 'schedule_missed') return event;
+  const r = event.run;
+  const run: Run = {
+    org: r.org,
+    runId: r.runId,
+    status: r.status,
+    startedAt: r.startedAt,
+    counts: r.counts,
+    warnings: [],
+    file: r.file,
+    ...(r.jobId ? { jobId: r.jobId } : {}),
+    ...(r.jobName ? { jobName: r.jobName } : {}),
+    ...(r.endedAt ? { endedAt: r.endedAt } : {}),
+    ...(r.problem ? { problem: { code: r.problem.code, message: r.problem.code } } : {}),
+    ...(r.outcomeKey ? { outcomeKey: r.outcomeKey } : {}),
+    ...(r.direction ? { direction: r.direction } : {}),
+  };
+  return { ...event, run };
 }
 
 /** The Message-ID of an event's e-mail: the same on every attempt, so a repeat after a crash is recognisably one. */
