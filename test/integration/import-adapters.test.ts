@@ -61,7 +61,7 @@ test('records: upserts touch only the mapped fields; other attributes survive; p
     }),
   );
   await records.apply([
-    write('E1', { firstName: 'Ann' }, { remove: ['preferredName'], at: '2026-11-25T07:00:00.000Z' }),
+    write('E1', { firstName: 'Ann' }, { remove: ['preferredName'], at: '2026-11-25T07:00:00.000Z', exists: true }),
   ]);
   const item = (
     await db.send(new GetCommand({ TableName: 'Records', Key: { pk: recordPk('acme', 'foreignNational', 'E1') } }))

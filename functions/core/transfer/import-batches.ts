@@ -200,6 +200,7 @@ async function applyBatch(
         remove: header.writes.filter((f) => ownValue(p.fields, f) === undefined),
         hash,
         condition,
+        exists,
         templateId: template.id,
         runId: run.runId,
         row: p.row,
