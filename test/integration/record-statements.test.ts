@@ -10,9 +10,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
+import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
 import { dynamoDbRecords, type RecordStoreStats } from '../../functions/adapters/dynamodb-records.ts';
-import type { RecordWrite } from '../../functions/core/ports.ts';
+import { dynamoDbRunLog } from '../../functions/adapters/dynamodb-runs.ts';
+import { type RecordStore, type RecordWrite, systemClock } from '../../functions/core/ports.ts';
+import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
+import { importFile } from '../../functions/core/transfer/import-file.ts';
+import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
 import { recordPk } from '../../functions/core/transfer/records.ts';
+import { startRun } from '../../functions/core/transfer/runs.ts';
+import { templates } from '../../functions/core/transfer/templates.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
 
 let parts: LocalParts;
@@ -176,4 +183,66 @@ test('a resend refused by its own earlier write (the throttle came after it was 
   assert.deepEqual(await records.apply([write('A1', { firstName: 'A1' }, { exists: true })]), [
     { effect: 'created', wrote: false },
   ]);
+});
+
+test('the import reads the next batch while the current batch is written; every row lands once', async () => {
+  const store = dynamoDbRecords(db, { env: parts.env });
+  const events: string[] = [];
+  let reads = 0;
+  let writes = 0;
+  const records: RecordStore = {
+    async current(org, entity, keys) {
+      const n = ++reads;
+      events.push(`read ${n} start`);
+      const found = await store.current(org, entity, keys);
+      events.push(`read ${n} end`);
+      return found;
+    },
+    async apply(w) {
+      const n = ++writes;
+      events.push(`write ${n} start`);
+      const out = await store.apply(w);
+      events.push(`write ${n} end`);
+      return out;
+    },
+  };
+  const text = `Employee ID,First Name,Last Name,Email\r\n${Array.from({ length: 500 }, (_, i) => `P${i},Ana,Silva,p${i}@example.com`).join('\r\n')}\r\n`;
+  const { run } = await importFile(
+    {
+      openCsv,
+      scratch: diskSortScratch(),
+      records,
+      runLog: dynamoDbRunLog(db, { env: parts.env }),
+      clock: systemClock,
+    },
+    {
+      run: startRun({
+        org: ORG,
+        runId: 'run-pipe',
+        now: new Date(),
+        file: { key: `inbound/${ORG}/f.csv`, name: 'f.csv', size: text.length, etag: '"e"' },
+      }),
+      job: defaultImportJob(ORG, 'fn_profile_import', 'job-1'),
+      template: templates.byId('fn_profile_import')!,
+      source: async function* () {
+        yield Buffer.from(text);
+      },
+      fileName: 'fn_profile_import_20261202.csv',
+    },
+  );
+  assert.equal(run.counts.created, 500);
+  assert.equal(reads, 5);
+  // Batch 2's read starts before batch 1's write has ended, and so on down the file.
+  for (let k = 1; k < 5; k++) {
+    assert.ok(
+      events.indexOf(`read ${k + 1} start`) < events.indexOf(`write ${k} end`),
+      `read ${k + 1} overlaps write ${k}: ${events.join(', ')}`,
+    );
+  }
+  const found = await store.current(
+    ORG,
+    'foreignNational',
+    Array.from({ length: 500 }, (_, i) => `P${i}`),
+  );
+  assert.equal(found.size, 500);
 });
