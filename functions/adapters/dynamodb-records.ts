@@ -8,7 +8,7 @@ import {
   type WriteResult,
 } from '../core/ports.ts';
 import { StoreRefusal } from '../core/problems.ts';
-import { orgEntity, recordPk, refusedWrite } from '../core/transfer/records.ts';
+import { orgEntityShard, recordPk, refusedWrite } from '../core/transfer/records.ts';
 import { tableName } from './aws-clients.ts';
 import { dynamoDbChangeSequence, sequenceBlock } from './dynamodb-change-sequence.ts';
 import { backoff, chunks, MAX_BATCH_ATTEMPTS, mapConcurrent } from './dynamodb-expressions.ts';
@@ -261,7 +261,7 @@ async function statementOf(table: string, a: Attempt, nextSeq: (org: string) => 
     ...w.set,
     org: w.org,
     entity: w.entity,
-    orgEntity: orgEntity(w.org, w.entity),
+    orgEntity: orgEntityShard(w.org, w.entity, w.recordKey),
     recordKey: w.recordKey,
     [HASH]: w.hash,
     templateId: w.templateId,
