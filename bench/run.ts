@@ -63,6 +63,7 @@ import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from '../lib/lo
 import { encodeEventKey, startLocalS3 } from '../lib/local/s3-server.ts';
 import { tableEnvName, tables } from '../schemas/tables.ts';
 import { writeProfileFile } from './generate-profiles.ts';
+import type { PrimitiveRate } from './scenarios/import-primitives.ts';
 import type { ScenarioResult } from './scenarios/measure.ts';
 import {
   formatLanguageReport,
@@ -159,6 +160,8 @@ function runScenario(script: string, args: string[], env: Record<string, string>
 }
 
 const ORG = 'bench';
+/** (p) rounds: the raw write rates measured on the DynamoDB of each import round. */
+const primitiveRuns: { primitives: PrimitiveRate[] }[] = [];
 const KEY = `inbound/${ORG}/fn_profile_import_20261124.csv`;
 
 /**
@@ -227,6 +230,13 @@ async function importRound(file: {
             BENCH_EVENT: JSON.stringify(await upload()),
           })
         : undefined;
+      // (p): the store's raw rates, on this same DynamoDB Local, right after the import (issue 13: (c) beside them).
+      primitiveRuns.push(
+        (await runScenario('import-primitives.ts', [String(Math.min(20_000, e2eRows))], {
+          ...env,
+          BENCH_DYNAMODB_ENDPOINT: db.endpoint,
+        })) as unknown as { primitives: PrimitiveRate[] },
+      );
       return [first, again];
     } finally {
       await s3.stop();
@@ -493,6 +503,24 @@ async function main(): Promise<void> {
       '',
       `Sweep: ${int(summaries.h.rowsPerSecond)} objects/s over ${int(summaries.h.rows)} inbound objects (${summaries.h.seconds.toFixed(1)} s; s3rver runs in the scenario's process, so its CPU s include the S3 server's)`,
     );
+  }
+  if (primitiveRuns.length > 0) {
+    out.push(
+      '',
+      'Raw write rates of the same DynamoDB Local (p, medians over the rounds; bench/scenarios/import-primitives.ts):',
+    );
+    for (const [i, p] of primitiveRuns[0]!.primitives.entries()) {
+      const rate = median(primitiveRuns.map((r) => r.primitives[i]!.itemsPerSecond));
+      const cpu = median(primitiveRuns.map((r) => r.primitives[i]!.cpuMicrosPerItem));
+      out.push(
+        `  ${p.name}: ${int(rate)} items/s, ${cpu.toFixed(0)} µs Node CPU per item, ${p.writeUnits / p.items} write unit(s) per item`,
+      );
+    }
+    if (summaries.c) {
+      out.push(
+        `  (c) import: ${int(summaries.c.rowsPerSecond)} rows/s, ${((summaries.c.cpuSeconds / summaries.c.rows) * 1e6).toFixed(0)} µs Node CPU per row (whole process: handler, parse, S3 stream, writes)`,
+      );
+    }
   }
   out.push(
     '',

@@ -30,6 +30,16 @@ export interface TableDefinition {
   holdsCustomerData: boolean;
 }
 
+/**
+ * Shards of the Records table's index key `orgEntity` (`<org>#<entity>#<n>`, n in 0..N-1 from a hash of the record
+ * key, functions/core/transfer/records.ts orgEntityShard). One index partition takes about 1,000 write units a second
+ * in AWS; without shards every record of one organization and entity would write the same index partition, holding
+ * one organization's import near 1,000 rows/s whatever the writers. 16 shards lift that to about 16,000 rows/s, above
+ * what the Lambda fan-out of one file reaches; readers query all 16 and merge (dynamodb-system-of-record.ts). Fixed:
+ * changing it means re-keying every record (scripts/shard-records-index.ts).
+ */
+export const RECORDS_INDEX_SHARDS = 16;
+
 export type TableId =
   | 'Organizations'
   | 'Jobs'
@@ -93,7 +103,7 @@ export const tables: readonly TableDefinition[] = [
   {
     id: 'Records',
     description:
-      'The system of record: imported records and the entities the case-management system writes (cases, visas, passports, documents, petitions). The partition key spreads one organization over many partitions (org#entity#key); byOrgEntity lists them per organization and entity, byOrgEntityChange by change sequence. Each organization also has one change-sequence counter item (pk org#~changeSequence).',
+      'The system of record: imported records and the entities the case-management system writes (cases, visas, passports, documents, petitions). The partition key spreads one organization over many partitions (org#entity#key); byOrgEntity lists them per organization and entity, byOrgEntityChange by change sequence, both under the sharded key orgEntity = org#entity#<shard> (RECORDS_INDEX_SHARDS). Each organization also has one change-sequence counter item (pk org#~changeSequence).',
     partitionKey: { name: 'pk', type: 'S' },
     globalIndexes: [
       {

@@ -1,4 +1,4 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchExecuteStatementCommand, BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   CHANGE_SEQUENCE_LEASE_MS,
   type ChangeSequence,
@@ -7,90 +7,78 @@ import {
   type StoredRecordState,
   type WriteResult,
 } from '../core/ports.ts';
-import { orgEntity, recordPk, refusedWrite } from '../core/transfer/records.ts';
+import { StoreRefusal } from '../core/problems.ts';
+import { orgEntityShard, recordPk, refusedWrite } from '../core/transfer/records.ts';
 import { tableName } from './aws-clients.ts';
 import { dynamoDbChangeSequence, sequenceBlock } from './dynamodb-change-sequence.ts';
-import {
-  backoff,
-  chunks,
-  isConditionFailed,
-  MAX_BATCH_ATTEMPTS,
-  mapConcurrent,
-  updateParts,
-} from './dynamodb-expressions.ts';
+import { backoff, chunks, MAX_BATCH_ATTEMPTS, mapConcurrent } from './dynamodb-expressions.ts';
 import { asStoreRefusal } from './store-refusals.ts';
 
 /** Request counts, for tests and benchmarks ("unchanged rows cost no write"). */
 export interface RecordStoreStats {
   batchGets: number;
+  /** Write statements sent (a statement resent after a throttle or a lost race counts again). */
   updates: number;
   conditionFailures: number;
+  /** BatchExecuteStatement requests sent, and statements that came back throttled (retried by the store). */
+  batches?: number;
+  throttled?: number;
 }
 
 export interface DynamoDbRecordsOptions {
   env?: NodeJS.ProcessEnv;
   table?: string;
-  /** UpdateItem calls in flight per batch. */
+  /** BatchExecuteStatement requests (of up to 25 statements) in flight per `apply`. */
   concurrency?: number;
   stats?: RecordStoreStats;
   /** The organization's change sequence (default: the counter in this table). */
   sequence?: ChangeSequence;
 }
 
+/** Statements per BatchExecuteStatement request: DynamoDB's maximum. */
+const STATEMENTS_PER_REQUEST = 25;
+
 /**
- * Imported records in the Records table (pk = org#entity#key; index byOrgEntity lists an organization's records).
+ * Imported records in the Records table (pk = org#entity#key; the sharded index key `orgEntity` =
+ * org#entity#<shard>, records.ts orgEntityShard, lists an organization's records).
  *
  * Reads: BatchGetItem of the hash only (100 keys per call, unprocessed keys retried with backoff).
- * Writes: one UpdateItem per changed row, never PutItem, which would wipe the attributes other parts of the system
- * own: only the mapped fields (set, or removed when the file left them empty) and the bookkeeping attributes change.
- * Every write is conditional, and what it did is read from its own result, never from the earlier BatchGetItem alone
- * (a concurrent run may have written the record in between):
- * - the preference: create only = attribute_not_exists(pk), update only = attribute_exists(pk);
- * - the content: the record must not already hold this hash (then nothing is written: `unchanged`);
- * - the arrival order: a record written from a file of the same lane that arrived later (a higher `importSeq`) is not
- *   overwritten (`superseded`).
+ * Writes: PartiQL BatchExecuteStatement, 25 statements a request, several requests in flight (chosen by measurement:
+ * bench/scenarios/import-primitives.ts; one write unit a row and an answer per statement, where TransactWriteItems
+ * costs two and one refused row cancels its 99 neighbours). Never a whole-item put of an existing record: a record the
+ * engine's read found is changed by `UPDATE ... SET <mapped fields> REMOVE <mapped fields left empty>`, which keeps
+ * the attributes other parts of the system own; a record it did not find is created by `INSERT` (of the mapped fields
+ * and the bookkeeping attributes only). Every statement is conditional, and what it did is read from its own answer:
+ * - INSERT fails with DuplicateItem when the record exists: a row that lost the race to a concurrent writer is resent
+ *   as an UPDATE (preference "create only": refused);
+ * - UPDATE holds the preference (it never creates: the record must exist), the content (the record must not already
+ *   hold this hash: then nothing is written, `unchanged`) and the arrival order (a record written from a file of the
+ *   same lane that arrived later, a higher `importSeq`, is not overwritten: `superseded`); a row whose record vanished
+ *   is resent as an INSERT (preference "update only": refused);
+ * - a throttled statement (inside a 200 answer) is resent with backoff, as the SDK does for whole requests;
+ * - a refused statement is judged from the stored record (the item the answer carries in AWS, else one consistent
+ *   BatchGetItem of the refused keys): a condition failure on a resend of a write that had succeeded after all (this
+ *   run's hash is stored) is what the write did, not an error (records.ts refusedWrite).
  * Every write stamps `changeSeq`, the organization's next change sequence number (one block reserved per `apply`
  * call: one atomic ADD per batch, not per row), which the export's incremental reads compare with their mark.
- * On success UPDATED_OLD tells created (no earlier item) from updated; on a refusal ALL_OLD
- * (ReturnValuesOnConditionCheckFailure) tells which condition failed. Neither costs capacity, only bytes on the wire.
  */
 export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRecordsOptions = {}): RecordStore {
   const table = options.table ?? tableName('Records', options.env);
-  const concurrency = options.concurrency ?? 16;
+  const concurrency = options.concurrency ?? 8;
   const stats = options.stats;
   const sequence = options.sequence ?? dynamoDbChangeSequence(db, { table });
   return {
     async current(org, entity, recordKeys) {
       const found = new Map<string, StoredRecordState>();
       const prefix = `${org}#${entity}#`;
-      for (const part of chunks([...new Set(recordKeys)], 100)) {
-        let keys: Record<string, unknown>[] = part.map((k) => ({ pk: recordPk(org, entity, k) }));
-        for (let attempt = 0; keys.length > 0; attempt++) {
-          if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`Records: ${keys.length} keys stayed unprocessed`);
-          if (attempt > 0) await backoff(attempt);
-          if (stats) stats.batchGets++;
-          const out = await db.send(
-            new BatchGetCommand({
-              RequestItems: {
-                [table]: {
-                  Keys: keys,
-                  ProjectionExpression: '#pk, #hash, #last, #created',
-                  ExpressionAttributeNames: {
-                    '#pk': 'pk',
-                    '#hash': 'hash',
-                    '#last': 'lastRunId',
-                    '#created': 'createdRunId',
-                  },
-                },
-              },
-            }),
-          );
-          for (const item of out.Responses?.[table] ?? []) {
-            const pk = String(item.pk);
-            found.set(pk.slice(prefix.length), storedState(item));
-          }
-          keys = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-        }
+      for (const [pk, item] of await readStates(
+        db,
+        table,
+        [...new Set(recordKeys)].map((k) => recordPk(org, entity, k)),
+        false,
+        stats,
+      )) {
+        found.set(pk.slice(prefix.length), storedState(item));
       }
       return found;
     },
@@ -106,8 +94,251 @@ export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRec
         }
         return block();
       };
-      return mapConcurrent(writes, concurrency, (w) => write(db, table, w, stats, nextSeq));
+      return applyStatements(db, table, writes, { concurrency, stats, nextSeq });
     },
+  };
+}
+
+type Form = 'insert' | 'update' | 'touch';
+
+interface Attempt {
+  index: number;
+  w: RecordWrite;
+  pk: string;
+  form: Form;
+  /** The change sequence numbers this call sent the write with: a refusal that finds one stored met its own write. */
+  sent?: number[];
+}
+
+/** DynamoDB's per-statement error codes that a resend can get past (the throttles of a 200 answer). */
+const RETRYABLE = new Set([
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'TransactionConflict',
+]);
+
+async function applyStatements(
+  db: DynamoDBDocumentClient,
+  table: string,
+  writes: readonly RecordWrite[],
+  ctx: { concurrency: number; stats: RecordStoreStats | undefined; nextSeq: (org: string) => Promise<number> },
+): Promise<WriteResult[]> {
+  const { stats } = ctx;
+  const results = new Array<WriteResult>(writes.length);
+  let queue: Attempt[] = writes.map((w, index) => ({
+    index,
+    w,
+    pk: recordPk(w.org, w.entity, w.recordKey),
+    form: w.touch && w.arrival ? 'touch' : firstForm(w),
+  }));
+  let throttledRounds = 0;
+  let races = 0;
+  while (queue.length > 0) {
+    // One statement per record in a request (DynamoDB refuses a request naming an item twice): repeats wait a round.
+    const seen = new Set<string>();
+    const now: Attempt[] = [];
+    const next: Attempt[] = [];
+    for (const a of queue) {
+      if (seen.has(a.pk)) next.push(a);
+      else {
+        seen.add(a.pk);
+        now.push(a);
+      }
+    }
+    const judge: { a: Attempt; item?: Record<string, unknown> }[] = [];
+    let throttled = false;
+    await mapConcurrent(chunks(now, STATEMENTS_PER_REQUEST), ctx.concurrency, async (part) => {
+      const statements = await Promise.all(part.map((a) => statementOf(table, a, ctx.nextSeq)));
+      if (stats) {
+        stats.updates += part.length;
+        stats.batches = (stats.batches ?? 0) + 1;
+      }
+      let responses: { Error?: { Code?: string; Message?: string; Item?: unknown } }[];
+      try {
+        responses = (await db.send(new BatchExecuteStatementCommand({ Statements: statements }))).Responses ?? [];
+      } catch (err) {
+        throw asStoreRefusal(err, `the records of rows ${part[0]!.w.row}-${part.at(-1)!.w.row}`);
+      }
+      part.forEach((a, i) => {
+        const error = responses[i]?.Error;
+        if (!error) {
+          results[a.index] =
+            a.form === 'touch'
+              ? { effect: 'unchanged', wrote: false }
+              : { effect: a.form === 'insert' ? 'created' : 'updated', wrote: true };
+          return;
+        }
+        const code = String(error.Code ?? '');
+        if (RETRYABLE.has(code)) {
+          throttled = true;
+          if (stats) stats.throttled = (stats.throttled ?? 0) + 1;
+          next.push(a);
+          return;
+        }
+        if (code === 'ConditionalCheckFailed' || code === 'DuplicateItem') {
+          if (stats) stats.conditionFailures++;
+          if (a.form === 'touch') {
+            // The content changed, or a newer number is stored: nothing to do either way.
+            results[a.index] = { effect: 'unchanged', wrote: false };
+          } else if (code === 'DuplicateItem' && a.w.condition === 'none') {
+            races++;
+            next.push({ ...a, form: 'update' });
+          } else {
+            const item = plainAttributes(error.Item as Record<string, unknown> | undefined);
+            judge.push({ a, ...(item && Object.keys(item).length > 0 ? { item } : {}) });
+          }
+          return;
+        }
+        if (code === 'ValidationError') {
+          throw new StoreRefusal({
+            code: 'store_refused',
+            message: `the store refused to record the record of row ${a.w.row}: ${String(error.Message ?? code).slice(0, 300)}`,
+            rule: 'a DynamoDB item holds at most 400 KB',
+          });
+        }
+        throw new Error(`Records: row ${a.w.row}: ${code}: ${String(error.Message ?? '')}`);
+      });
+    });
+    if (judge.length > 0) {
+      const unknown = judge.filter((j) => !j.item).map((j) => j.a.pk);
+      const stored = unknown.length > 0 ? await readStates(db, table, unknown, true, stats) : new Map();
+      for (const { a, item } of judge) {
+        const old = item ?? stored.get(a.pk);
+        if (!old) {
+          // No record: an UPDATE found none (it vanished since the engine's read), or an INSERT raced a delete.
+          if (a.w.condition === 'none') {
+            races++;
+            next.push({ ...a, form: a.form === 'insert' ? 'update' : 'insert' });
+          } else results[a.index] = refusedWrite(a.w, undefined);
+          continue;
+        }
+        const judged = refusedWrite(a.w, refusedState(old));
+        // A resend (after a throttle whose statement had been applied after all) refused by its own earlier write:
+        // this call wrote the record, so it is counted and billed as written.
+        const own = typeof old.changeSeq === 'number' && (a.sent ?? []).includes(old.changeSeq);
+        results[a.index] = own && judged.effect !== 'unchanged' ? { ...judged, wrote: true } : judged;
+      }
+    }
+    if (throttled) {
+      throttledRounds++;
+      if (throttledRounds >= MAX_BATCH_ATTEMPTS) throw new Error(`Records: ${next.length} writes stayed throttled`);
+      await backoff(throttledRounds);
+    }
+    // A record created and deleted again and again between our statements: give up rather than loop.
+    if (races > writes.length * MAX_BATCH_ATTEMPTS) throw new Error('Records: writes keep losing races');
+    queue = next;
+  }
+  return results;
+}
+
+/** The form a write is sent in first: what the engine's read found, else create (an update never creates). */
+function firstForm(w: RecordWrite): Form {
+  if (w.condition === 'must_exist') return 'update';
+  if (w.condition === 'must_not_exist') return 'insert';
+  return w.exists ? 'update' : 'insert';
+}
+
+/** Attribute names go into statements as quoted identifiers: field ids are plain names (custom-fields.ts CUSTOM_ID). */
+function quoted(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`${name} cannot name a record attribute`);
+  return `"${name}"`;
+}
+
+async function statementOf(table: string, a: Attempt, nextSeq: (org: string) => Promise<number>) {
+  const { w } = a;
+  const t = quoted(table.replace(/[^A-Za-z0-9_.-]/g, ''));
+  if (a.form === 'touch') {
+    return {
+      Statement: `UPDATE ${t} SET "${LANE}" = ? SET "${SEQ}" = ? WHERE "pk" = ? AND "${HASH}" = ? AND ("${SEQ}" IS MISSING OR "${LANE}" <> ? OR "${SEQ}" < ?)`,
+      Parameters: [w.arrival!.lane, w.arrival!.seq, a.pk, w.hash, w.arrival!.lane, w.arrival!.seq],
+    };
+  }
+  const changeSeq = await nextSeq(w.org);
+  a.sent = [...(a.sent ?? []), changeSeq];
+  const set: Record<string, unknown> = {
+    ...w.set,
+    org: w.org,
+    entity: w.entity,
+    orgEntity: orgEntityShard(w.org, w.entity, w.recordKey),
+    recordKey: w.recordKey,
+    [HASH]: w.hash,
+    templateId: w.templateId,
+    [LAST_RUN]: w.runId,
+    lastRow: w.row,
+    updatedAt: w.at,
+    changeSeq,
+    ...(w.arrival ? { [LANE]: w.arrival.lane, [SEQ]: w.arrival.seq } : {}),
+  };
+  const names = Object.keys(set).filter((n) => set[n] !== undefined);
+  if (a.form === 'insert') {
+    const all = [...names, 'createdAt', CREATED_RUN];
+    return {
+      Statement: `INSERT INTO ${t} VALUE {'pk': ?, ${all.map((n) => `'${quoted(n).slice(1, -1)}': ?`).join(', ')}}`,
+      Parameters: [a.pk, ...names.map((n) => set[n]), w.at, w.runId],
+    };
+  }
+  const removes = w.remove.filter((n) => set[n] === undefined);
+  const conditions = [`("${HASH}" IS MISSING OR "${HASH}" <> ?)`];
+  const parameters: unknown[] = [...names.map((n) => set[n]), a.pk, w.hash];
+  if (w.arrival) {
+    conditions.push(`("${SEQ}" IS MISSING OR "${LANE}" <> ? OR "${SEQ}" <= ?)`);
+    parameters.push(w.arrival.lane, w.arrival.seq);
+  }
+  return {
+    Statement: `UPDATE ${t} ${names.map((n) => `SET ${quoted(n)} = ?`).join(' ')}${removes.map((n) => ` REMOVE ${quoted(n)}`).join('')} WHERE "pk" = ? AND ${conditions.join(' AND ')}`,
+    Parameters: parameters,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/** The items of `pks` (hash and ordering attributes only), by pk: BatchGetItem of 100 keys, unprocessed ones retried. */
+async function readStates(
+  db: DynamoDBDocumentClient,
+  table: string,
+  pks: readonly string[],
+  consistent: boolean,
+  stats: RecordStoreStats | undefined,
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  for (const part of chunks(pks, 100)) {
+    let keys: Record<string, unknown>[] = part.map((pk) => ({ pk }));
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`Records: ${keys.length} keys stayed unprocessed`);
+      if (attempt > 0) await backoff(attempt);
+      if (stats) stats.batchGets++;
+      const out = await db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table]: {
+              Keys: keys,
+              ConsistentRead: consistent,
+              ProjectionExpression: '#pk, #hash, #last, #created, #lane, #seq, #change',
+              ExpressionAttributeNames: {
+                '#pk': 'pk',
+                '#hash': HASH,
+                '#last': LAST_RUN,
+                '#created': CREATED_RUN,
+                '#lane': LANE,
+                '#seq': SEQ,
+                '#change': 'changeSeq',
+              },
+            },
+          },
+        }),
+      );
+      for (const item of out.Responses?.[table] ?? []) found.set(String(item.pk), item);
+      keys = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    }
+  }
+  return found;
+}
+
+function refusedState(old: Record<string, unknown>): StoredRecordState & { lane?: string; seq?: number } {
+  return {
+    ...storedState(old),
+    ...(typeof old[LANE] === 'string' && typeof old[SEQ] === 'number' ? { lane: old[LANE], seq: old[SEQ] } : {}),
   };
 }
 
@@ -126,104 +357,6 @@ function storedState(item: Record<string, unknown>): StoredRecordState {
   };
 }
 
-async function write(
-  db: DynamoDBDocumentClient,
-  table: string,
-  w: RecordWrite,
-  stats: RecordStoreStats | undefined,
-  nextSeq: (org: string) => Promise<number>,
-): Promise<WriteResult> {
-  if (w.touch && w.arrival) return touch(db, table, w, w.arrival, stats);
-  const changeSeq = await nextSeq(w.org);
-  const parts = updateParts(
-    {
-      ...w.set,
-      org: w.org,
-      entity: w.entity,
-      orgEntity: orgEntity(w.org, w.entity),
-      recordKey: w.recordKey,
-      [HASH]: w.hash,
-      templateId: w.templateId,
-      [LAST_RUN]: w.runId,
-      lastRow: w.row,
-      updatedAt: w.at,
-      changeSeq,
-      ...(w.arrival ? { [LANE]: w.arrival.lane, [SEQ]: w.arrival.seq } : {}),
-    },
-    { remove: w.remove, ifNotExists: { createdAt: w.at, [CREATED_RUN]: w.runId } },
-  );
-  const names: Record<string, string> = { ...parts.ExpressionAttributeNames, '#hash': HASH };
-  const values: Record<string, unknown> = { ...parts.ExpressionAttributeValues, ':hash': w.hash };
-  const conditions = ['(attribute_not_exists(#hash) OR #hash <> :hash)'];
-  if (w.condition !== 'none') names['#pk'] = 'pk';
-  if (w.condition === 'must_exist') conditions.push('attribute_exists(#pk)');
-  if (w.condition === 'must_not_exist') conditions.push('attribute_not_exists(#pk)');
-  if (w.arrival) {
-    Object.assign(names, { '#lane': LANE, '#seq': SEQ });
-    Object.assign(values, { ':lane': w.arrival.lane, ':seq': w.arrival.seq });
-    conditions.push('(attribute_not_exists(#seq) OR #lane <> :lane OR #seq <= :seq)');
-  }
-  if (stats) stats.updates++;
-  try {
-    const out = await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { pk: recordPk(w.org, w.entity, w.recordKey) },
-        UpdateExpression: parts.UpdateExpression,
-        ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        // Old values of the attributes this write sets: none when the item did not exist.
-        ReturnValues: 'UPDATED_OLD',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    const existed = out.Attributes !== undefined && Object.keys(out.Attributes).length > 0;
-    return { effect: existed ? 'updated' : 'created', wrote: true };
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-    if (stats) stats.conditionFailures++;
-    const old = plainAttributes((err as { Item?: Record<string, unknown> }).Item);
-    return refusedWrite(
-      w,
-      old && {
-        ...storedState(old),
-        ...(typeof old[LANE] === 'string' && typeof old[SEQ] === 'number' ? { lane: old[LANE], seq: old[SEQ] } : {}),
-      },
-    );
-  }
-}
-
-/**
- * Records the arrival number on a record that holds exactly this content under an older number of the lane; nothing
- * else changes. Refused (the content changed, or a newer number is stored): nothing to do either way.
- */
-async function touch(
-  db: DynamoDBDocumentClient,
-  table: string,
-  w: RecordWrite,
-  arrival: { lane: string; seq: number },
-  stats: RecordStoreStats | undefined,
-): Promise<WriteResult> {
-  if (stats) stats.updates++;
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: { pk: recordPk(w.org, w.entity, w.recordKey) },
-        UpdateExpression: 'SET #lane = :lane, #seq = :seq',
-        ConditionExpression: '#hash = :hash AND (attribute_not_exists(#seq) OR #lane <> :lane OR #seq < :seq)',
-        ExpressionAttributeNames: { '#hash': HASH, '#lane': LANE, '#seq': SEQ },
-        ExpressionAttributeValues: { ':hash': w.hash, ':lane': arrival.lane, ':seq': arrival.seq },
-      }),
-    );
-  } catch (err) {
-    if (!isConditionFailed(err)) throw asStoreRefusal(err, `the record of row ${w.row}`);
-    if (stats) stats.conditionFailures++;
-  }
-  return { effect: 'unchanged', wrote: false };
-}
-
 /**
  * The refused item's string and number attributes as plain values: the DocumentClient does not unmarshall the item an
  * exception carries, and only such attributes decide a refusal.
@@ -233,7 +366,8 @@ function plainAttributes(item: Record<string, unknown> | undefined): Record<stri
   const plain: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(item)) {
     const v = value as { S?: string; N?: string } | null;
-    if (typeof v?.S === 'string') plain[name] = v.S;
+    if (typeof value === 'string' || typeof value === 'number') plain[name] = value;
+    else if (typeof v?.S === 'string') plain[name] = v.S;
     else if (typeof v?.N === 'string') plain[name] = Number(v.N);
   }
   return plain;

@@ -5,6 +5,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { Page } from '../core/pages.ts';
 import {
   CHANGE_SEQUENCE_LEASE_MS,
   type ChangeSequence,
@@ -12,7 +13,7 @@ import {
   type EntityWrite,
   type SystemOfRecord,
 } from '../core/ports.ts';
-import { orgEntity, recordPk } from '../core/transfer/records.ts';
+import { orgEntityKeys, orgEntityShard, recordPk } from '../core/transfer/records.ts';
 import { RESERVED_FIELD_IDS } from '../core/transfer/template-types.ts';
 import { tableName } from './aws-clients.ts';
 import { dynamoDbChangeSequence, sequenceBlock } from './dynamodb-change-sequence.ts';
@@ -31,7 +32,8 @@ const BOOKKEEPING = RESERVED_FIELD_IDS;
  * with the next change sequence number of a block reserved per `put` call. A write removes the import's content hash,
  * so a later import of a row that equals its previous file is written again rather than taken as unchanged.
  * Reads page through the byOrgEntity index (full: key order) or byOrgEntityChange (incremental: `changeSeq` above
- * the mark, in sequence order); both project every attribute, so a page is one Query.
+ * the mark, in sequence order), both under the sharded key org#entity#<shard>: every shard queried and merged
+ * (mergedPage); both project every attribute.
  */
 export function dynamoDbSystemOfRecord(
   db: DynamoDBDocumentClient,
@@ -59,7 +61,7 @@ export function dynamoDbSystemOfRecord(
             ...w.set,
             org: w.org,
             entity: w.entity,
-            orgEntity: orgEntity(w.org, w.entity),
+            orgEntity: orgEntityShard(w.org, w.entity, w.key),
             recordKey: w.key,
             changeSeq,
             updatedAt: w.at,
@@ -90,28 +92,87 @@ export function dynamoDbSystemOfRecord(
       return found;
     },
 
-    async page(org, entity, { limit, cursor, changedAfter }) {
-      const incremental = changedAfter !== undefined;
-      const out = await db.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: incremental ? 'byOrgEntityChange' : 'byOrgEntity',
-          KeyConditionExpression: incremental ? '#oe = :oe AND #seq > :after' : '#oe = :oe',
-          ExpressionAttributeNames: { '#oe': 'orgEntity', ...(incremental ? { '#seq': 'changeSeq' } : {}) },
-          ExpressionAttributeValues: {
-            ':oe': orgEntity(org, entity),
-            ...(incremental ? { ':after': changedAfter } : {}),
-          },
-          Limit: limit,
-          ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) } : {}),
-        }),
-      );
-      const next = out.LastEvaluatedKey
-        ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
-        : undefined;
-      return { items: (out.Items ?? []).map(entityRecord), ...(next ? { next } : {}) };
+    page(org, entity, { limit, cursor, changedAfter }) {
+      return mergedPage(db, table, org, entity, limit, cursor, changedAfter);
     },
   };
+}
+
+/** Where a shard's reading stands: not started, after an item's key (ExclusiveStartKey), or read to its end. */
+type ShardPosition = Record<string, unknown> | 'start' | 'end';
+
+/**
+ * One page of an organization's records of an entity from the sharded index (schemas/tables.ts RECORDS_INDEX_SHARDS):
+ * a k-way merge of the shards, each queried in small pages (about 2 x limit / shards items) and queried again when
+ * its buffer runs dry, so memory holds at most shards x that, however many records. Order: record key (byOrgEntity,
+ * a full read) or change sequence (byOrgEntityChange, `changedAfter`). The cursor holds each shard's position (the key
+ * of the last record this reader took from it), so the next page starts where this one stopped in every shard: no
+ * record is returned twice or skipped.
+ */
+async function mergedPage(
+  db: DynamoDBDocumentClient,
+  table: string,
+  org: string,
+  entity: string,
+  limit: number,
+  cursor: string | undefined,
+  changedAfter: number | undefined,
+): Promise<Page<EntityRecord>> {
+  const incremental = changedAfter !== undefined;
+  const shardKeys = orgEntityKeys(org, entity);
+  const positions: ShardPosition[] = cursor
+    ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as ShardPosition[])
+    : shardKeys.map(() => 'start');
+  if (positions.length !== shardKeys.length) throw new Error('this cursor belongs to another index layout');
+  const fetchSize = Math.max(10, Math.ceil((2 * limit) / shardKeys.length));
+  const shards = shardKeys.map((key, n) => ({
+    key,
+    position: positions[n]!,
+    buffer: [] as Record<string, unknown>[],
+    next: positions[n] === 'end' ? undefined : positions[n] === 'start' ? null : (positions[n] as object),
+  }));
+  /** Refills a shard whose buffer ran dry and which has more; `next` undefined: read to its end. */
+  const refill = async (shard: (typeof shards)[number]) => {
+    if (shard.buffer.length > 0 || shard.next === undefined) return;
+    const out = await db.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: incremental ? 'byOrgEntityChange' : 'byOrgEntity',
+        KeyConditionExpression: incremental ? '#oe = :oe AND #seq > :after' : '#oe = :oe',
+        ExpressionAttributeNames: { '#oe': 'orgEntity', ...(incremental ? { '#seq': 'changeSeq' } : {}) },
+        ExpressionAttributeValues: { ':oe': shard.key, ...(incremental ? { ':after': changedAfter } : {}) },
+        Limit: fetchSize,
+        ...(shard.next ? { ExclusiveStartKey: shard.next } : {}),
+      }),
+    );
+    shard.buffer = out.Items ?? [];
+    shard.next = out.LastEvaluatedKey;
+  };
+  const order = incremental
+    ? (a: Record<string, unknown>, b: Record<string, unknown>) => Number(a.changeSeq) - Number(b.changeSeq)
+    : // DynamoDB orders string keys by their UTF-8 bytes.
+      (a: Record<string, unknown>, b: Record<string, unknown>) =>
+        Buffer.compare(Buffer.from(String(a.recordKey)), Buffer.from(String(b.recordKey)));
+  const items: EntityRecord[] = [];
+  while (items.length < limit) {
+    await Promise.all(shards.map(refill));
+    let best: (typeof shards)[number] | undefined;
+    for (const shard of shards) {
+      if (shard.buffer.length > 0 && (!best || order(shard.buffer[0]!, best.buffer[0]!) < 0)) best = shard;
+    }
+    if (!best) break;
+    const item = best.buffer.shift()!;
+    best.position = {
+      pk: item.pk,
+      orgEntity: item.orgEntity,
+      ...(incremental ? { changeSeq: item.changeSeq } : { recordKey: item.recordKey }),
+    };
+    items.push(entityRecord(item));
+  }
+  await Promise.all(shards.map(refill));
+  const after = shards.map((s): ShardPosition => (s.buffer.length === 0 && s.next === undefined ? 'end' : s.position));
+  const next = after.every((p) => p === 'end') ? undefined : Buffer.from(JSON.stringify(after)).toString('base64url');
+  return { items, ...(next ? { next } : {}) };
 }
 
 function entityRecord(item: Record<string, unknown>): EntityRecord {
@@ -151,7 +212,7 @@ export async function loadEntities(
     pk: recordPk(org, w.entity, w.key),
     org,
     entity: w.entity,
-    orgEntity: orgEntity(org, w.entity),
+    orgEntity: orgEntityShard(org, w.entity, w.key),
     recordKey: w.key,
     changeSeq: first + i,
     createdAt: w.at,

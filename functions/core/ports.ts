@@ -103,6 +103,11 @@ export interface RecordWrite {
   remove: readonly string[];
   hash: string;
   condition: WriteCondition;
+  /**
+   * Whether the record existed when the engine read it (its BatchGet): the store then sends the create or the update
+   * form first, and resends a row that lost a race in the other form. Absent: unknown (the store tries create first).
+   */
+  exists?: boolean;
   templateId: string;
   runId: string;
   row: number;

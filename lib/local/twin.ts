@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { S3Event } from 'aws-lambda';
 import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
+import { migrateRecordsIndex } from '../../functions/adapters/dynamodb-records-migration.ts';
 import type { Role } from '../../functions/api/auth-roles.ts';
 import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
@@ -148,6 +149,10 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     stoppers.push(db.stop);
     if (db.pid) recordChildren(stateDir, [{ pid: db.pid, marker: 'DynamoDBLocal.jar' }]);
     await ensureTables(localDynamoDbClient(db.endpoint, db.region), tables, (t) => t.id);
+    // Kept tables from before the sharded index: their records re-keyed (and numbered), resumably; at once when done.
+    await migrateRecordsIndex(dynamoDbDocumentClient({ region: db.region, dynamodbEndpoint: db.endpoint }), {
+      table: 'Records',
+    });
 
     const s3 = await startLocalS3({
       directory: join(stateDir, 's3'),

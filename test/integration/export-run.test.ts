@@ -62,8 +62,8 @@ async function scan(entity: string): Promise<Record<string, unknown>[]> {
     { client: db },
     {
       TableName: 'Records',
-      FilterExpression: 'orgEntity = :oe',
-      ExpressionAttributeValues: { ':oe': `${ORG}#${entity}` },
+      FilterExpression: 'begins_with(orgEntity, :oe)',
+      ExpressionAttributeValues: { ':oe': `${ORG}#${entity}#` },
     },
   );
   for await (const page of pages) items.push(...(page.Items ?? []));

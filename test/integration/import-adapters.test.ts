@@ -15,7 +15,7 @@ import { ClaimLostError, type FileEntry, type RecordWrite, systemClock } from '.
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { importFile } from '../../functions/core/transfer/import-file.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
-import { recordPk } from '../../functions/core/transfer/records.ts';
+import { orgEntityShard, recordPk } from '../../functions/core/transfer/records.ts';
 import { type RowError, startRun } from '../../functions/core/transfer/runs.ts';
 import { templates } from '../../functions/core/transfer/templates.ts';
 import { type LocalParts, startLocalParts } from '../support/local-parts.ts';
@@ -61,7 +61,7 @@ test('records: upserts touch only the mapped fields; other attributes survive; p
     }),
   );
   await records.apply([
-    write('E1', { firstName: 'Ann' }, { remove: ['preferredName'], at: '2026-11-25T07:00:00.000Z' }),
+    write('E1', { firstName: 'Ann' }, { remove: ['preferredName'], at: '2026-11-25T07:00:00.000Z', exists: true }),
   ]);
   const item = (
     await db.send(new GetCommand({ TableName: 'Records', Key: { pk: recordPk('acme', 'foreignNational', 'E1') } }))
@@ -71,7 +71,7 @@ test('records: upserts touch only the mapped fields; other attributes survive; p
   assert.equal('preferredName' in item, false);
   assert.equal(item.createdAt, '2026-11-24T07:00:00.000Z');
   assert.equal(item.updatedAt, '2026-11-25T07:00:00.000Z');
-  assert.equal(item.orgEntity, 'acme#foreignNational');
+  assert.equal(item.orgEntity, orgEntityShard('acme', 'foreignNational', 'E1'));
   assert.equal(item.recordKey, 'E1');
 
   const state = await records.current('acme', 'foreignNational', ['E1', 'nobody']);

@@ -4,7 +4,7 @@
  * written, and the batch's row errors recorded. `writeBatch` takes the run as it stands and gives back the run with
  * the batch counted; nothing here holds on to a run between batches.
  */
-import type { Billing, Clock, RecordStore, RecordWrite, RunLog, WriteCondition } from '../ports.ts';
+import type { Billing, Clock, RecordStore, RecordWrite, RunLog, StoredRecordState, WriteCondition } from '../ports.ts';
 import { ClaimLostError } from '../ports.ts';
 import type { Problem } from '../problems.ts';
 import { ownValue } from '../reserved-names.ts';
@@ -71,17 +71,41 @@ export async function writeBatch(
   state: BatchState,
   pending: readonly Pending[],
   errors: readonly RowError[],
+  /** The batch's stored records, read ahead (readStored) while the previous batch was written. */
+  stored?: Promise<Map<string, StoredRecordState>>,
 ): Promise<BatchState> {
   if (pending.length > 0 || errors.length > 0) await ctx.holdClaim();
   let next = state;
   let recorded = errors;
   if (pending.length > 0) {
-    const outcome = await applyBatch(deps, next.run, ctx, pending, next.limitReached);
+    const outcome = await applyBatch(deps, next.run, ctx, pending, next.limitReached, stored);
     next = { run: counted(next.run, outcome, ctx.fileName), limitReached: outcome.limitReached };
     recorded = [...errors, ...batchErrors(pending, outcome, ctx)];
   }
   if (recorded.length > 0) await deps.runLog.addErrors(next.run.org, next.run.runId, [...recorded]);
   return next;
+}
+
+/**
+ * Starts reading a batch's stored records (what `writeBatch` compares the rows with), so that the read overlaps the
+ * previous batch's writes. The rows of one file have distinct keys after the census, so the read cannot miss a write
+ * of the previous batch to the same record; and what each write did is taken from its own answer anyway.
+ */
+export function readStored(
+  deps: BatchDeps,
+  org: string,
+  ctx: BatchContext,
+  pending: readonly Pending[],
+): Promise<Map<string, StoredRecordState>> | undefined {
+  if (pending.length === 0) return undefined;
+  const reading = deps.records.current(
+    org,
+    ctx.template.entity,
+    pending.map((p) => p.recordKey),
+  );
+  // Awaited by writeBatch; a batch dropped by a pause or a failure must not leave an unhandled rejection behind.
+  reading.catch(() => {});
+  return reading;
 }
 
 /** The run with a batch's outcome added to its counts (and the superseded warning, once). */
@@ -147,6 +171,7 @@ async function applyBatch(
   ctx: BatchContext,
   batch: readonly Pending[],
   limitAlreadyReached: boolean,
+  readAhead: Promise<Map<string, StoredRecordState>> | undefined,
 ): Promise<BatchOutcome> {
   const { job, template, header, arrival } = ctx;
   const outcome: BatchOutcome = {
@@ -158,11 +183,12 @@ async function applyBatch(
     overLimit: new Set(),
     limitReached: limitAlreadyReached,
   };
-  const stored = await deps.records.current(
-    run.org,
-    template.entity,
-    batch.map((p) => p.recordKey),
-  );
+  const stored = await (readAhead ??
+    deps.records.current(
+      run.org,
+      template.entity,
+      batch.map((p) => p.recordKey),
+    ));
   const now = deps.clock.now();
   const at = now.toISOString();
   const use = { jobId: job.jobId, at: now };
@@ -200,6 +226,7 @@ async function applyBatch(
         remove: header.writes.filter((f) => ownValue(p.fields, f) === undefined),
         hash,
         condition,
+        exists,
         templateId: template.id,
         runId: run.runId,
         row: p.row,

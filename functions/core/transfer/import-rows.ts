@@ -16,7 +16,14 @@ import { ownValue } from '../reserved-names.ts';
 import type { CsvRow } from './csv/types.ts';
 import type { KeyNote, NoteCursor } from './duplicate-keys.ts';
 import { compileFilters, type FilterRule, filteredFields } from './filters.ts';
-import { type BatchContext, type BatchDeps, type BatchState, type Pending, writeBatch } from './import-batches.ts';
+import {
+  type BatchContext,
+  type BatchDeps,
+  type BatchState,
+  type Pending,
+  readStored,
+  writeBatch,
+} from './import-batches.ts';
 import { cutText, SHOWN_VALUE_BYTES } from './item-bounds.ts';
 import type { ImportJob } from './jobs.ts';
 import { type MappingFailure, mapRow, type ResolvedHeader, recordKeyOf } from './mapping.ts';
@@ -232,6 +239,45 @@ export async function readRows(deps: RowsDeps, input: RowsInput, started: Run): 
   let rowsSinceCheckpoint = 0;
   let lastCheckpointAt = deps.clock.now().getTime();
 
+  // The batch being written while the next one is read from the file and its stored records fetched (a pipeline of
+  // depth one): its rows, errors and tally come back to this reader if its write fails, as if it had not been sent.
+  let inFlight:
+    | { done: Promise<BatchState>; lastRow: number; rows: Pending[]; errors: RowError[]; tally: Tally }
+    | undefined;
+  /** Waits for the batch in flight; checkpoints after it when due. Returns the checkpoint row when pausing. */
+  const land = async (): Promise<number | undefined> => {
+    if (!inFlight) return undefined;
+    const landing = inFlight;
+    inFlight = undefined;
+    try {
+      state = await landing.done;
+    } catch (err) {
+      // Not written: its rows are applied with the last write below, its errors recorded there, its rows counted.
+      pending = [...landing.rows, ...pending];
+      errors = [...landing.errors, ...errors];
+      tally = {
+        rows: tally.rows + landing.tally.rows,
+        failed: tally.failed + landing.tally.failed,
+        filtered: tally.filtered + landing.tally.filtered,
+      };
+      throw err;
+    }
+    const pause = deps.shouldPause?.() ?? false;
+    const now = deps.clock.now();
+    if (
+      pause ||
+      rowsSinceCheckpoint >= input.checkpointEvery ||
+      now.getTime() - lastCheckpointAt >= input.checkpointEveryMs
+    ) {
+      rowsSinceCheckpoint = 0;
+      lastCheckpointAt = now.getTime();
+      state = { ...state, run: { ...state.run, checkpoint: { row: landing.lastRow, at: now.toISOString() } } };
+      await deps.runLog.save(state.run);
+      if (pause) return landing.lastRow;
+    }
+    return undefined;
+  };
+
   let stoppedBy: Problem | undefined;
   try {
     for await (const row of input.rows) {
@@ -264,31 +310,37 @@ export async function readRows(deps: RowsDeps, input: RowsInput, started: Run): 
         });
       }
       if (pending.length >= input.batchSize || errors.length >= input.batchSize) {
+        // This batch's stored records are read while the previous batch's writes are still under way.
+        const stored = readStored(deps, state.run.org, context, pending);
+        const pausedAt = await land();
+        // Paused: this batch lies after the checkpoint, so the next invocation reads it again.
+        if (pausedAt !== undefined) return { run: state.run, lastRow: pausedAt, paused: true };
         // Taken off before writing: a batch whose write failed is not written again by the last write below.
-        const rows = pending;
+        const run = foldTally(state.run, tally);
+        inFlight = {
+          done: writeBatch(deps, context, { ...state, run }, pending, errors, stored),
+          lastRow,
+          rows: pending,
+          errors,
+          tally,
+        };
+        inFlight.done.catch(() => {}); // awaited by land()
         pending = [];
-        state = await writeBatch(deps, context, { ...state, run: foldTally(state.run, tally) }, rows, errors);
-        tally = { rows: 0, failed: 0, filtered: 0 };
         errors = [];
-        const pause = deps.shouldPause?.() ?? false;
-        const now = deps.clock.now();
-        if (
-          pause ||
-          rowsSinceCheckpoint >= input.checkpointEvery ||
-          now.getTime() - lastCheckpointAt >= input.checkpointEveryMs
-        ) {
-          rowsSinceCheckpoint = 0;
-          lastCheckpointAt = now.getTime();
-          state = { ...state, run: { ...state.run, checkpoint: { row: lastRow, at: now.toISOString() } } };
-          await deps.runLog.save(state.run);
-          if (pause) return { run: state.run, lastRow, paused: true };
-        }
+        tally = { rows: 0, failed: 0, filtered: 0 };
       }
     }
+    const pausedAt = await land();
+    if (pausedAt !== undefined) return { run: state.run, lastRow: pausedAt, paused: true };
   } catch (err) {
     // The file turned unreadable part-way (broken quoting, a line too long): what was read is applied, the rest is
     // not. So when the store refused a write for good: retrying the run could only fail the same way.
     stoppedBy = stopProblem(err, fileName);
+    try {
+      await land();
+    } catch (failed) {
+      stoppedBy ??= stopProblem(failed, fileName);
+    }
   }
   try {
     state = await writeBatch(deps, context, { ...state, run: foldTally(state.run, tally) }, pending, errors);

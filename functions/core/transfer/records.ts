@@ -3,6 +3,7 @@
  * (no write) from a changed one.
  */
 import { hash } from 'node:crypto';
+import { RECORDS_INDEX_SHARDS } from '../../../schemas/tables.ts';
 import type { RecordWrite, StoredRecordState, WriteResult } from '../ports.ts';
 import { ownValue } from '../reserved-names.ts';
 
@@ -13,6 +14,29 @@ export function recordPk(org: string, entity: string, recordKey: string): string
 
 export function orgEntity(org: string, entity: string): string {
   return `${org}#${entity}`;
+}
+
+/** The index key of one shard of an organization's records of an entity (schemas/tables.ts RECORDS_INDEX_SHARDS). */
+export function orgEntityKey(org: string, entity: string, shard: number): string {
+  return `${org}#${entity}#${shard}`;
+}
+
+/** Every shard's index key, in shard order: what a reader of the index queries. */
+export function orgEntityKeys(org: string, entity: string): string[] {
+  return Array.from({ length: RECORDS_INDEX_SHARDS }, (_, n) => orgEntityKey(org, entity, n));
+}
+
+/**
+ * The index key a record is listed under: its shard from FNV-1a (32 bits) of the record key, so a record always lands
+ * in the same shard and one organization's records spread evenly over them.
+ */
+export function orgEntityShard(org: string, entity: string, recordKey: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < recordKey.length; i++) {
+    h ^= recordKey.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return orgEntityKey(org, entity, (h >>> 0) % RECORDS_INDEX_SHARDS);
 }
 
 /**
