@@ -54,7 +54,7 @@ export interface CalendarEvent extends CalendarEventInput {
 }
 
 export const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-export const USER_ID = /^[A-Za-z0-9@._+-]{1,128}$/;
+export const USER_ID = /^[A-Za-z0-9@._+:-]{1,128}$/;
 const WALL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MAX_TITLE = 255;
