@@ -74,12 +74,10 @@ export function createCalendarPushHandler(
       }
       if (result === 'retry') {
         count('CalendarPushRetried', 1);
-        publishMetrics();
         return { batchItemFailures: [{ itemIdentifier: sequence }] };
       }
+      count('CalendarPushRecords', 1);
     }
-    count('CalendarPushRecords', event.Records.length);
-    publishMetrics();
     return { batchItemFailures: [] };
   };
 }
@@ -136,6 +134,7 @@ export function handlerFor(
         break;
       }
     }
+    publishMetrics();
     return { batchItemFailures: failures };
   };
 }

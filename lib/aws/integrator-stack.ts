@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { Api } from './api.ts';
+import { Calendar } from './calendar.ts';
 import { Exports } from './exports.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
@@ -31,6 +32,7 @@ export class IntegratorStack extends Stack {
   readonly operations: Operations;
   readonly exports: Exports;
   readonly schedules: Schedules;
+  readonly calendar: Calendar;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -75,6 +77,17 @@ export class IntegratorStack extends Stack {
     });
     // The API keeps each job's schedule with the job and sends run-now requests.
     this.schedules.grantManage(this.api.function);
+
+    this.calendar = new Calendar(this, 'Calendar', {
+      storage: this.storage,
+      api: this.api,
+      operations: this.operations,
+      senderAddress: (props.notifySender ?? 'integrator@example.com').includes('@')
+        ? (props.notifySender ?? 'integrator@example.com')
+        : `integrator@${props.notifySender}`,
+      alarmTopic: this.monitoring.topic,
+      ...handlers,
+    });
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });
