@@ -188,7 +188,10 @@ describe('functions', () => {
       // Each function is told only the tables it uses: the import all of them, the API its four (through the
       // tenant role), and the bucket only where the code calls S3.
       // (The notifications outbox is the run watch's alone: test/infra/operations.test.ts.)
-      const named = name === 'api' ? API_TABLES : tables.map((t) => t.id).filter((t) => t !== 'Notifications');
+      const named =
+        name === 'api'
+          ? API_TABLES
+          : tables.map((t) => t.id).filter((t) => t !== 'Notifications' && !t.startsWith('Calendar'));
       assert.deepEqual(
         Object.keys(variables).sort(),
         [
@@ -664,9 +667,13 @@ describe('SFTP', () => {
 describe('API', () => {
   test('every route but GET /health needs a Cognito JWT', () => {
     const routes = Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
-    assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), ['$default', 'GET /health']);
+    assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), [
+      '$default',
+      'GET /health',
+      'GET /oauth/calendar/callback',
+    ]);
     for (const route of routes) {
-      const open = route.Properties.RouteKey === 'GET /health';
+      const open = ['GET /health', 'GET /oauth/calendar/callback'].includes(String(route.Properties.RouteKey));
       assert.equal(route.Properties.AuthorizationType, open ? 'NONE' : 'JWT', String(route.Properties.RouteKey));
     }
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
