@@ -28,6 +28,11 @@ export interface TableDefinition {
   timeToLiveAttribute?: string;
   /** Customer data lives here: deletion protection on, retained when the stack is deleted. */
   holdsCustomerData: boolean;
+  /**
+   * A change stream (DynamoDB Streams in AWS, DynamoDB Local's streams on the twin) with the images it carries: the
+   * calendar push is driven by the CalendarEvents table's.
+   */
+  stream?: 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'KEYS_ONLY';
 }
 
 /**
@@ -48,7 +53,11 @@ export type TableId =
   | 'Files'
   | 'Records'
   | 'Notifications'
-  | 'PublishedEvents';
+  | 'PublishedEvents'
+  | 'CalendarEvents'
+  | 'CalendarConnections'
+  | 'CalendarLinks'
+  | 'CalendarGrants';
 
 export const tables: readonly TableDefinition[] = [
   {
@@ -141,6 +150,55 @@ export const tables: readonly TableDefinition[] = [
     sortKey: { name: 'eventId', type: 'S' },
     timeToLiveAttribute: 'expiresAt',
     holdsCustomerData: false,
+  },
+  {
+    id: 'CalendarEvents',
+    description:
+      'Our calendar (issue 14): appointments, court dates, interview dates and case step reminders per case manager. Its stream (old and new images) drives the push to external calendars; flush markers (eventId ~flush#..., expiresAt) travel the same stream.',
+    partitionKey: { name: 'org', type: 'S' },
+    sortKey: { name: 'eventId', type: 'S' },
+    // A case manager's events by start: ownerKey is `<org>#<caseManagerId>`, startKey the start's wall time.
+    globalIndexes: [
+      {
+        indexName: 'byCaseManager',
+        partitionKey: { name: 'ownerKey', type: 'S' },
+        sortKey: { name: 'startKey', type: 'S' },
+      },
+    ],
+    timeToLiveAttribute: 'expiresAt',
+    stream: 'NEW_AND_OLD_IMAGES',
+    holdsCustomerData: true,
+  },
+  {
+    id: 'CalendarConnections',
+    description:
+      'Calendar sync settings of an organization, one partition per organization: the subscription (itemKey `subscription`), case managers (`manager#<userId>`), connections (`connection#<id>`: provider, account, calendar, status, inbound subscription/channel ids, delta link or sync token) and OAuth states (`state#<token>`, with the PKCE verifier, expiring after ten minutes).',
+    partitionKey: { name: 'org', type: 'S' },
+    sortKey: { name: 'itemKey', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+    holdsCustomerData: true,
+  },
+  {
+    id: 'CalendarLinks',
+    description:
+      'Per connection and event: the external event id and version (etag / changeKey), what we last wrote, the queued change and the parked failure. connKey is `<org>#<connectionId>`; parked ones are listed per organization by byParked (sparse).',
+    partitionKey: { name: 'connKey', type: 'S' },
+    sortKey: { name: 'eventId', type: 'S' },
+    globalIndexes: [
+      {
+        indexName: 'byParked',
+        partitionKey: { name: 'parkedList', type: 'S' },
+        sortKey: { name: 'parkedKey', type: 'S' },
+      },
+    ],
+    holdsCustomerData: true,
+  },
+  {
+    id: 'CalendarGrants',
+    description:
+      'The grant vault: per connection its OAuth grant (refresh token, MSAL token cache) envelope-encrypted (KMS data key + AES-256-GCM). grantKey is `<org>#<connectionId>`.',
+    partitionKey: { name: 'grantKey', type: 'S' },
+    holdsCustomerData: true,
   },
 ];
 

@@ -5,6 +5,7 @@ import type { BillingReports, JobRepository, RunReports } from '../core/ports.ts
 import { type Authenticate, authentication } from './auth.ts';
 import { roleGuard } from './auth-roles.ts';
 import { type BillingApiDependencies, type BillingEnv, billingRoutes } from './billing-routes.ts';
+import { type CalendarApiDependencies, calendarCallbackRoutes, calendarRoutes } from './calendar-routes.ts';
 import { ApiError, apiError } from './errors.ts';
 import { type ApiEnv, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
 import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes.ts';
@@ -26,6 +27,7 @@ import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes
  *   GET  /v1/jobs, /v1/jobs/:jobId; PUT /v1/jobs/:jobId;
  *   POST /v1/jobs/:jobId/launch, /v1/mapping-suggestions        import jobs (jobs-routes.ts)
  *   GET  /v1/billing[?period=YYYY-MM]                            the Billing report (billing-routes.ts)
+ *   /v1/calendar/...; GET /oauth/calendar/callback (no token)    calendar sync (calendar-routes.ts)
  *
  * Errors: `{ error: { code, message, problems? } }` with 400 (bad request), 401, 403, 404, 409 (state conflicts); the
  * status comes from the error's type (ApiError, InvalidCursor), never from its message.
@@ -41,7 +43,11 @@ export interface TenantStores {
   billing?: BillingReports;
 }
 
-export interface ApiDependencies extends JobsApiDependencies, RunsApiDependencies, BillingApiDependencies {
+export interface ApiDependencies
+  extends JobsApiDependencies,
+    RunsApiDependencies,
+    BillingApiDependencies,
+    CalendarApiDependencies {
   storesFor(org: string): Promise<TenantStores> | TenantStores;
   /** The caller of a request (organization, user, role), or undefined (401). */
   authenticate: Authenticate;
@@ -62,12 +68,15 @@ export function createApi(deps: ApiDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  // The OAuth provider's redirect carries no bearer token: the state kept server-side says whose it is.
+  app.route('/', calendarCallbackRoutes(deps));
 
   app.use('/v1/*', authentication(deps.authenticate), roleGuard(), tenantStores(deps.storesFor));
 
   app.route('/v1', runRoutes(deps));
   app.route('/v1', jobRoutes(deps));
   app.route('/v1', billingRoutes(deps));
+  app.route('/v1', calendarRoutes(deps));
 
   app.notFound((c) => apiError(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 

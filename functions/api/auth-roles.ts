@@ -24,6 +24,12 @@ export const ROLE_TITLES: Record<Role, string> = {
 
 const WRITES: Record<Role, boolean> = { firm_admin: true, case_manager: false, viewer: false };
 
+/**
+ * Self-service paths: a case manager connects, re-authenticates and disconnects their own calendar (the routes act
+ * on the caller's own user only, calendar-routes.ts), so any role may write there.
+ */
+export const SELF_SERVICE_PREFIXES: readonly string[] = ['/v1/calendar/me'];
+
 /** Methods that only read; every other method is a write. */
 export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 
@@ -50,7 +56,8 @@ export function roleGuard(): MiddlewareHandler {
     if (!role) {
       throw new ApiError(403, 'no_role', 'your user has no role in this organization; a firm admin can give you one');
     }
-    if (!READ_METHODS.has(c.req.method) && !mayWrite(role)) {
+    const selfService = SELF_SERVICE_PREFIXES.some((p) => c.req.path === p || c.req.path.startsWith(`${p}/`));
+    if (!READ_METHODS.has(c.req.method) && !mayWrite(role) && !selfService) {
       throw new ApiError(403, 'read_only_role', `a ${ROLE_TITLES[role]} may only read; this needs a firm admin`);
     }
     await next();

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { Api } from './api.ts';
+import { Calendar } from './calendar.ts';
 import { IntegrationEventBus } from './events.ts';
 import { Exports } from './exports.ts';
 import { ImportPipeline } from './import-pipeline.ts';
@@ -33,6 +34,7 @@ export class IntegratorStack extends Stack {
   readonly exports: Exports;
   readonly schedules: Schedules;
   readonly events: IntegrationEventBus;
+  readonly calendar: Calendar;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
@@ -90,6 +92,17 @@ export class IntegratorStack extends Stack {
     });
     // Export jobs' runs (firings, run now) go from the scheduled-run function to the export function's queue.
     this.exports.grantRequests(this.schedules.function);
+
+    this.calendar = new Calendar(this, 'Calendar', {
+      storage: this.storage,
+      api: this.api,
+      operations: this.operations,
+      senderAddress: (props.notifySender ?? 'integrator@example.com').includes('@')
+        ? (props.notifySender ?? 'integrator@example.com')
+        : `integrator@${props.notifySender}`,
+      alarmTopic: this.monitoring.topic,
+      ...handlers,
+    });
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });

@@ -88,6 +88,7 @@ export class Storage extends Construct {
       partitionKey: attribute(definition.partitionKey),
       ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
       ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+      ...(definition.stream ? { stream: dynamodb.StreamViewType[definition.stream] } : {}),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,

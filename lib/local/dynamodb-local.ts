@@ -127,6 +127,7 @@ export async function ensureTables(
             ],
             Projection: { ProjectionType: 'ALL' },
           })),
+          ...(table.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: table.stream } } : {}),
         }),
       );
       if (table.timeToLiveAttribute) {

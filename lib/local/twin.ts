@@ -307,13 +307,43 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     scheduler.start();
     const { jobRunRequestsFromEnv } = await import('../../functions/adapters/job-run-requests.ts');
     const runRequests = jobRunRequestsFromEnv();
+    const apiPort = await port('api', options);
+    // Calendar sync: the vault's local key, the demo calendar, the events stream's poller driving the push.
+    const { startLocalCalendar } = await import('./calendar.ts');
+    const calendar = await startLocalCalendar({
+      stateDir,
+      documents,
+      dynamodbEndpoint: db.endpoint,
+      region: db.region,
+      apiPort,
+      ...(orgs.some((o) => o.id === DEMO_ORG)
+        ? {
+            demo: {
+              org: DEMO_ORG,
+              managers: [
+                ...demoUsers(DEMO_ORG)
+                  .filter((u) => u.role === 'case_manager')
+                  .map((u) => ({ userId: `local:${u.email}`, email: u.email, name: u.name })),
+                {
+                  userId: `local:manager2@${DEMO_ORG}.example.com`,
+                  email: `manager2@${DEMO_ORG}.example.com`,
+                  name: 'Second case manager',
+                },
+              ],
+            },
+          }
+        : {}),
+      log,
+    });
+    stoppers.push(calendar.stop);
     const app = createApi({
       storesFor: () => stores,
       authenticate: localAuthenticate(issuer),
       scheduler,
       ...(runRequests ? { runRequests } : {}),
+      calendarFor: calendar.calendarFor,
+      calendarRedirectUri: calendar.redirectUri,
     });
-    const apiPort = await port('api', options);
     const server = await new Promise<ReturnType<typeof serve>>((ready) => {
       const s = serve({ fetch: app.fetch, port: apiPort, hostname: '127.0.0.1' }, () => ready(s));
     });

@@ -187,8 +187,9 @@ describe('functions', () => {
       const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       // Each function is told only the tables it uses: the import all of them, the API its four (through the
       // tenant role), and the bucket only where the code calls S3.
-      // (The import names the notifications outbox too: it e-mails a run it ends failed, lib/aws/operations.ts.)
-      const named = name === 'api' ? API_TABLES : tables.map((t) => t.id);
+      // (The import names the notifications outbox too: it e-mails a run it ends failed, lib/aws/operations.ts; the
+      // calendar tables are the calendar functions' alone.)
+      const named = name === 'api' ? API_TABLES : tables.map((t) => t.id).filter((t) => !t.startsWith('Calendar'));
       assert.deepEqual(
         Object.keys(variables).sort(),
         [
@@ -683,9 +684,13 @@ describe('SFTP', () => {
 describe('API', () => {
   test('every route but GET /health needs a Cognito JWT', () => {
     const routes = Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
-    assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), ['$default', 'GET /health']);
+    assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), [
+      '$default',
+      'GET /health',
+      'GET /oauth/calendar/callback',
+    ]);
     for (const route of routes) {
-      const open = route.Properties.RouteKey === 'GET /health';
+      const open = ['GET /health', 'GET /oauth/calendar/callback'].includes(String(route.Properties.RouteKey));
       assert.equal(route.Properties.AuthorizationType, open ? 'NONE' : 'JWT', String(route.Properties.RouteKey));
     }
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApi, type TenantStores } from '../../functions/api/app.ts';
 import { callerFromClaims, groupsOf, userOf } from '../../functions/api/auth.ts';
-import { READ_METHODS, type Role, roleFromGroups } from '../../functions/api/auth-roles.ts';
+import { READ_METHODS, type Role, roleFromGroups, SELF_SERVICE_PREFIXES } from '../../functions/api/auth-roles.ts';
 import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
 import { MemoryRunReports } from '../fixtures/memory-reports.ts';
 import { contractChecked } from '../support/openapi-contract.ts';
@@ -47,12 +47,29 @@ const request = (method: string, path: string, token: string) =>
 /** A concrete path for a route pattern: each `:param` becomes a plausible id. */
 const concrete = (path: string) => path.replace(/:([A-Za-z]+)/g, 'x1');
 
-function writeRoutes(): { method: string; path: string }[] {
+const selfService = (path: string) => SELF_SERVICE_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
+
+/** Write routes, but the self-service ones (a case manager's own calendar connection: any role may write there). */
+function writeRoutes(options: { selfService?: boolean } = {}): { method: string; path: string }[] {
   const routes = app.routes.filter(
-    (r) => r.method !== 'ALL' && !READ_METHODS.has(r.method) && r.path.startsWith('/v1/'),
+    (r) =>
+      r.method !== 'ALL' &&
+      !READ_METHODS.has(r.method) &&
+      r.path.startsWith('/v1/') &&
+      selfService(r.path) === (options.selfService ?? false),
   );
   return routes.map((r) => ({ method: r.method, path: concrete(r.path) }));
 }
+
+test('self-service routes (a case manager connects their own calendar) pass the role guard for every role', async () => {
+  assert.ok(writeRoutes({ selfService: true }).length >= 3);
+  for (const role of ['case_manager', 'viewer'] as const) {
+    for (const { method, path } of writeRoutes({ selfService: true })) {
+      const res = await request(method, path, tokenOf(role));
+      assert.ok(![401, 403].includes(res.status), `${role} ${method} ${path}: ${res.status}`);
+    }
+  }
+});
 
 test('the app has write routes to guard (enumerated from app.routes)', () => {
   assert.ok(writeRoutes().length >= 3, JSON.stringify(writeRoutes()));

@@ -1,0 +1,65 @@
+/**
+ * Calendar sync on the twin: the local key of the grant vault (.local/calendar-key, mode 0600: the twin's stand-in
+ * for the KMS key), the demo organization's calendar seed, the OAuth redirect URI of the local API, and the stream
+ * poller that drives the push handler as the DynamoDB Streams event source does in AWS.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { calendarProvidersFor } from '../../functions/adapters/calendar-providers.ts';
+import { dynamoDbCalendarStore } from '../../functions/adapters/dynamodb-calendar.ts';
+import type { CalendarServices } from '../../functions/api/calendar-routes.ts';
+import { handlerFor, pushDepsFromEnv } from '../../functions/handlers/calendar-push.ts';
+import { tableEnvName } from '../../schemas/tables.ts';
+import { seedDemoCalendar } from './calendar-seed.ts';
+import { calendarStreamPoller, type StreamPoller } from './calendar-stream.ts';
+import { localDynamoDbClient } from './dynamodb-local.ts';
+
+/** The first day of the demo calendar: fixed, so every machine seeds the same events. */
+export const DEMO_CALENDAR_FROM = '2026-12-07';
+
+export interface LocalCalendar {
+  calendarFor(org: string): CalendarServices;
+  redirectUri: string;
+  poller: StreamPoller;
+  stop(): Promise<void>;
+}
+
+export async function startLocalCalendar(options: {
+  stateDir: string;
+  documents: DynamoDBDocumentClient;
+  dynamodbEndpoint: string;
+  region: string;
+  apiPort: number;
+  demo?: { org: string; managers: { userId: string; email: string; name: string }[] };
+  log: (entry: Record<string, unknown>) => void;
+}): Promise<LocalCalendar> {
+  const keyFile = join(options.stateDir, 'calendar-key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  process.env.INTEGRATOR_CALENDAR_LOCAL_KEY = readFileSync(keyFile, 'utf8').trim();
+  const store = dynamoDbCalendarStore(options.documents);
+  const providersFor = calendarProvidersFor(options.documents);
+  if (options.demo) {
+    const from = process.env.INTEGRATOR_CALENDAR_SEED_FROM ?? DEMO_CALENDAR_FROM;
+    if (await seedDemoCalendar(store, options.demo.org, options.demo.managers, from)) {
+      options.log({ level: 'INFO', message: 'demo calendar seeded', org: options.demo.org, from });
+    }
+  }
+  const poller = calendarStreamPoller({
+    dynamodb: localDynamoDbClient(options.dynamodbEndpoint, options.region),
+    endpoint: options.dynamodbEndpoint,
+    region: options.region,
+    tableName: process.env[tableEnvName('CalendarEvents')] ?? 'CalendarEvents',
+    checkpointFile: join(options.stateDir, 'streams', 'calendar-events.json'),
+    handler: handlerFor(pushDepsFromEnv(process.env, providersFor)),
+    log: options.log,
+  });
+  poller.start();
+  return {
+    calendarFor: (org) => ({ store, providers: providersFor(org) }),
+    redirectUri: `http://127.0.0.1:${options.apiPort}/oauth/calendar/callback`,
+    poller,
+    stop: () => poller.stop(),
+  };
+}
