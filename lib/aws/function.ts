@@ -16,6 +16,7 @@ export const HANDLER_FILES = {
   runWatch: 'run-watch.ts',
   exportRun: 'export-run.ts',
   scheduledRun: 'scheduled-run.ts',
+  operatorApi: 'operator-api.ts',
 } as const;
 
 /** Where the handler files are: the repository's functions/handlers, unless a test points elsewhere. */

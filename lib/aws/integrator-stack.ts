@@ -6,6 +6,7 @@ import { Exports } from './exports.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
 import { Operations } from './operations.ts';
+import { Operator } from './operator.ts';
 import { Schedules } from './schedules.ts';
 import { Sftp } from './sftp.ts';
 import { Storage } from './storage.ts';
@@ -31,11 +32,13 @@ export class IntegratorStack extends Stack {
   readonly operations: Operations;
   readonly exports: Exports;
   readonly schedules: Schedules;
+  readonly operator: Operator;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
     this.storage = new Storage(this, 'Storage');
-    this.sftp = new Sftp(this, 'Sftp', { storage: this.storage, organizations: props.organizations });
+    // Organizations (props.organizations) are data: `npm run org -- sync` creates them after a deploy (README).
+    this.sftp = new Sftp(this, 'Sftp', { storage: this.storage });
     const handlers = props.handlersDir ? { handlersDir: props.handlersDir } : {};
     this.importPipeline = new ImportPipeline(this, 'Import', { storage: this.storage, ...handlers });
     this.api = new Api(this, 'Api', { storage: this.storage, ...handlers });
@@ -75,6 +78,15 @@ export class IntegratorStack extends Stack {
     });
     // The API keeps each job's schedule with the job and sends run-now requests.
     this.schedules.grantManage(this.api.function);
+    // The firm admin's /v1/sftp-keys: import and delete keys of this server's users.
+    this.sftp.grantKeyManagement(this.api.function);
+    this.operator = new Operator(this, 'Operator', {
+      storage: this.storage,
+      sftp: this.sftp,
+      api: this.api,
+      schedules: this.schedules,
+      ...handlers,
+    });
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });
@@ -83,5 +95,7 @@ export class IntegratorStack extends Stack {
     new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, 'OperatorUrl', { value: `${this.api.stage.url}operator/v1` });
+    new CfnOutput(this, 'OperatorPolicyArn', { value: this.operator.operatorPolicy.managedPolicyArn });
   }
 }

@@ -30,7 +30,16 @@
  *   run only repeats the archive step.
  */
 
-import type { FileEntry, FileLedger, FileStore, FiringRunLog, JobStore, ObjectRef, Random } from '../ports.ts';
+import type {
+  FileEntry,
+  FileLedger,
+  FileStore,
+  FiringRunLog,
+  JobStore,
+  ObjectRef,
+  OrganizationStore,
+  Random,
+} from '../ports.ts';
 import { type Problem, StoreRefusal } from '../problems.ts';
 import { claimKeeper } from './claim-lease.ts';
 import { type ImportDeps, importFile } from './import-file.ts';
@@ -75,6 +84,8 @@ export interface ReceiveDeps extends ImportDeps {
   turnGraceMs?: number;
   /** Where a taken pending file's end is recorded (its scheduled or requested run). */
   firingRuns?: FiringRunLog;
+  /** The organization's status: a suspended organization's file is refused and left in place (organizations.ts). */
+  organizations?: Pick<OrganizationStore, 'get'>;
 }
 
 export const DEFAULT_WAIT_RETRY_SECONDS = 30;
@@ -244,6 +255,13 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       const problem = { code: match.reason, message: match.message, file: fileName };
       return await stop(problem);
     }
+    if ((await deps.organizations?.get(parsed.org))?.status === 'suspended') {
+      return await stop({
+        code: 'organization_suspended',
+        message: `${fileName}: organization ${parsed.org} is suspended, so the file was not imported; it stays in inbound (upload it again once the organization is resumed)`,
+        file: fileName,
+      });
+    }
     // A resumed run keeps the job it started with (kept on the entry), whatever was edited between invocations.
     const jobs = entry.job ? [entry.job] : await deps.jobs.importJobs(parsed.org);
     const choice = chooseJob(jobs, match.template, deps.catalog, fileName);
@@ -296,7 +314,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
  * Safe to repeat: a retry after a crash redoes only what is missing.
  */
 /** Runs whose file stays in inbound: not ours to move (a partial upload, a file that is not CSV). */
-const LEFT_IN_PLACE = new Set(['partial_upload', 'not_csv']);
+const LEFT_IN_PLACE = new Set(['partial_upload', 'not_csv', 'organization_suspended']);
 
 async function settle(
   deps: ReceiveDeps,
