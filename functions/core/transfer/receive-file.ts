@@ -251,16 +251,17 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       };
       return await stop(problem);
     }
-    if (!match.ok) {
-      const problem = { code: match.reason, message: match.message, file: fileName };
-      return await stop(problem);
-    }
+    // Before anything that would move the file: a suspended organization's file stays where it is.
     if ((await deps.organizations?.get(parsed.org))?.status === 'suspended') {
       return await stop({
         code: 'organization_suspended',
         message: `${fileName}: organization ${parsed.org} is suspended, so the file was not imported; it stays in inbound (upload it again once the organization is resumed)`,
         file: fileName,
       });
+    }
+    if (!match.ok) {
+      const problem = { code: match.reason, message: match.message, file: fileName };
+      return await stop(problem);
     }
     // A resumed run keeps the job it started with (kept on the entry), whatever was edited between invocations.
     const jobs = entry.job ? [entry.job] : await deps.jobs.importJobs(parsed.org);
