@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createApi } from '../../functions/api/app.ts';
 import { createOperatorApi } from '../../functions/api/organizations-routes.ts';
 import type { OrganizationAdminDeps } from '../../functions/core/organization-admin.ts';
 import {
@@ -11,7 +12,10 @@ import {
 } from '../../functions/core/organizations.ts';
 import type { OrganizationStore } from '../../functions/core/ports.ts';
 import { MAX_SSH_KEYS_PER_USER } from '../../functions/core/ssh-keys.ts';
-import { localIssuer, localOperatorAuthenticate } from '../../lib/local/local-auth.ts';
+import { localAuthenticate, localIssuer, localOperatorAuthenticate } from '../../lib/local/local-auth.ts';
+import { MemoryJobRepository } from '../fixtures/memory-job-repository.ts';
+import { MemoryRunReports } from '../fixtures/memory-reports.ts';
+import { contractChecked } from '../support/openapi-contract.ts';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK+NtynIufFPrWfWK1RD9ncB3sS29RFcFnqrH6XHUkSx test';
 
@@ -181,4 +185,68 @@ test('delete is refused while data exists; forced, it erases in order, the item 
   assert.deepEqual(calls.slice(0, 2), ['deleteUser acme', 'unschedule acme j1']);
   assert.equal((await send('GET', '/organizations/acme')).status, 404);
   assert.equal((await send('DELETE', '/organizations/acme?force=true')).status, 404);
+});
+
+test('/v1/sftp-keys: the firm admin adds and removes keys of their own organization, by the documented contract', async () => {
+  const organizations = memoryOrganizations();
+  const imported: string[] = [];
+  const deleted: string[] = [];
+  const issuer = localIssuer('api-secret');
+  const app = contractChecked(
+    createApi({
+      storesFor: () => ({ reports: new MemoryRunReports(), jobs: new MemoryJobRepository([]), organizations }),
+      authenticate: localAuthenticate(issuer),
+      sftpUsers: {
+        ensureUser: async () => {},
+        deleteUser: async () => {},
+        importKey: async (org, body) => {
+          imported.push(`${org} ${body.split(' ')[0]}`);
+          return `key-${imported.length}`;
+        },
+        deleteKey: async (org, id) => void deleted.push(`${org} ${id}`),
+      },
+    }),
+  );
+  const at = new Date('2026-12-01T10:00:00Z');
+  await organizations.create({
+    id: 'acme',
+    name: 'Acme',
+    allowedRecords: 10,
+    contacts: [],
+    timeZone: 'UTC',
+    status: 'active',
+    createdAt: at.toISOString(),
+    updatedAt: at.toISOString(),
+    sshKeys: [],
+  });
+  const admin = { authorization: `Bearer ${issuer.issue('acme')}`, 'content-type': 'application/json' };
+  const viewer = {
+    authorization: `Bearer ${issuer.issueFor({ org: 'acme', email: 'v@acme.example.com', name: 'v', role: 'viewer' })}`,
+    'content-type': 'application/json',
+  };
+  const post = (headers: Record<string, string>, publicKey: unknown) =>
+    app.request('/v1/sftp-keys', { method: 'POST', headers, body: JSON.stringify({ publicKey }) });
+
+  assert.equal((await post(viewer, KEY)).status, 403);
+  const short = await post(admin, 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7');
+  assert.equal(short.status, 400);
+  const added = await post(admin, KEY);
+  assert.equal(added.status, 201);
+  const key = (await added.json()) as { id: string };
+  assert.equal((await post(admin, KEY)).status, 409);
+  assert.deepEqual(imported, ['acme ssh-ed25519']);
+  const listed = (await (await app.request('/v1/sftp-keys', { headers: viewer })).json()) as {
+    keys: unknown[];
+    limit: number;
+  };
+  assert.equal(listed.keys.length, 1);
+  assert.equal(listed.limit, 50);
+  const path = `/v1/sftp-keys/${encodeURIComponent(key.id)}`;
+  assert.equal((await app.request(path, { method: 'DELETE', headers: viewer })).status, 403);
+  assert.equal((await app.request(path, { method: 'DELETE', headers: admin })).status, 200);
+  assert.deepEqual(deleted, ['acme key-1']);
+  assert.equal((await app.request(path, { method: 'DELETE', headers: admin })).status, 404);
+  // Another organization's firm admin sees none of acme's keys (its own item has none: 404 as if missing).
+  const globex = { authorization: `Bearer ${issuer.issue('globex')}` };
+  assert.equal((await app.request('/v1/sftp-keys', { headers: globex })).status, 404);
 });
