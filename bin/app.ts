@@ -15,7 +15,7 @@ try {
 
 if (settings.organizations.length === 0) {
   console.error(
-    'Integrator: no organizations given (-c organizations=<file.json | JSON list>): the SFTP server will have no users',
+    'Integrator: no organizations given (-c organizations=<file.json | JSON list>); after the deploy, create them with npm run org -- sync --file <file.json> or npm run org -- create',
   );
 }
 

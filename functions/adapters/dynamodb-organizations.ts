@@ -1,7 +1,20 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { type BillingUsage, billingUsage, periodOf } from '../core/billing.ts';
-import type { OrganizationConfig } from '../core/organizations.ts';
-import type { Billing, BillingReports } from '../core/ports.ts';
+import {
+  DEFAULT_TIME_ZONE,
+  type Organization,
+  type OrganizationConfig,
+  type OrganizationStatus,
+  type StoredSshKey,
+} from '../core/organizations.ts';
+import type { Billing, BillingReports, OrganizationStore } from '../core/ports.ts';
+import { MAX_SSH_KEYS_PER_USER } from '../core/ssh-keys.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
 
@@ -11,7 +24,7 @@ import { isConditionFailed, updateParts } from './dynamodb-expressions.ts';
  */
 export async function putOrganization(
   db: DynamoDBDocumentClient,
-  org: Pick<OrganizationConfig, 'id' | 'name' | 'allowedRecords' | 'contacts'>,
+  org: Pick<OrganizationConfig, 'id' | 'name' | 'allowedRecords' | 'contacts' | 'timeZone'>,
   options: { env?: NodeJS.ProcessEnv; table?: string } = {},
 ): Promise<void> {
   const table = options.table ?? tableName('Organizations', options.env);
@@ -19,9 +32,180 @@ export async function putOrganization(
     new UpdateCommand({
       TableName: table,
       Key: { org: org.id },
-      ...updateParts({ name: org.name, allowedRecords: org.allowedRecords, contacts: org.contacts }),
+      ...updateParts(
+        { name: org.name, allowedRecords: org.allowedRecords, contacts: org.contacts, timeZone: org.timeZone },
+        { ifNotExists: { status: 'active', sshKeys: {} } },
+      ),
     }),
   );
+}
+
+/** The item's attributes this store owns; billing counters (`used#…`, `job#…`) are left to dynamoDbBilling. */
+function organizationOf(item: Record<string, unknown>): Organization {
+  const keys = (item.sshKeys ?? {}) as Record<string, StoredSshKey>;
+  const text = (v: unknown, fallback: string) => (typeof v === 'string' && v !== '' ? v : fallback);
+  return {
+    id: item.org as string,
+    name: text(item.name, item.org as string),
+    allowedRecords: typeof item.allowedRecords === 'number' ? item.allowedRecords : 0,
+    contacts: Array.isArray(item.contacts) ? (item.contacts as string[]) : [],
+    timeZone: text(item.timeZone, DEFAULT_TIME_ZONE),
+    // Items written before statuses existed (the twin's seed, a first deploy's context) are active.
+    status: text(item.status, 'active') as OrganizationStatus,
+    createdAt: text(item.createdAt, ''),
+    updatedAt: text(item.updatedAt, ''),
+    sshKeys: Object.values(keys).sort((a, b) => a.addedAt.localeCompare(b.addedAt)),
+  };
+}
+
+/**
+ * The organizations' items (OrganizationStore). Keys live in a map by fingerprint (`sshKeys`) beside a counter
+ * (`sshKeyCount`), so adding one is a single conditional write that can neither double a key nor pass the limit.
+ */
+export function dynamoDbOrganizations(
+  db: DynamoDBDocumentClient,
+  options: { env?: NodeJS.ProcessEnv; table?: string } = {},
+): OrganizationStore {
+  const table = options.table ?? tableName('Organizations', options.env);
+  const get = async (org: string) => {
+    const out = await db.send(new GetCommand({ TableName: table, Key: { org }, ConsistentRead: true }));
+    return out.Item ? organizationOf(out.Item) : undefined;
+  };
+  const conditional = async (command: UpdateCommand): Promise<Organization | undefined> => {
+    try {
+      const out = await db.send(command);
+      return out.Attributes ? organizationOf(out.Attributes) : undefined;
+    } catch (err) {
+      if (isConditionFailed(err)) return undefined;
+      throw err;
+    }
+  };
+  return {
+    get,
+    async list() {
+      const out: Organization[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await db.send(
+          new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
+        );
+        for (const item of page.Items ?? []) out.push(organizationOf(item));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return out.sort((a, b) => a.id.localeCompare(b.id));
+    },
+    async create(org) {
+      const { id, sshKeys, ...fields } = org;
+      // An update, not a put: an item an older release wrote (the seed's: name, limit, billing counters, no
+      // createdAt) is adopted with its counters; one this store created is never overwritten.
+      const parts = updateParts({
+        ...fields,
+        sshKeys: Object.fromEntries(sshKeys.map((k) => [k.fingerprint, k])),
+        sshKeyCount: sshKeys.length,
+      });
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org: id },
+            ...parts,
+            ConditionExpression: 'attribute_not_exists(#created)',
+            ExpressionAttributeNames: { ...parts.ExpressionAttributeNames, '#created': 'createdAt' },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionFailed(err)) return false;
+        throw err;
+      }
+    },
+    update(org, change, at) {
+      const parts = updateParts({ ...change, updatedAt: at.toISOString() });
+      return conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { org },
+          ...parts,
+          ConditionExpression: 'attribute_exists(org)',
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+    },
+    setStatus(org, status, at) {
+      return conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { org },
+          ...updateParts({ status, updatedAt: at.toISOString() }),
+          ConditionExpression: 'attribute_exists(org)',
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+    },
+    async addKey(org, key) {
+      // Items from before keys were data have no map yet: a nested SET needs its parent.
+      const ready = await conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { org },
+          UpdateExpression: 'SET sshKeys = if_not_exists(sshKeys, :empty)',
+          ConditionExpression: 'attribute_exists(org)',
+          ExpressionAttributeValues: { ':empty': {} },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (!ready) return 'not_found';
+      if (ready.sshKeys.some((k) => k.fingerprint === key.fingerprint)) return 'exists';
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { org },
+            UpdateExpression: 'SET sshKeys.#fp = :key ADD sshKeyCount :one',
+            ConditionExpression:
+              'attribute_exists(org) AND attribute_not_exists(sshKeys.#fp) AND (attribute_not_exists(sshKeyCount) OR sshKeyCount < :max)',
+            ExpressionAttributeNames: { '#fp': key.fingerprint },
+            ExpressionAttributeValues: { ':key': key, ':one': 1, ':max': MAX_SSH_KEYS_PER_USER },
+          }),
+        );
+        return 'added';
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+        const now = await get(org);
+        if (!now) return 'not_found';
+        return now.sshKeys.some((k) => k.fingerprint === key.fingerprint) ? 'exists' : 'full';
+      }
+    },
+    async setProviderKeyId(org, fingerprint, providerKeyId) {
+      await conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { org },
+          UpdateExpression: providerKeyId ? 'SET sshKeys.#fp.providerKeyId = :id' : 'REMOVE sshKeys.#fp.providerKeyId',
+          ConditionExpression: 'attribute_exists(sshKeys.#fp)',
+          ExpressionAttributeNames: { '#fp': fingerprint },
+          ...(providerKeyId ? { ExpressionAttributeValues: { ':id': providerKeyId } } : {}),
+        }),
+      );
+    },
+    async removeKey(org, fingerprint) {
+      const before = await conditional(
+        new UpdateCommand({
+          TableName: table,
+          Key: { org },
+          UpdateExpression: 'REMOVE sshKeys.#fp ADD sshKeyCount :minus',
+          ConditionExpression: 'attribute_exists(sshKeys.#fp)',
+          ExpressionAttributeNames: { '#fp': fingerprint },
+          ExpressionAttributeValues: { ':minus': -1 },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return before?.sshKeys.find((k) => k.fingerprint === fingerprint);
+    },
+    async remove(org) {
+      await db.send(new DeleteCommand({ TableName: table, Key: { org } }));
+    },
+  };
 }
 
 /**

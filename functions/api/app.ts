@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { InvalidCursor } from '../core/pages.ts';
-import type { BillingReports, JobRepository, RunReports } from '../core/ports.ts';
+import type { BillingReports, JobRepository, OrganizationStore, RunReports } from '../core/ports.ts';
 import { type Authenticate, authentication } from './auth.ts';
 import { roleGuard } from './auth-roles.ts';
 import { type BillingApiDependencies, type BillingEnv, billingRoutes } from './billing-routes.ts';
@@ -9,6 +9,7 @@ import { type CalendarApiDependencies, calendarCallbackRoutes, calendarRoutes } 
 import { ApiError, apiError } from './errors.ts';
 import { type ApiEnv, type JobsApiDependencies, jobRoutes } from './jobs-routes.ts';
 import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes.ts';
+import { type SshKeysApiDependencies, sshKeyRoutes } from './ssh-keys-routes.ts';
 
 /**
  * The HTTP API, one Hono app served by API Gateway + Lambda in AWS and by the twin's Node server locally.
@@ -28,6 +29,7 @@ import { type RunsApiDependencies, type RunsEnv, runRoutes } from './runs-routes
  *   POST /v1/jobs/:jobId/launch, /v1/mapping-suggestions        import jobs (jobs-routes.ts)
  *   GET  /v1/billing[?period=YYYY-MM]                            the Billing report (billing-routes.ts)
  *   /v1/calendar/...; GET /oauth/calendar/callback (no token)    calendar sync (calendar-routes.ts)
+ *   GET, POST /v1/sftp-keys; DELETE /v1/sftp-keys/:keyId         the SFTP user's public keys (ssh-keys-routes.ts)
  *
  * Errors: `{ error: { code, message, problems? } }` with 400 (bad request), 401, 403, 404, 409 (state conflicts); the
  * status comes from the error's type (ApiError, InvalidCursor), never from its message.
@@ -41,13 +43,16 @@ export interface TenantStores {
   jobs: JobRepository;
   /** The Billing report (GET /v1/billing answers 500 without it). */
   billing?: BillingReports;
+  /** The organization's own item: its SFTP keys (the /v1/sftp-keys routes answer 500 without it). */
+  organizations?: OrganizationStore;
 }
 
 export interface ApiDependencies
   extends JobsApiDependencies,
     RunsApiDependencies,
     BillingApiDependencies,
-    CalendarApiDependencies {
+    CalendarApiDependencies,
+    SshKeysApiDependencies {
   storesFor(org: string): Promise<TenantStores> | TenantStores;
   /** The caller of a request (organization, user, role), or undefined (401). */
   authenticate: Authenticate;
@@ -77,6 +82,7 @@ export function createApi(deps: ApiDependencies): Hono<AppEnv> {
   app.route('/v1', jobRoutes(deps));
   app.route('/v1', billingRoutes(deps));
   app.route('/v1', calendarRoutes(deps));
+  app.route('/v1', sshKeyRoutes(deps));
 
   app.notFound((c) => apiError(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 

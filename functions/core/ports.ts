@@ -5,6 +5,7 @@
  */
 import type { BillingPeriod, BillingUsage } from './billing.ts';
 import type { IntegrationEvent } from './integration-events.ts';
+import type { EraseStep, Organization, OrganizationChange, OrganizationStatus, StoredSshKey } from './organizations.ts';
 import type { Page } from './pages.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
 import type { ExportJob, ExportProgress } from './transfer/export-jobs.ts';
@@ -661,3 +662,53 @@ export interface EventBus {
  * time, and a published (`sent`) event is never claimed again.
  */
 export type PublishedEvents = Pick<Outbox, 'get' | 'claim' | 'markSent'>;
+
+export type SshKeyAddResult = 'added' | 'exists' | 'full' | 'not_found';
+
+/**
+ * The Organizations table's items as data (functions/core/organizations.ts). Writes are conditional on the item's
+ * existence, so a change never recreates a deleted organization; billing counters on the item are never touched here.
+ */
+export interface OrganizationStore {
+  get(org: string): Promise<Organization | undefined>;
+  list(): Promise<Organization[]>;
+  /** false (nothing written) when the id is taken. */
+  create(org: Organization): Promise<boolean>;
+  /** The item after the change; undefined when there is none. */
+  update(org: string, change: OrganizationChange, at: Date): Promise<Organization | undefined>;
+  setStatus(org: string, status: OrganizationStatus, at: Date): Promise<Organization | undefined>;
+  /** Adds a key unless the item has it already or holds MAX_SSH_KEYS_PER_USER (one conditional write). */
+  addKey(org: string, key: StoredSshKey): Promise<SshKeyAddResult>;
+  /** Records (or clears) a key's provider id; a key removed meanwhile stays removed. */
+  setProviderKeyId(org: string, fingerprint: string, providerKeyId: string | undefined): Promise<void>;
+  /** The removed key, or undefined when the organization has no such key. */
+  removeKey(org: string, fingerprint: string): Promise<StoredSshKey | undefined>;
+  /** Deletes the item (billing counters with it): the last step of an erase. */
+  remove(org: string): Promise<void>;
+}
+
+/**
+ * The SFTP front door's users: AWS Transfer Family service-managed users (functions/adapters/transfer-sftp-users.ts),
+ * or the twin's server, which reads the Organizations table at every login and so needs nothing here. Idempotent.
+ */
+export interface SftpUsers {
+  /** Creates the organization's user (the users' role, its logical home, its session policy) if it has none. */
+  ensureUser(org: string): Promise<void>;
+  deleteUser(org: string): Promise<void>;
+  /** Imports a key; the provider's id for it (undefined where the table itself is what logins read). */
+  importKey(org: string, body: string): Promise<string | undefined>;
+  /** Deletes a key by the provider's id; one that is already gone is no error. */
+  deleteKey(org: string, providerKeyId: string): Promise<void>;
+}
+
+/** An organization's data outside its item: its folders, what it still holds, and its erasure step by step. */
+export interface OrganizationData {
+  /** The folder markers `inbound/<org>/`, `archive/<org>/`, `outbound/<org>/`. */
+  createFolders(org: string): Promise<void>;
+  /** The kinds of data the organization still holds (`jobs`, `runs`, `files`, `records`, `objects`); [] when none. */
+  holdings(org: string): Promise<string[]>;
+  /** The ids of its jobs (both directions): their schedules are removed before the jobs are. */
+  jobIds(org: string): Promise<string[]>;
+  /** Removes one kind of data; repeating a finished step is a no-op. */
+  erase(org: string, step: Exclude<EraseStep, 'sftp_user' | 'schedules'>): Promise<void>;
+}

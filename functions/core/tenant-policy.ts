@@ -31,8 +31,9 @@ export const TENANT_TABLE_ACTIONS = {
   runs: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   runErrors: ['dynamodb:Query'],
   runLists: ['dynamodb:Query'],
-  // GetItem: the Billing report (limit and per-period counters on the organization's item); never written here.
-  organizations: ['dynamodb:GetItem'],
+  // GetItem: the Billing report (limit and per-period counters on the organization's item); UpdateItem: its SFTP
+  // keys (/v1/sftp-keys), the only attributes the API writes there (ssh-keys-routes.ts).
+  organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** How each table's partition key starts with the organization: the whole key, or `<org>#` then more. */

@@ -1,14 +1,16 @@
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { STSClient } from '@aws-sdk/client-sts';
+import { TransferClient } from '@aws-sdk/client-transfer';
 import type { Context } from 'hono';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
-import { dynamoDbBillingReports } from '../adapters/dynamodb-organizations.ts';
+import { dynamoDbBillingReports, dynamoDbOrganizations } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRunReports } from '../adapters/dynamodb-reports.ts';
 import { eventBridgeScheduler, eventBridgeSettingsFromEnv } from '../adapters/eventbridge-scheduler.ts';
 import { jobRunRequestsFromEnv } from '../adapters/job-run-requests.ts';
 import { tenantSettingsFromEnv, tenantStores } from '../adapters/tenant-stores.ts';
+import { transferSettingsFromEnv, transferSftpUsers } from '../adapters/transfer-sftp-users.ts';
 import { createApi } from '../api/app.ts';
 import { type Caller, callerFromClaims } from '../api/auth.ts';
 
@@ -29,7 +31,10 @@ const region = process.env.AWS_REGION;
 // Job schedules (EventBridge Scheduler) and run now (the job-runs queue): lib/aws/schedules.ts sets their environment.
 const schedulerSettings = eventBridgeSettingsFromEnv();
 const runRequests = jobRunRequestsFromEnv();
+// The firm admin's /v1/sftp-keys import and delete keys of the organization's Transfer Family user (lib/aws/sftp.ts).
+const transfer = transferSettingsFromEnv();
 const app = createApi({
+  ...(transfer ? { sftpUsers: transferSftpUsers(new TransferClient(region ? { region } : {}), transfer) } : {}),
   ...(schedulerSettings
     ? { scheduler: eventBridgeScheduler(new SchedulerClient(region ? { region } : {}), schedulerSettings) }
     : {}),
@@ -42,6 +47,7 @@ const app = createApi({
       reports: dynamoDbRunReports(db),
       jobs: dynamoDbJobs(db),
       billing: dynamoDbBillingReports(db),
+      organizations: dynamoDbOrganizations(db),
     }),
   }),
   authenticate: (c) => callerFromAuthorizer(c as unknown as Context<{ Bindings: { event: LambdaEvent } }>),

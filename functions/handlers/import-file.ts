@@ -37,7 +37,7 @@ import { diskSortScratch } from '../adapters/disk-sort.ts';
 import { dynamoDbFileLedger } from '../adapters/dynamodb-files.ts';
 import { dynamoDbFiringRuns } from '../adapters/dynamodb-firing-runs.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
-import { dynamoDbBilling } from '../adapters/dynamodb-organizations.ts';
+import { dynamoDbBilling, dynamoDbOrganizations } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords } from '../adapters/dynamodb-records.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
 import { runLogWithFailureNotices } from '../adapters/failure-notices.ts';
@@ -88,6 +88,7 @@ export function dependenciesFromEnv(
     jobs: dynamoDbJobs(db, { env }),
     ledger: dynamoDbFileLedger(db, { env }),
     billing: dynamoDbBilling(db, { env }),
+    organizations: dynamoDbOrganizations(db, { env }),
     // os.tmpdir(): /tmp in Lambda (512 MB by default: room for the census of ~20 million rows).
     scratch: diskSortScratch(),
     clock: systemClock,

@@ -21,6 +21,7 @@ export const HANDLER_FILES = {
   exportRun: 'export-run.ts',
   scheduledRun: 'scheduled-run.ts',
   calendarPush: 'calendar-push.ts',
+  operatorApi: 'operator-api.ts',
 } as const;
 
 /** Where the handler files are: the repository's functions/handlers, unless a test points elsewhere. */

@@ -8,6 +8,7 @@ import { Exports } from './exports.ts';
 import { ImportPipeline } from './import-pipeline.ts';
 import { Monitoring } from './monitoring.ts';
 import { Operations } from './operations.ts';
+import { Operator } from './operator.ts';
 import { Schedules } from './schedules.ts';
 import { Sftp } from './sftp.ts';
 import { Storage } from './storage.ts';
@@ -35,11 +36,13 @@ export class IntegratorStack extends Stack {
   readonly schedules: Schedules;
   readonly events: IntegrationEventBus;
   readonly calendar: Calendar;
+  readonly operator: Operator;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
     super(scope, id, props);
     this.storage = new Storage(this, 'Storage');
-    this.sftp = new Sftp(this, 'Sftp', { storage: this.storage, organizations: props.organizations });
+    // Organizations (props.organizations) are data: `npm run org -- sync` creates them after a deploy (README).
+    this.sftp = new Sftp(this, 'Sftp', { storage: this.storage });
     const handlers = props.handlersDir ? { handlersDir: props.handlersDir } : {};
     this.importPipeline = new ImportPipeline(this, 'Import', { storage: this.storage, ...handlers });
     this.api = new Api(this, 'Api', { storage: this.storage, ...handlers });
@@ -104,6 +107,16 @@ export class IntegratorStack extends Stack {
       ...handlers,
     });
 
+    // The firm admin's /v1/sftp-keys: import and delete keys of this server's users.
+    this.sftp.grantKeyManagement(this.api.function);
+    this.operator = new Operator(this, 'Operator', {
+      storage: this.storage,
+      sftp: this.sftp,
+      api: this.api,
+      schedules: this.schedules,
+      ...handlers,
+    });
+
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'SftpServerId', { value: this.sftp.server.attrServerId });
     new CfnOutput(this, 'SftpEndpoint', { value: this.sftp.endpoint });
@@ -112,5 +125,7 @@ export class IntegratorStack extends Stack {
     new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'OperatorUrl', { value: `${this.api.stage.url}operator/v1` });
+    new CfnOutput(this, 'OperatorPolicyArn', { value: this.operator.operatorPolicy.managedPolicyArn });
   }
 }

@@ -1,16 +1,11 @@
 import { Arn, ArnFormat, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as transfer from 'aws-cdk-lib/aws-transfer';
 import { Construct } from 'constructs';
-import { type OrganizationConfig, sftpUserName } from '../../functions/core/organizations.ts';
-import {
-  AREA_ACCESS,
-  type Area,
-  type AreaAccess,
-  areaPrefix,
-  logicalDirectories,
-} from '../../functions/core/transfer/layout.ts';
+import { TRANSFER_ENV } from '../../functions/adapters/transfer-sftp-users.ts';
+import { SFTP_AREAS, userActions } from '../../functions/core/sftp-access.ts';
 import { UPLOAD_TAG } from '../../functions/core/transfer/receive-file.ts';
 import { logsKeyOf } from './function.ts';
 import { cfnRef, type Storage } from './storage.ts';
@@ -23,39 +18,45 @@ import { cfnRef, type Storage } from './storage.ts';
  */
 export const PARTIAL_UPLOAD_TAG = { key: UPLOAD_TAG, value: 'partial' } as const;
 
-/**
- * The S3 actions behind each permission of functions/core/transfer/layout.ts's AREA_ACCESS, which the local SFTP
- * server enforces as well: listing is granted separately (s3:ListBucket on the organization's prefixes).
- */
-const S3_ACTIONS: Record<keyof AreaAccess, readonly string[]> = {
-  read: ['s3:GetObject'],
-  write: ['s3:PutObject'],
-  delete: ['s3:DeleteObject'],
-};
+/** The Transfer Family calls that manage users and their keys, and who makes which. */
+export const USER_MANAGEMENT_ACTIONS = [
+  'transfer:CreateUser',
+  'transfer:UpdateUser',
+  'transfer:DeleteUser',
+  'transfer:DescribeUser',
+  'transfer:ImportSshPublicKey',
+  'transfer:DeleteSshPublicKey',
+] as const;
+export const KEY_MANAGEMENT_ACTIONS = [
+  'transfer:DescribeUser',
+  'transfer:ImportSshPublicKey',
+  'transfer:DeleteSshPublicKey',
+] as const;
 
-/** The object actions the role of an organization's SFTP user gets in one of its folders. */
-function userActions(area: Area): string[] {
-  const access = AREA_ACCESS[area];
-  return (Object.keys(S3_ACTIONS) as (keyof AreaAccess)[]).filter((p) => access[p]).flatMap((p) => S3_ACTIONS[p]);
-}
-
 /**
- * AWS Transfer Family: one SFTP server, one service-managed user per organization. Each user sees a logical home
- * of exactly /inbound, /archive and /outbound (functions/core/transfer/layout.ts, shared with the local twin) and
- * assumes its own role, which reaches nothing but that organization's prefixes: the mapping hides the rest, the
- * role forbids it.
+ * AWS Transfer Family: one SFTP server; its service-managed users, one per organization, are data, not resources of
+ * this stack: the operator route creates them at runtime (functions/adapters/transfer-sftp-users.ts, through
+ * `npm run org`). Each user sees a logical home of exactly /inbound, /archive and /outbound (layout.ts, shared with
+ * the twin) and assumes the one users' role below, which reaches the three areas of any organization with the
+ * actions AREA_ACCESS allows there; the user's session policy (functions/core/sftp-access.ts, from the same table)
+ * narrows that to its own organization's prefixes. The mapping hides the rest, the session policy forbids it.
+ *
+ * Why not CfnUser per organization any more: CloudFormation would own users whose keys the firm admin rotates at
+ * runtime, and the next deploy would put the old keys back.
  */
 export class Sftp extends Construct {
   readonly server: transfer.CfnServer;
   readonly workflow: transfer.CfnWorkflow;
   readonly workflowRole: iam.Role;
-  readonly users: ReadonlyMap<string, transfer.CfnUser>;
-  readonly userRoles: ReadonlyMap<string, iam.Role>;
+  /** The role every organization's SFTP user assumes (narrowed per user by its session policy). */
+  readonly usersRole: iam.Role;
   readonly logGroup: logs.LogGroup;
+  private readonly storage: Storage;
 
-  constructor(scope: Construct, id: string, props: { storage: Storage; organizations: readonly OrganizationConfig[] }) {
+  constructor(scope: Construct, id: string, props: { storage: Storage }) {
     super(scope, id);
     const { storage } = props;
+    this.storage = storage;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,
@@ -78,30 +79,48 @@ export class Sftp extends Construct {
         onPartialUpload: [{ workflowId: this.workflow.attrWorkflowId, executionRole: this.workflowRole.roleArn }],
       },
     });
+    this.usersRole = this.createUsersRole(storage);
+  }
 
-    const users = new Map<string, transfer.CfnUser>();
-    const roles = new Map<string, iam.Role>();
-    for (const org of props.organizations) {
-      const role = this.userRole(org, storage);
-      roles.set(org.id, role);
-      users.set(
-        org.id,
-        new transfer.CfnUser(this, `User-${org.id}`, {
-          serverId: this.server.attrServerId,
-          userName: sftpUserName(org.id),
-          role: role.roleArn,
-          homeDirectoryType: 'LOGICAL',
-          homeDirectoryMappings: logicalDirectories(org.id).map(({ entry, target }) => ({
-            entry,
-            target: `/${storage.bucket.bucketName}/${target}`,
-            type: 'DIRECTORY',
-          })),
-          ...(org.sshPublicKeys.length > 0 ? { sshPublicKeys: org.sshPublicKeys } : {}),
-        }),
-      );
-    }
-    this.users = users;
-    this.userRoles = roles;
+  /** The ARN of every user of this server (`user/<server id>/*`): what user and key management is scoped to. */
+  get usersArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'transfer',
+      resource: 'user',
+      resourceName: `${this.server.attrServerId}/*`,
+    });
+  }
+
+  /**
+   * Creating, changing and deleting this server's users (the operator function): the calls on its users only, and
+   * passing the users' role to Transfer Family only. Sets the environment transferSftpUsers reads.
+   */
+  grantUserManagement(fn: lambda.Function): void {
+    this.grantTransfer(fn, USER_MANAGEMENT_ACTIONS);
+    fn.addEnvironment(TRANSFER_ENV.userRoleArn, this.usersRole.roleArn);
+    fn.addEnvironment(TRANSFER_ENV.bucketArn, this.storage.bucket.bucketArn);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.usersRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'transfer.amazonaws.com' } },
+      }),
+    );
+  }
+
+  /** Importing and deleting the users' keys (the API's /v1/sftp-keys): no user is created or changed otherwise. */
+  grantKeyManagement(fn: lambda.Function): void {
+    this.grantTransfer(fn, KEY_MANAGEMENT_ACTIONS);
+  }
+
+  private grantTransfer(fn: lambda.Function, actions: readonly string[]): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources: [this.usersArn] }));
+    // On the role: the finding is raised on its default policy, a child of the role.
+    Validations.of(fn.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:transfer:<AWS::Region>:<AWS::AccountId>:user/${cfnRef(this.server, 'ServerId')}/*]`,
+      reason: 'Users are created at runtime, one per organization: the grant names this server, never another.',
+    });
+    fn.addEnvironment(TRANSFER_ENV.serverId, this.server.attrServerId);
   }
 
   /** Endpoint hostname of a PUBLIC SFTP server. */
@@ -174,31 +193,30 @@ export class Sftp extends Construct {
     return role;
   }
 
-  /** The organization's own prefixes, nothing else: listing is limited by s3:prefix, objects by their ARN. */
-  private userRole(org: OrganizationConfig, storage: Storage): iam.Role {
-    const role = transferRole(this, `UserRole-${org.id}`, `Integrator SFTP user of organization ${org.id}`);
-    const areas = Object.keys(AREA_ACCESS) as Area[];
-    const prefixes = areas.map((area) => areaPrefix(area, org.id));
+  /**
+   * What any organization's SFTP user may do, by area (AREA_ACCESS through sftp-access.ts): listing below the areas,
+   * the allowed object actions in each. Each user's session policy then limits it to `<area>/<its org>/…`.
+   */
+  private createUsersRole(storage: Storage): iam.Role {
+    const role = transferRole(
+      this,
+      'UsersRole',
+      'Integrator SFTP users (each narrowed to its organization by its session policy)',
+    );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [storage.bucket.bucketArn],
-        // Only `inbound/acme/…`, never the bare `inbound/acme`: as a listing prefix that would also match
-        // `inbound/acme-corp/…` and name another organization's files.
-        conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+        conditions: { StringLike: { 's3:prefix': SFTP_AREAS.map((area) => `${area}/*`) } },
       }),
     );
-    for (const area of areas) {
-      const prefix = areaPrefix(area, org.id);
+    for (const area of SFTP_AREAS) {
       role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: userActions(area),
-          resources: [storage.bucket.arnForObjects(`${prefix}*`)],
-        }),
+        new iam.PolicyStatement({ actions: userActions(area), resources: [storage.bucket.arnForObjects(`${area}/*`)] }),
       );
       Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${bucketArnRef(storage)}/${prefix}*]`,
-        reason: `Prefix grant limited to organization ${org.id}'s own ${area} folder: any file its SFTP user names.`,
+        id: `AwsSolutions-IAM5[Resource::${bucketArnRef(storage)}/${area}/*]`,
+        reason: `The ${area} folders of every organization; each user's session policy narrows it to its own organization's.`,
       });
     }
     storage.grantKeyUse(role);

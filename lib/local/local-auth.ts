@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { jwtVerify } from 'jose';
 import { type Caller, callerFromClaims, GROUPS_CLAIM, ORG_CLAIM } from '../../functions/api/auth.ts';
@@ -102,5 +102,18 @@ export function localAuthenticate(issuer: LocalIssuer): (c: Context) => Promise<
   return async (c) => {
     const token = bearerToken(c.req.header('authorization'));
     return token ? callerFromClaims(await issuer.verify(token)) : undefined;
+  };
+}
+
+/**
+ * The operator route's guard on the twin (IAM's SigV4 in AWS): the operator credential of .local/stack.json as a
+ * bearer token, compared in constant time. An organization's token is not it, whatever its claims.
+ */
+export function localOperatorAuthenticate(operatorToken: string): (c: Context) => string | undefined {
+  const want = createHash('sha256').update(operatorToken).digest();
+  return (c) => {
+    const token = bearerToken(c.req.header('authorization'));
+    if (!token) return undefined;
+    return timingSafeEqual(createHash('sha256').update(token).digest(), want) ? 'local-operator' : undefined;
   };
 }

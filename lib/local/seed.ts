@@ -13,11 +13,17 @@ export const FIRST_TEMPLATE = 'fn_profile_import';
 /**
  * Makes an organization of the twin ready to receive files: its item (name, allowed records; what it has used is
  * kept) and, if it has no import job yet, a launched job for the profile template mapped 1:1. Safe on every start.
+ * (Tests and the bench; the twin creates its organizations through the operator's code, then `seedFirstJob`.)
  */
 export async function seedOrganization(db: DynamoDBDocumentClient, org: OrganizationConfig): Promise<void> {
   await putOrganization(db, org);
-  const jobs = await dynamoDbJobs(db).importJobs(org.id);
-  if (jobs.length === 0) await putJob(db, defaultImportJob(org.id, FIRST_TEMPLATE, 'profile-import'));
+  await seedFirstJob(db, org.id);
+}
+
+/** A launched job for the profile template mapped 1:1, for a bootstrapped organization that has no import job. */
+export async function seedFirstJob(db: DynamoDBDocumentClient, org: string): Promise<void> {
+  const jobs = await dynamoDbJobs(db).importJobs(org);
+  if (jobs.length === 0) await putJob(db, defaultImportJob(org, FIRST_TEMPLATE, 'profile-import'));
 }
 
 /** How many foreign nationals `npm start` gives the demo organization (with about 8 records each beside them). */

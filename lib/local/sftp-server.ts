@@ -27,6 +27,8 @@ export interface SftpUser {
   org: string;
   /** OpenSSH public keys (`ssh-ed25519 AAAA… comment`) allowed to log in as this user. */
   publicKeys: string[];
+  /** The organization is suspended: every login is refused (its keys and files are kept). */
+  suspended?: boolean;
 }
 
 /** A log entry: `event` names what happened; the other fields depend on it. Never holds key material. */
@@ -44,8 +46,15 @@ export interface SftpServerOptions {
   port?: number;
   /** The host private key; generated (ed25519) if missing, so restarts keep the same host key. */
   hostKeyPath: string;
-  /** The users, or a function asked at every login (so organizations can be added while the server runs). */
-  users: SftpUser[] | (() => SftpUser[] | Promise<SftpUser[]>);
+  /**
+   * The users, a function asked at every login for all of them, or one asked at every login for the user of that name
+   * (the twin's: the organization's item in the Organizations table, so keys added or removed, suspensions and new
+   * organizations apply at the next login, with no restart).
+   */
+  users:
+    | SftpUser[]
+    | (() => SftpUser[] | Promise<SftpUser[]>)
+    | { lookup(username: string): Promise<SftpUser | undefined> };
   s3: S3Client;
   bucket: string;
   /** Structured entries (session start and end, auth failures, uploads, partial closes); never key material. */
@@ -105,8 +114,11 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
   };
 
   async function findUser(username: string): Promise<SftpUser | undefined> {
-    const users = typeof options.users === 'function' ? await options.users() : options.users;
-    const user = users.find((u) => u.username === username);
+    const source = options.users;
+    const user =
+      'lookup' in source
+        ? await source.lookup(username)
+        : (typeof source === 'function' ? await source() : source).find((u) => u.username === username);
     if (user && !isValidOrgId(user.org)) {
       log({ event: 'user_misconfigured', user: username, reason: `invalid organization id` });
       return undefined;
@@ -132,6 +144,7 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
       findUser(ctx.username).then(
         (found) => {
           if (!found) return fail('unknown_user');
+          if (found.suspended) return fail('organization_suspended', { org: found.org });
           const key = found.publicKeys.map(parsePublicKey).find((allowed) => {
             if (!allowed || allowed.type !== offered.algo) return false;
             const data = allowed.getPublicSSH();

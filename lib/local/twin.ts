@@ -18,9 +18,20 @@ import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { S3Event } from 'aws-lambda';
 import { type ClientConfig, dynamoDbDocumentClient, s3Client } from '../../functions/adapters/aws-clients.ts';
+import { dynamoDbOrganizations } from '../../functions/adapters/dynamodb-organizations.ts';
 import { migrateRecordsIndex } from '../../functions/adapters/dynamodb-records-migration.ts';
+import { organizationData } from '../../functions/adapters/organization-data.ts';
+import { tableReadSftpUsers } from '../../functions/adapters/transfer-sftp-users.ts';
 import type { Role } from '../../functions/api/auth-roles.ts';
-import { type OrganizationConfig, parseOrganizations, sftpUserName } from '../../functions/core/organizations.ts';
+import type { OrganizationAdminDeps } from '../../functions/core/organization-admin.ts';
+import { createOrganization } from '../../functions/core/organization-admin.ts';
+import {
+  checkNewOrganization,
+  type OrganizationConfig,
+  orgOfSftpUser,
+  parseOrganizations,
+  sftpUserName,
+} from '../../functions/core/organizations.ts';
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
 import { ensureTables, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
@@ -34,7 +45,7 @@ import { freePort } from './ports.ts';
 import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 import { startLocalS3 } from './s3-server.ts';
 import { LocalScheduler } from './scheduler.ts';
-import { seedDemoRecords, seedOrganization } from './seed.ts';
+import { seedDemoRecords, seedFirstJob } from './seed.ts';
 import { startSftpServer } from './sftp-server.ts';
 
 export interface TwinOptions {
@@ -64,6 +75,8 @@ export interface StackInfo {
     /** A token per demo user: one firm admin, one case manager and one viewer per organization. */
     users: { org: string; email: string; name: string; role: Role; token: string }[];
   };
+  /** The operator route (`npm run org`): its base URL and the twin's operator credential (a bearer token). */
+  operator: { url: string; token: string };
   dynamodb: { endpoint: string; region: string };
   s3: { endpoint: string; bucket: string };
   /**
@@ -181,7 +194,25 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     // A kept ledger's entries written pending before the byPending index existed are put into it (once; idempotent).
     const { stampPendingEntries } = await import('../../functions/adapters/dynamodb-files.ts');
     await stampPendingEntries(documents, 'Files');
-    for (const org of orgs) await seedOrganization(documents, org);
+    // Organizations are data (the Organizations table), created and changed through the operator route; the file
+    // only bootstraps the ones a first start makes, through the same code (`createOrganization`), as the CDK
+    // context does in AWS (`npm run org -- sync`).
+    const organizations = dynamoDbOrganizations(documents);
+    const admin: OrganizationAdminDeps = {
+      organizations,
+      sftpUsers: tableReadSftpUsers,
+      data: organizationData(documents, s3Client(clientConfig), { bucket: LOCAL_BUCKET }),
+      now: () => new Date(),
+    };
+    for (const org of orgs) {
+      // Made before (createdAt set): the table is what counts now, not the file. An item of an older release
+      // (no createdAt) is adopted, its billing counters kept.
+      if ((await organizations.get(org.id))?.createdAt) continue;
+      const checked = checkNewOrganization(org);
+      if (!checked.ok) throw new Error(checked.problems.map((p) => p.message).join('; '));
+      await createOrganization(admin, checked.value);
+      await seedFirstJob(documents, org.id);
+    }
     if (orgs.some((o) => o.id === DEMO_ORG)) {
       await seedExportJobs(documents, DEMO_ORG, 'America/Los_Angeles');
       // Thousands of records take DynamoDB Local a few minutes on a first start: the stack is usable meanwhile
@@ -226,12 +257,20 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       host: '127.0.0.1',
       port: await port('sftp', options),
       hostKeyPath,
-      users: () =>
-        loadOrganizationsSync(stateDir).map((o) => ({
-          username: sftpUserName(o.id),
-          org: o.id,
-          publicKeys: o.sshPublicKeys,
-        })),
+      // Transfer Family's service-managed users, as the twin keeps them: the organization's item, read at each login.
+      users: {
+        async lookup(username) {
+          const org = orgOfSftpUser(username);
+          const found = org ? await organizations.get(org) : undefined;
+          if (!found || found.status === 'deleting') return undefined;
+          return {
+            username,
+            org: found.id,
+            publicKeys: found.sshKeys.map((k) => k.body),
+            suspended: found.status === 'suspended',
+          };
+        },
+      },
       s3: s3Client(clientConfig),
       bucket: LOCAL_BUCKET,
       log,
@@ -301,9 +340,13 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       reports: dynamoDbRunReports(documents),
       jobs: dynamoDbJobs(documents),
       billing: dynamoDbBillingReports(documents),
+      organizations,
     };
     // The schedules EventBridge would keep: rebuilt from the jobs, then kept in step by the API's saves.
-    for (const org of orgs) for (const job of await stores.jobs.all(org.id)) await scheduler.sync(job);
+    for (const org of await organizations.list()) {
+      for (const job of await stores.jobs.all(org.id)) await scheduler.sync(job);
+    }
+    admin.scheduler = scheduler;
     scheduler.start();
     const { jobRunRequestsFromEnv } = await import('../../functions/adapters/job-run-requests.ts');
     const runRequests = jobRunRequestsFromEnv();
@@ -344,8 +387,19 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       calendarFor: calendar.calendarFor,
       calendarRedirectUri: calendar.redirectUri,
     });
+    // The operator route (IAM-authorized in AWS, its own function): here the operator credential of stack.json.
+    const operatorToken = readOrCreateSecret(join(stateDir, 'operator-secret'));
+    const { createOperatorApi } = await import('../../functions/api/organizations-routes.ts');
+    const { localOperatorAuthenticate } = await import('./local-auth.ts');
+    const operatorApp = createOperatorApi({
+      admin,
+      authenticate: localOperatorAuthenticate(operatorToken),
+      log: (entry) => log(entry),
+    });
+    const fetch = (request: Request) =>
+      new URL(request.url).pathname.startsWith('/operator/') ? operatorApp.fetch(request) : app.fetch(request);
     const server = await new Promise<ReturnType<typeof serve>>((ready) => {
-      const s = serve({ fetch: app.fetch, port: apiPort, hostname: '127.0.0.1' }, () => ready(s));
+      const s = serve({ fetch, port: apiPort, hostname: '127.0.0.1' }, () => ready(s));
     });
     stoppers.push(() => new Promise((done) => server.close(() => done(undefined))));
     const address = server.address();
@@ -400,6 +454,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
         tokens: Object.fromEntries(users.filter((u) => u.role === 'firm_admin').map((u) => [u.org, u.token])),
         users,
       },
+      operator: { url: `http://127.0.0.1:${boundApiPort}/operator/v1`, token: operatorToken },
       dynamodb: { endpoint: db.endpoint, region: db.region },
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
       ...(control ? { control: { url: control.url } } : {}),
@@ -466,9 +521,4 @@ async function startControl(scheduler: LocalScheduler): Promise<{ url: string; s
 /** `inbound` for `/<bucket>/inbound/...`: the rule's filter on the file path. */
 function parseObjectKeyArea(filePath: string): string | undefined {
   return filePath.split('/')[2];
-}
-
-function loadOrganizationsSync(stateDir: string): OrganizationConfig[] {
-  const file = organizationsFile(stateDir);
-  return parseOrganizations(JSON.parse(readFileSync(file, 'utf8')), file);
 }

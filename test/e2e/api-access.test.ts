@@ -9,11 +9,12 @@
  *   other organization's object exactly as for a missing one, and no list or answer names the other's objects.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { READ_METHODS } from '../../functions/api/auth-roles.ts';
+import { parseSshPublicKey } from '../../functions/core/ssh-keys.ts';
 import {
   contractChecked,
   coverage,
@@ -41,11 +42,22 @@ let client: { request(path: string, init?: RequestInit): Promise<Response> };
 /** The demo organization's objects, by the path parameter that names them. */
 const demoIds: Record<string, string> = { jobId: 'demo-only' };
 /** Ids no organization has. */
-const missingIds: Record<string, string> = { jobId: 'no-such-job', runId: '20261124T000000000Z-nosuchrun' };
+const missingIds: Record<string, string> = {
+  jobId: 'no-such-job',
+  runId: '20261124T000000000Z-nosuchrun',
+  keyId: 'SHA256:nosuchkey',
+};
 
 before(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'integrator-e2e-access-'));
   twin = await startTwinProcess(stateDir);
+  // The demo organization's SFTP key (its id is the fingerprint): /v1/sftp-keys/{keyId}.
+  const demoKey = (
+    JSON.parse(readFileSync(join(stateDir, 'organizations.json'), 'utf8')) as { id: string; sshPublicKeys: string[] }[]
+  ).find((o) => o.id === 'demo')!.sshPublicKeys[0]!;
+  const parsedKey = parseSshPublicKey(demoKey);
+  assert.ok(parsedKey.ok);
+  demoIds.keyId = parsedKey.key.fingerprint;
   const base = twin.info.api.url;
   client = contractChecked({ request: (path: string, init?: RequestInit) => fetch(`${base}${path}`, init) });
 

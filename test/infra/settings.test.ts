@@ -45,7 +45,7 @@ test('clear messages for a missing, unreadable or invalid organizations value', 
   assert.throws(() => settingsOf({ organizations: [{ id: 'Bad Id' }] }), /\[0\]\.id: "Bad Id" is not a valid/);
   assert.throws(
     () => settingsOf({ organizations: [{ id: 'acme', sshPublicKeys: ['not a key'] }] }),
-    /sshPublicKeys: expected OpenSSH public keys/,
+    /sshPublicKeys\[0\]: SSH key type "not" is not accepted/,
   );
 });
 

@@ -5,7 +5,6 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { TENANT_ENV, TENANT_TABLE_ACTIONS } from '../../functions/core/tenant-policy.ts';
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
-import { AREA_ACCESS, AREAS } from '../../functions/core/transfer/layout.ts';
 import { logsKeyOf } from '../../lib/aws/function.ts';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
 import { tableEnvName, tables } from '../../schemas/tables.ts';
@@ -214,6 +213,8 @@ describe('functions', () => {
           ...(name === 'api'
             ? ['JOB_RUNS_QUEUE_ARN', 'JOB_RUNS_QUEUE_URL', 'SCHEDULER_DLQ_ARN', 'SCHEDULER_ROLE_ARN', 'SCHEDULE_GROUP']
             : []),
+          // The firm admin's SFTP keys (lib/aws/sftp.ts grantKeyManagement).
+          ...(name === 'api' ? ['SFTP_SERVER_ID'] : []),
         ].sort(),
       );
       for (const table of named) {
@@ -573,125 +574,55 @@ describe('SFTP', () => {
     ]);
   });
 
-  test('one user per organization, named after it, with its keys', () => {
-    template.resourceCountIs('AWS::Transfer::User', organizations.length);
-    for (const org of organizations) {
-      const user = json.Resources[id(stack.sftp.users.get(org.id))]!.Properties;
-      assert.equal(user.UserName, `org-${org.id}`);
-      assert.deepEqual(user.ServerId, { 'Fn::GetAtt': [serverId, 'ServerId'] });
-      assert.deepEqual(user.SshPublicKeys, org.sshPublicKeys.length ? org.sshPublicKeys : undefined);
-      assert.deepEqual(user.Role, { 'Fn::GetAtt': [id(stack.sftp.userRoles.get(org.id)!.node.defaultChild), 'Arn'] });
-    }
-  });
-
-  test("each user's logical home maps /inbound, /archive, /outbound to its own prefixes and nothing else", () => {
-    for (const org of organizations) {
-      const user = json.Resources[id(stack.sftp.users.get(org.id))]!.Properties;
-      assert.equal(user.HomeDirectoryType, 'LOGICAL');
-      assert.equal(user.HomeDirectory, undefined);
-      assert.deepEqual(
-        user.HomeDirectoryMappings,
-        AREAS.map((area) => ({
-          Entry: `/${area}`,
-          Target: { 'Fn::Join': ['', ['/', { Ref: bucketId }, `/${area}/${org.id}`]] },
-          Type: 'DIRECTORY',
-        })),
-      );
-    }
-  });
-
-  test("a user's role reaches its own organization's objects and no other's (acme vs acme-corp included)", () => {
-    for (const org of organizations) {
-      const policy = rolePolicy(stack.sftp.userRoles.get(org.id)!.node.defaultChild);
-      assert.ok(allows(policy, 's3:PutObject', `${bucketArn}/inbound/${org.id}/upload.csv`));
-      assert.ok(allows(policy, 's3:GetObject', `${bucketArn}/outbound/${org.id}/export.csv`));
-      assert.ok(allows(policy, 's3:GetObject', `${bucketArn}/archive/${org.id}/2026-01-01/r1_upload.csv`));
-      assert.ok(allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': `inbound/${org.id}/` }));
-      for (const other of organizations.filter((o) => o.id !== org.id)) {
-        for (const area of AREAS) {
-          for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
-            assert.ok(
-              !allows(policy, action, `${bucketArn}/${area}/${other.id}/x.csv`),
-              `${org.id}: ${action} ${other.id}`,
-            );
-          }
-          assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': `${area}/${other.id}/` }));
-        }
-      }
-      for (const prefix of ['', 'inbound/', `inbound/${org.id}`, `inbound/${org.id}-corp/`, 'archive/']) {
-        assert.ok(!allows(policy, 's3:ListBucket', bucketArn, { 's3:prefix': prefix }), `list "${prefix}"`);
-      }
-      // Only the data bucket and the data key are named anywhere in the policy.
-      for (const statement of policy) {
-        for (const resource of statement.resources) {
-          assert.ok(resource.startsWith(bucketArn) || resource === `<${dataKeyId}.Arn>`, resource);
-        }
-      }
-    }
-  });
-
-  test('archive is read-only for customers; uploads only land in inbound', () => {
-    const policy = rolePolicy(stack.sftp.userRoles.get('acme')!.node.defaultChild);
+  // The users are data now (created at runtime through the operator route): what each may reach is its session
+  // policy, tested with the Transfer Family calls in test/infra/organizations.test.ts. Here: the role they share.
+  test('no user is a resource of the stack; the users share one role reaching the areas AREA_ACCESS allows', () => {
+    template.resourceCountIs('AWS::Transfer::User', 0);
+    const policy = rolePolicy(stack.sftp.usersRole.node.defaultChild);
+    assert.ok(allows(policy, 's3:PutObject', `${bucketArn}/inbound/acme/upload.csv`));
     assert.ok(!allows(policy, 's3:PutObject', `${bucketArn}/archive/acme/x.csv`));
     assert.ok(!allows(policy, 's3:DeleteObject', `${bucketArn}/archive/acme/x.csv`));
     assert.ok(!allows(policy, 's3:PutObject', `${bucketArn}/outbound/acme/x.csv`));
-  });
-
-  test('user roles grant exactly the folder permissions the local SFTP server enforces (AREA_ACCESS)', () => {
-    assert.deepEqual(AREA_ACCESS, {
-      inbound: { read: true, write: true, delete: true },
-      outbound: { read: true, write: false, delete: true },
-      archive: { read: true, write: false, delete: false },
-    });
-    const s3Actions = { read: 's3:GetObject', write: 's3:PutObject', delete: 's3:DeleteObject' } as const;
-    for (const org of organizations) {
-      const policy = rolePolicy(stack.sftp.userRoles.get(org.id)!.node.defaultChild);
-      for (const area of AREAS) {
-        const object = `${bucketArn}/${area}/${org.id}/sub/x.csv`;
-        for (const permission of ['read', 'write', 'delete'] as const) {
-          const action = s3Actions[permission];
-          assert.equal(allows(policy, action, object), AREA_ACCESS[area][permission], `${org.id}: ${action} ${area}`);
-        }
-        for (const action of [
-          's3:GetObjectVersion',
-          's3:DeleteObjectVersion',
-          's3:PutObjectAcl',
-          's3:PutObjectTagging',
-        ]) {
-          assert.ok(!allows(policy, action, object), `${org.id}: ${action} ${area}`);
-        }
+    assert.ok(!allows(policy, 's3:GetObject', `${bucketArn}/other/acme/x.csv`));
+    for (const statement of policy) {
+      for (const resource of statement.resources) {
+        assert.ok(resource.startsWith(bucketArn) || resource === `<${dataKeyId}.Arn>`, resource);
       }
     }
   });
 
-  test('only Transfer Family of this account can assume the user roles', () => {
-    for (const role of stack.sftp.userRoles.values()) {
-      assert.deepEqual(json.Resources[id(role.node.defaultChild)]!.Properties.AssumeRolePolicyDocument, {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'sts:AssumeRole',
-            Principal: { Service: 'transfer.amazonaws.com' },
-            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-          },
-        ],
-      });
-    }
+  test('only Transfer Family of this account can assume the users role', () => {
+    assert.deepEqual(json.Resources[id(stack.sftp.usersRole.node.defaultChild)]!.Properties.AssumeRolePolicyDocument, {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: { Service: 'transfer.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ],
+    });
   });
 });
 
 describe('API', () => {
-  test('every route but GET /health needs a Cognito JWT', () => {
+  test('every route but GET /health needs a Cognito JWT; the operator routes an IAM signature instead', () => {
     const routes = Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
     assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), [
       '$default',
+      'ANY /operator/{proxy+}',
       'GET /health',
       'GET /oauth/calendar/callback',
     ]);
+    const expected: Record<string, string> = {
+      'GET /health': 'NONE',
+      'GET /oauth/calendar/callback': 'NONE',
+      'ANY /operator/{proxy+}': 'AWS_IAM',
+    };
     for (const route of routes) {
-      const open = ['GET /health', 'GET /oauth/calendar/callback'].includes(String(route.Properties.RouteKey));
-      assert.equal(route.Properties.AuthorizationType, open ? 'NONE' : 'JWT', String(route.Properties.RouteKey));
+      const key = String(route.Properties.RouteKey);
+      assert.equal(route.Properties.AuthorizationType, expected[key] ?? 'JWT', key);
     }
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',

@@ -58,10 +58,12 @@ test('the session policy lets an organization touch only its own partitions', ()
   assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'running'));
   assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'globex#completed'));
   assert.ok(!allows('acme', 'dynamodb:Query', resources.runLists, 'acme-corp#completed'));
-  // The Billing report: the organization's own item only, read only.
+  // The Billing report and the SFTP keys (/v1/sftp-keys): the organization's own item only.
   assert.ok(allows('acme', 'dynamodb:GetItem', resources.organizations, 'acme'));
   assert.ok(!allows('acme', 'dynamodb:GetItem', resources.organizations, 'globex'));
-  assert.ok(!allows('acme', 'dynamodb:UpdateItem', resources.organizations, 'acme'));
+  assert.ok(allows('acme', 'dynamodb:UpdateItem', resources.organizations, 'acme'));
+  assert.ok(!allows('acme', 'dynamodb:UpdateItem', resources.organizations, 'acme-corp'));
+  assert.ok(!allows('acme', 'dynamodb:PutItem', resources.organizations, 'acme'));
 });
 
 test('only what the API calls: no Scan, no batch writes, runs only updated (notes), never put', () => {

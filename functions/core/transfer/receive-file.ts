@@ -39,6 +39,7 @@ import type {
   IntegrationEvents,
   JobStore,
   ObjectRef,
+  OrganizationStore,
   Random,
 } from '../ports.ts';
 import { type Problem, StoreRefusal } from '../problems.ts';
@@ -87,6 +88,8 @@ export interface ReceiveDeps extends ImportDeps {
   firingRuns?: FiringRunLog;
   /** Where the run's end is told (integration-events.ts): before the archive step, so a retry publishes it. */
   events?: IntegrationEvents;
+  /** The organization's status: a suspended organization's file is refused and left in place (organizations.ts). */
+  organizations?: Pick<OrganizationStore, 'get'>;
 }
 
 export const DEFAULT_WAIT_RETRY_SECONDS = 30;
@@ -252,6 +255,14 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
       };
       return await stop(problem);
     }
+    // Before anything that would move the file: a suspended organization's file stays where it is.
+    if ((await deps.organizations?.get(parsed.org))?.status === 'suspended') {
+      return await stop({
+        code: 'organization_suspended',
+        message: `${fileName}: organization ${parsed.org} is suspended, so the file was not imported; it stays in inbound (upload it again once the organization is resumed)`,
+        file: fileName,
+      });
+    }
     if (!match.ok) {
       const problem = { code: match.reason, message: match.message, file: fileName };
       return await stop(problem);
@@ -308,7 +319,7 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
  * Safe to repeat: a retry after a crash redoes only what is missing.
  */
 /** Runs whose file stays in inbound: not ours to move (a partial upload, a file that is not CSV). */
-const LEFT_IN_PLACE = new Set(['partial_upload', 'not_csv']);
+const LEFT_IN_PLACE = new Set(['partial_upload', 'not_csv', 'organization_suspended']);
 
 async function settle(
   deps: ReceiveDeps,
