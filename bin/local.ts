@@ -15,7 +15,7 @@ const twin = await startTwin({
   },
 });
 
-const { sftp, api, dynamodb, s3 } = twin.info;
+const { sftp, api, dynamodb, s3, calendar } = twin.info;
 const demo = sftp.users.find((u) => u.org === DEMO_ORG) ?? sftp.users[0];
 // Paths inside the project are shown relative to it (as typed in the README); others in full.
 const rel = (p: string) => {
@@ -29,12 +29,15 @@ Integrator is running locally (state in ${rel(stateDir)}/, details in ${rel(stat
 
   DynamoDB Local  ${dynamodb.endpoint}      S3 (bucket ${s3.bucket})  ${s3.endpoint}
   HTTP API        ${api.url}      SFTP  ${sftp.host}:${sftp.port}
+  Calendar stand-ins  Google ${calendar.google}   Microsoft ${calendar.microsoft ?? '(not started: run through npm start)'}
 ${
   demo
     ? `
 Upload a file as the ${demo.org} organization:
   echo 'put examples/fn_profile_import.csv /inbound/fn_profile_import_${today}.csv' |
     sftp -i ${rel(demo.privateKeyPath)} -P ${sftp.port} -o UserKnownHostsFile=${rel(sftp.knownHostsPath)} ${demo.username}@${sftp.host}
+
+Connect the demo case manager's calendar to a stand-in: README, "Calendar sync".
 
 See the run (a few seconds later) and its per-row errors:
   curl -s -H "Authorization: Bearer $(node -p "require('${resolve(stateDir, 'stack.json')}').api.tokens['${demo.org}']")" ${api.url}/v1/runs

@@ -57,6 +57,10 @@ export function sshKeyRoutes(deps: SshKeysApiDependencies = {}): Hono<SshKeysEnv
       throw new ApiError(400, 'invalid_json', 'the body must be JSON: { "publicKey": "ssh-ed25519 AAAA… name" }');
     }
     const line = typeof raw === 'object' && raw !== null ? (raw as { publicKey?: unknown }).publicKey : undefined;
+    // The request is judged before any store is reached.
+    if (typeof line !== 'string') {
+      throw new ApiError(400, 'invalid_body', 'publicKey is required: the public key line, "ssh-ed25519 AAAA… name"');
+    }
     const added = await addSshKey(adminOf(c.get('stores').organizations), c.get('org'), line);
     if (!added.ok)
       return apiError(c, STATUS[added.code], added.problems?.[0]?.code ?? added.code, added.message, added.problems);

@@ -225,6 +225,9 @@ export async function addSshKey(
   return { ok: true, value: viewOfKey(key) };
 }
 
+/** The same answer for a key that never existed and another organization's: the id is not echoed. */
+const NO_SUCH_KEY = "there is no such key (the id is the key's SHA256 fingerprint, as GET /v1/sftp-keys lists it)";
+
 export async function removeSshKey(
   deps: OrganizationAdminDeps,
   org: string,
@@ -232,11 +235,9 @@ export async function removeSshKey(
 ): Promise<AdminResult<SshKeyView>> {
   const current = await deps.organizations.get(org);
   const key = current?.sshKeys.find((k) => k.fingerprint === fingerprint);
-  if (!current || !key) return { ok: false, code: 'not_found', message: `there is no key ${fingerprint}` };
+  if (!current || !key) return { ok: false, code: 'not_found', message: NO_SUCH_KEY };
   // The provider first: a key that can still log in is never shown as removed.
   if (key.providerKeyId) await deps.sftpUsers.deleteKey(org, key.providerKeyId);
   const removed = await deps.organizations.removeKey(org, fingerprint);
-  return removed
-    ? { ok: true, value: viewOfKey(removed) }
-    : { ok: false, code: 'not_found', message: `there is no key ${fingerprint}` };
+  return removed ? { ok: true, value: viewOfKey(removed) } : { ok: false, code: 'not_found', message: NO_SUCH_KEY };
 }

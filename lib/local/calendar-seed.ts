@@ -2,7 +2,7 @@
  * The demo organization's calendar on the twin's first start: subscribed to calendar sync, two case managers (the
  * demo case manager user, `manager@<org>.example.com`, who can sign in and connect; and a second one), and four
  * weeks of events of every kind from the seed date on, the same on every machine (no randomness, no clock: the dates
- * follow from `from`). Skipped when the organization already has a subscription.
+ * follow from `from`; only the write times are the seeding's). Skipped when the organization already has a subscription.
  */
 import { type CalendarEventInput, nextEvent } from '../../functions/core/calendar/events.ts';
 import type { CalendarStore } from '../../functions/core/calendar/store.ts';
@@ -94,9 +94,12 @@ export async function seedDemoCalendar(
   org: string,
   managers: { userId: string; email: string; name: string }[],
   from: string,
+  now: Date,
 ): Promise<boolean> {
   if (await store.getSubscription(org)) return false;
-  const at = `${from}T00:00:00.000Z`;
+  // The events' dates follow from `from`; their write times are the seeding's own, as the case-management system's
+  // writes would be: a seed dated after a later connection's activation would otherwise be pushed as new changes.
+  const at = now.toISOString();
   for (const m of managers) {
     await store.putManager({ org, userId: m.userId, email: m.email, name: m.name, addedAt: at, addedBy: 'seed' });
     for (const { eventId, input } of demoEvents(m.userId, from)) {

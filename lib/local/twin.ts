@@ -84,6 +84,11 @@ export interface StackInfo {
    * POST {url}/scheduler/jump {"at": ISO} moves it without firing; /scheduler/advance fires every run up to `at`.
    */
   control?: { url: string };
+  /**
+   * The calendar providers' stand-ins (lib/local/google-standin.ts, microsoft-standin.ts): their control API is under
+   * `{url}/_standin/` (lib/local/standin-control.ts). Microsoft only when the twin trusts the local CA.
+   */
+  calendar: { google: string; microsoft?: string };
 }
 
 export interface Twin {
@@ -458,6 +463,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       dynamodb: { endpoint: db.endpoint, region: db.region },
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
       ...(control ? { control: { url: control.url } } : {}),
+      calendar: calendar.standins,
     };
     writeFileSync(join(stateDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
     return {

@@ -1,0 +1,145 @@
+/**
+ * Calendar sync on the twin, as a case manager and the case-management system drive it: the demo case manager
+ * connects Google Calendar through the API (OAuth with PKCE against the Google stand-in, through the official
+ * client), picks a calendar, and every add, change and delete of our events made after that reaches the stand-in's
+ * store; an all-day court date stays all-day; injected 503s and 429s end with exactly one external event; after
+ * "disconnect" nothing more is pushed. Then the same case manager connects Microsoft 365 (the HTTPS Graph stand-in,
+ * MSAL and the Graph client) and a change reaches it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { standinControl } from '../../lib/local/standin-control.ts';
+import { type E2eTwin, type Json, startE2eTwin, twinApi, until } from '../support/e2e.ts';
+
+const ORG = 'demo';
+let e2e: E2eTwin;
+let admin: ReturnType<typeof twinApi>;
+let me: ReturnType<typeof twinApi>;
+let manager: { email: string; userId: string };
+
+before(async () => {
+  e2e = await startE2eTwin('calendar', [{ id: ORG }]);
+  const cm = e2e.twin.info.api.users.find((u) => u.org === ORG && u.role === 'case_manager');
+  assert.ok(cm, 'the demo organization has a case manager token');
+  manager = { email: cm.email, userId: `local:${cm.email}` };
+  admin = twinApi(e2e.twin, ORG);
+  me = twinApi(e2e.twin, ORG, cm.token);
+});
+
+after(async () => {
+  await e2e?.close();
+});
+
+/** Connects the case manager to `provider` through the API and the stand-in's sign-in; returns the connection. */
+async function connect(provider: 'google' | 'microsoft', standinUrl: string): Promise<Json> {
+  const started = await me('POST', '/v1/calendar/me/connection', { provider });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const redirect = await standinControl(standinUrl).signIn(started.body.authorizationUrl, manager.email);
+  // The browser follows the provider's redirect to our callback, which completes the connection.
+  const callback = await fetch(redirect, { redirect: 'manual' });
+  assert.ok(callback.status < 400, `callback answered ${callback.status}: ${await callback.text()}`);
+  const calendars = await me('GET', '/v1/calendar/me/calendars');
+  assert.equal(calendars.status, 200, JSON.stringify(calendars.body));
+  const primary = (calendars.body.calendars as Json[]).find((c) => c.primary) ?? calendars.body.calendars[0];
+  const picked = await me('PUT', '/v1/calendar/me/connection', { calendarId: primary.id });
+  assert.equal(picked.status, 200, JSON.stringify(picked.body));
+  assert.equal(picked.body.connection.status, 'active');
+  return picked.body.connection;
+}
+
+const courtDate = (title: string) => ({
+  caseManagerId: manager.userId,
+  kind: 'court_date',
+  title,
+  caseRef: 'IMM-2026-0042',
+  location: 'Immigration Court, 26 Federal Plaza',
+  when: { kind: 'allDay', startDate: '2027-01-12', endDate: '2027-01-13' },
+});
+
+const appointment = (title: string) => ({
+  caseManagerId: manager.userId,
+  kind: 'appointment',
+  title,
+  caseRef: 'IMM-2026-0042',
+  when: { kind: 'timed', start: '2027-01-14T10:00', end: '2027-01-14T11:00', timeZone: 'America/New_York' },
+});
+
+const googleEvents = async (): Promise<Json[]> =>
+  (await standinControl(e2e.twin.info.calendar.google).events<Json[]>(manager.email)).filter(
+    (e) => e.status !== 'cancelled',
+  );
+
+test('Google: connected through OAuth; add, change, delete reach the calendar; all-day stays all-day; faults make no duplicate; disconnect stops the push', async () => {
+  const google = standinControl(e2e.twin.info.calendar.google);
+  await connect('google', e2e.twin.info.calendar.google);
+  const seededBefore = (await googleEvents()).length;
+  assert.equal(seededBefore, 0, 'events made before the connection was activated are not pushed');
+
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-court', courtDate('E2E hearing'))).status, 201);
+  const created = await until(
+    'the court date in the Google stand-in',
+    async () => (await googleEvents()).find((e) => e.summary?.includes('E2E hearing')),
+    { twin: e2e.twin },
+  );
+  assert.deepEqual(created.start, { date: '2027-01-12' }, 'all-day stays all-day');
+  assert.deepEqual(created.end, { date: '2027-01-13' });
+  assert.match(String(created.description), /IMM-2026-0042/);
+
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-court', courtDate('E2E hearing (moved)'))).status, 200);
+  await until(
+    'the change in the Google stand-in',
+    async () => (await googleEvents()).find((e) => e.summary?.includes('E2E hearing (moved)')),
+    { twin: e2e.twin },
+  );
+
+  // Throttled and failing: two 503s and a 429 before the insert goes through, and one answer lost after it did.
+  await google.injectFault({ fault: { kind: 'status', status: 503 }, times: 2, match: { method: 'POST' } });
+  await google.injectFault({
+    fault: { kind: 'status', status: 429, reason: 'rateLimitExceeded', retryAfterSeconds: 1 },
+    times: 1,
+    match: { method: 'POST' },
+  });
+  await google.injectFault({ fault: { kind: 'lose-answer' }, times: 1, match: { method: 'POST' } });
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-appt', appointment('E2E document review'))).status, 201);
+  await until('the appointment in the Google stand-in', async () =>
+    (await googleEvents()).find((e) => e.summary?.includes('E2E document review')),
+  );
+  await until('every injected fault used', async () => ((await google.pendingFaults()) === 0 ? true : undefined), {
+    twin: e2e.twin,
+  });
+  // Settled: exactly one external event for our one appointment.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal((await googleEvents()).filter((e) => e.summary?.includes('E2E document review')).length, 1);
+
+  assert.equal((await admin('DELETE', '/v1/calendar/events/e2e-court')).status, 204);
+  await until('the court date gone from the Google stand-in', async () =>
+    (await googleEvents()).some((e) => e.summary?.includes('E2E hearing (moved)')) ? undefined : true,
+  );
+
+  assert.equal((await me('DELETE', '/v1/calendar/me/connection')).status, 204);
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-after', appointment('After disconnect'))).status, 201);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.ok(
+    !(await googleEvents()).some((e) => e.summary?.includes('After disconnect')),
+    'nothing pushed after disconnect',
+  );
+});
+
+test('Microsoft 365: connected through MSAL against the HTTPS Graph stand-in; a change reaches it', async () => {
+  const url = e2e.twin.info.calendar.microsoft;
+  assert.ok(url, 'the twin trusts its local CA (NODE_EXTRA_CA_CERTS, set by npm run test:e2e)');
+  await connect('microsoft', url);
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-ms', appointment('Visa interview prep'))).status, 201);
+  const msEvents = async () => standinControl(url).events<Json[]>(manager.email);
+  const created = await until(
+    'the appointment in the Microsoft stand-in',
+    async () => (await msEvents()).find((e) => e.subject?.includes('Visa interview prep')),
+    { twin: e2e.twin },
+  );
+  assert.equal(created.isAllDay, false);
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-ms', appointment('Visa interview prep (2)'))).status, 200);
+  await until('the change in the Microsoft stand-in', async () =>
+    (await msEvents()).find((e) => e.subject?.includes('Visa interview prep (2)')),
+  );
+  assert.equal((await msEvents()).filter((e) => String(e.subject).startsWith('Visa interview prep')).length, 1);
+});
