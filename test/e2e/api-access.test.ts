@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { READ_METHODS } from '../../functions/api/auth-roles.ts';
+import { READ_METHODS, SELF_SERVICE_PREFIXES } from '../../functions/api/auth-roles.ts';
 import { parseSshPublicKey } from '../../functions/core/ssh-keys.ts';
 import {
   contractChecked,
@@ -40,12 +40,21 @@ let stateDir: string;
 let twin: TwinProcess;
 let client: { request(path: string, init?: RequestInit): Promise<Response> };
 /** The demo organization's objects, by the path parameter that names them. */
-const demoIds: Record<string, string> = { jobId: 'demo-only' };
+const demoIds: Record<string, string> = {
+  jobId: 'demo-only',
+  // The demo calendar's seeded case manager (lib/local/calendar-seed.ts); its event id is read in `before`.
+  userId: `local:manager@${'demo'}.example.com`,
+  // Demo has no connection on a first start: a parked push's id pair is then as absent for demo as for anyone.
+  connectionId: 'demo-connection',
+};
 /** Ids no organization has. */
 const missingIds: Record<string, string> = {
   jobId: 'no-such-job',
   runId: '20261124T000000000Z-nosuchrun',
   keyId: 'SHA256:nosuchkey',
+  userId: 'local:nobody@nowhere.example.com',
+  eventId: 'no-such-event',
+  connectionId: 'no-such-connection',
 };
 
 before(async () => {
@@ -60,6 +69,9 @@ before(async () => {
   demoIds.keyId = parsedKey.key.fingerprint;
   const base = twin.info.api.url;
   client = contractChecked({ request: (path: string, init?: RequestInit) => fetch(`${base}${path}`, init) });
+  const events = await call('GET', `/v1/calendar/events?limit=1`, tokenOf(DEMO, 'firm_admin'));
+  assert.equal(events.status, 200, JSON.stringify(events.body));
+  demoIds.eventId = events.body.events[0].eventId;
 
   const created = await call('PUT', '/v1/jobs/demo-only', tokenOf(DEMO, 'firm_admin'), {
     templateId: 'fn_profile_import',
@@ -120,7 +132,11 @@ function pathOf(op: Operation, ids: Record<string, string>): string {
   });
 }
 
-const writes = operations.filter((op) => !READ_METHODS.has(op.method) && op.path.startsWith('/v1/'));
+/** Routes where any role acts on itself only (its own calendar connection): not refused to read-only roles. */
+const selfService = (op: Operation) => SELF_SERVICE_PREFIXES.some((p) => op.path === p || op.path.startsWith(`${p}/`));
+const writes = operations.filter(
+  (op) => !READ_METHODS.has(op.method) && op.path.startsWith('/v1/') && !selfService(op),
+);
 const withIds = operations.filter((op) => op.path.includes('{') && op.path.startsWith('/v1/'));
 const lists = operations.filter((op) => op.method === 'GET' && op.path.startsWith('/v1/') && !op.path.includes('{'));
 
@@ -206,6 +222,23 @@ test("a firm admin of another organization saving a job of the demo's id makes t
   assert.equal(demo.body.job.name, 'Demo only');
   assert.equal(demo.body.job.revision, 1);
   assert.deepEqual(demo.body.job.mapping, [{ column: 'Employee ID', field: 'employeeId' }]);
+});
+
+test("self-service routes act on the caller only: another organization's case manager changes nothing of demo's", async () => {
+  const before = await demoState();
+  for (const op of operations.filter(selfService)) {
+    const res = await call(
+      op.method,
+      op.path,
+      tokenOf(OTHER, 'case_manager'),
+      READ_METHODS.has(op.method) ? undefined : {},
+    );
+    assert.ok(res.status >= 200 && res.status < 500, `${op.method} ${op.path}: ${res.status}`);
+  }
+  // The OAuth callback takes no token: an unknown state is refused, and nothing is connected by it.
+  const callback = await client.request('/oauth/calendar/callback?state=demo.forged&code=x');
+  assert.ok(callback.status >= 400 && callback.status < 500, `callback answered ${callback.status}`);
+  assert.equal(await demoState(), before, "nothing of demo's changed");
 });
 
 test('every operation of the document was exercised here', () => {

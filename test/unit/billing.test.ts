@@ -144,3 +144,22 @@ test('GET /v1/billing?period=: an earlier period, a period without imports at ze
   const none = await get('/v1/billing', 'not-a-token');
   assert.equal(none.status, 401);
 });
+
+test('GET /v1/billing: the jobs list is paged in job id order; the totals stay the period’s; a foreign cursor is a 400', async () => {
+  const { issuer, get } = setup();
+  const token = issuer.issue('acme');
+  const first = await get('/v1/billing?limit=1', token);
+  assert.equal(first.status, 200);
+  assert.deepEqual(first.body.jobs, [{ jobId: 'job-1', records: 300 }]);
+  assert.equal(first.body.used, 350, 'the totals are the whole period’s');
+  assert.equal(typeof first.body.next, 'string');
+  const second = await get(`/v1/billing?limit=1&cursor=${first.body.next}`, token);
+  assert.deepEqual(second.body.jobs, [{ jobId: 'job-2', records: 50 }]);
+  assert.equal(second.body.next, undefined, 'the last page has no next');
+  // The cursor is bound to its organization and its period.
+  const otherOrg = await get(`/v1/billing?limit=1&cursor=${first.body.next}`, issuer.issue('globex'));
+  assert.deepEqual([otherOrg.status, otherOrg.body.error.code], [400, 'invalid_cursor']);
+  const otherPeriod = await get(`/v1/billing?period=2026-10&limit=1&cursor=${first.body.next}`, token);
+  assert.deepEqual([otherPeriod.status, otherPeriod.body.error.code], [400, 'invalid_cursor']);
+  assert.equal((await get('/v1/billing?cursor=garbage', token)).status, 400);
+});
