@@ -16,11 +16,13 @@ import { dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
 import { calendarProvidersFor } from '../adapters/calendar-providers.ts';
 import { dynamoDbCalendarStore } from '../adapters/dynamodb-calendar.ts';
 import { dynamoDbOutbox } from '../adapters/dynamodb-outbox.ts';
+import { integrationEventsFromEnv } from '../adapters/integration-events.ts';
 import { mailerFromEnv } from '../adapters/mailer.ts';
 import type { CalendarEvent } from '../core/calendar/events.ts';
 import { notifyReauthOnce } from '../core/calendar/notices.ts';
 import type { CalendarProvider, CalendarProviderId } from '../core/calendar/provider.ts';
 import { type PushDeps, pushChange, type StreamChange } from '../core/calendar/push-run.ts';
+import { calendarReauthenticationRequired } from '../core/integration-events.ts';
 import { count, logger, publishMetrics } from './observability.ts';
 
 const BOOKKEEPING = ['ownerKey', 'startKey', 'expiresAt'];
@@ -92,6 +94,7 @@ export function pushDepsFromEnv(
   const mailer = mailerFromEnv(env);
   const clock = { now: () => new Date() };
   const providers = providersFor ?? calendarProvidersFor(db, env);
+  const events = integrationEventsFromEnv(db, env);
   const notice = {
     outbox,
     mailer,
@@ -106,6 +109,16 @@ export function pushDepsFromEnv(
     clock,
     notifyReauth: async (connection, manager) => {
       await notifyReauthOnce(notice, connection, manager);
+      // For the case-management system: once per lapse (the id carries when the connection was found unusable).
+      await events?.publish([
+        calendarReauthenticationRequired({
+          org: connection.org,
+          connectionId: connection.connectionId,
+          provider: connection.provider,
+          userId: manager.userId,
+          since: connection.reauthRequiredAt ?? clock.now().toISOString(),
+        }),
+      ]);
     },
     log: (entry) => logger.info(String(entry.message), entry),
   });

@@ -87,12 +87,6 @@ export class IntegratorStack extends Stack {
     this.schedules.deliverMissedFiringsTo(this.operations.function);
     // The API keeps each job's schedule with the job and sends run-now requests.
     this.schedules.grantManage(this.api.function);
-    // Integration events: the functions where runs end publish them (functions/core/integration-events.ts).
-    this.events = new IntegrationEventBus(this, 'Events', {
-      storage: this.storage,
-      publishers: [this.importPipeline.function, this.exports.function, this.operations.function],
-      alarmTopic: this.monitoring.topic,
-    });
     // Export jobs' runs (firings, run now) go from the scheduled-run function to the export function's queue.
     this.exports.grantRequests(this.schedules.function);
 
@@ -115,6 +109,18 @@ export class IntegratorStack extends Stack {
       api: this.api,
       schedules: this.schedules,
       ...handlers,
+    });
+
+    // Integration events: the functions where runs end publish them, and the calendar push (a connection needing re-authentication) (functions/core/integration-events.ts).
+    this.events = new IntegrationEventBus(this, 'Events', {
+      storage: this.storage,
+      publishers: [
+        this.importPipeline.function,
+        this.exports.function,
+        this.operations.function,
+        this.calendar.pushFunction,
+      ],
+      alarmTopic: this.monitoring.topic,
     });
 
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });

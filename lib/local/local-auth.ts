@@ -5,6 +5,14 @@ import { type Caller, callerFromClaims, GROUPS_CLAIM, ORG_CLAIM } from '../../fu
 import { ROLE_TITLES, ROLES, type Role } from '../../functions/api/auth-roles.ts';
 
 /**
+ * A demo user's token subject: stable per user and opaque, as Cognito's `sub` (a UUID) is. Never the e-mail address
+ * itself: subjects travel where personal data must not (integration events, logs).
+ */
+export function localSubject(email: string): string {
+  return `local-${createHash('sha256').update(email.toLowerCase()).digest('hex').slice(0, 24)}`;
+}
+
+/**
  * The twin's stand-in for Cognito and API Gateway's JWT authorizer: it issues HS256 tokens carrying the claims the
  * user pool issues (`custom:org`, `sub`, `email`, `name`, the role as `cognito:groups`), and verifies them before a
  * request reaches the API app, which reads them exactly as it reads Cognito's (`callerFromClaims`). Local only: the
@@ -65,8 +73,7 @@ export function localIssuer(secret: string, issuer = 'integrator-local'): LocalI
     issueFor: (user, ttlSeconds = DEFAULT_TTL) =>
       sign(
         {
-          // A stable id per user, as Cognito's sub is (the e-mail address stands in for its UUID).
-          sub: `local:${user.email}`,
+          sub: localSubject(user.email),
           email: user.email,
           name: user.name,
           [ORG_CLAIM]: user.org,

@@ -40,7 +40,7 @@ import { seedExportJobs, startExportRunsQueue } from './exports.ts';
 import { takeFault } from './faults.ts';
 import { generateKeyPair, knownHostsLine } from './keys.ts';
 import { endLeftovers, recordChildren } from './leftovers.ts';
-import { demoUsers, localAuthenticate, localIssuer } from './local-auth.ts';
+import { demoUsers, localAuthenticate, localIssuer, localSubject } from './local-auth.ts';
 import { freePort } from './ports.ts';
 import { acceptContinuations, LocalQueue, type SqsHandler } from './queue.ts';
 import { startLocalS3 } from './s3-server.ts';
@@ -356,6 +356,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     const { jobRunRequestsFromEnv } = await import('../../functions/adapters/job-run-requests.ts');
     const runRequests = jobRunRequestsFromEnv();
     const apiPort = await port('api', options);
+    // The twin's mail goes to .eml files in the mailbox folder: set before the handlers that send are built.
+    process.env.INTEGRATOR_MAIL_DIR ??= join(stateDir, 'mail');
+    process.env.NOTIFY_FROM ??= 'integrator@localhost';
     // Calendar sync: the vault's local key, the demo calendar, the events stream's poller driving the push.
     const { startLocalCalendar } = await import('./calendar.ts');
     const calendar = await startLocalCalendar({
@@ -371,9 +374,9 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
               managers: [
                 ...demoUsers(DEMO_ORG)
                   .filter((u) => u.role === 'case_manager')
-                  .map((u) => ({ userId: `local:${u.email}`, email: u.email, name: u.name })),
+                  .map((u) => ({ userId: localSubject(u.email), email: u.email, name: u.name })),
                 {
-                  userId: `local:manager2@${DEMO_ORG}.example.com`,
+                  userId: localSubject(`manager2@${DEMO_ORG}.example.com`),
                   email: `manager2@${DEMO_ORG}.example.com`,
                   name: 'Second case manager',
                 },
@@ -421,8 +424,6 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
     );
     // The run watch: an EventBridge rule invokes it every 5 minutes in AWS (lib/aws/operations.ts); here a timer
     // (INTEGRATOR_RUN_WATCH_MS, default 60 s). Its e-mails are .eml files in the mailbox folder.
-    process.env.INTEGRATOR_MAIL_DIR ??= join(stateDir, 'mail');
-    process.env.NOTIFY_FROM ??= 'integrator@localhost';
     process.env.REPORTS_URL ??= `http://127.0.0.1:${boundApiPort}`;
     // Missed firings are judged by the scheduler's clock (a test moves it past a firing it does not fire).
     const { createRunWatchHandler, watchDepsFromEnv } = await import('../../functions/handlers/run-watch.ts');

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { READ_METHODS, SELF_SERVICE_PREFIXES } from '../../functions/api/auth-roles.ts';
 import { parseSshPublicKey } from '../../functions/core/ssh-keys.ts';
+import { localSubject } from '../../lib/local/local-auth.ts';
 import {
   contractChecked,
   coverage,
@@ -43,7 +44,7 @@ let client: { request(path: string, init?: RequestInit): Promise<Response> };
 const demoIds: Record<string, string> = {
   jobId: 'demo-only',
   // The demo calendar's seeded case manager (lib/local/calendar-seed.ts); its event id is read in `before`.
-  userId: `local:manager@${'demo'}.example.com`,
+  userId: localSubject('manager@demo.example.com'),
   // Demo has no connection on a first start: a parked push's id pair is then as absent for demo as for anyone.
   connectionId: 'demo-connection',
 };
@@ -52,7 +53,7 @@ const missingIds: Record<string, string> = {
   jobId: 'no-such-job',
   runId: '20261124T000000000Z-nosuchrun',
   keyId: 'SHA256:nosuchkey',
-  userId: 'local:nobody@nowhere.example.com',
+  userId: localSubject('nobody@nowhere.example.com'),
   eventId: 'no-such-event',
   connectionId: 'no-such-connection',
 };

@@ -7,9 +7,12 @@
  * MSAL and the Graph client) and a change reaches it.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { localSubject } from '../../lib/local/local-auth.ts';
 import { standinControl } from '../../lib/local/standin-control.ts';
-import { type E2eTwin, type Json, startE2eTwin, twinApi, until } from '../support/e2e.ts';
+import { type E2eTwin, type Json, mailbox, startE2eTwin, twinApi, until } from '../support/e2e.ts';
 
 const ORG = 'demo';
 let e2e: E2eTwin;
@@ -21,7 +24,7 @@ before(async () => {
   e2e = await startE2eTwin('calendar', [{ id: ORG }]);
   const cm = e2e.twin.info.api.users.find((u) => u.org === ORG && u.role === 'case_manager');
   assert.ok(cm, 'the demo organization has a case manager token');
-  manager = { email: cm.email, userId: `local:${cm.email}` };
+  manager = { email: cm.email, userId: localSubject(cm.email) };
   admin = twinApi(e2e.twin, ORG);
   me = twinApi(e2e.twin, ORG, cm.token);
 });
@@ -142,4 +145,40 @@ test('Microsoft 365: connected through MSAL against the HTTPS Graph stand-in; a 
     (await msEvents()).find((e) => e.subject?.includes('Visa interview prep (2)')),
   );
   assert.equal((await msEvents()).filter((e) => String(e.subject).startsWith('Visa interview prep')).length, 1);
+
+  // The grant is revoked at Microsoft: the next push finds out, the connection asks for re-authentication, the case
+  // manager is e-mailed once, the case-management system hears of it once, and the change waits.
+  const control = standinControl(url);
+  await control.revokeGrants(manager.email);
+  await control.expireAccessTokens();
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-ms', appointment('Visa interview prep (3)'))).status, 200);
+  await until(
+    'the connection needing re-authentication',
+    async () => ((await me('GET', '/v1/calendar/me')).body.connection?.status === 'needs_reauth' ? true : undefined),
+    { twin: e2e.twin },
+  );
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-ms', appointment('Visa interview prep (4)'))).status, 200);
+  const mail = mailbox(e2e.stateDir);
+  await until('the re-authentication e-mail', async () =>
+    mail.matching('sign in to Microsoft 365 again').length ? true : undefined,
+  );
+  const reauthEvents = () =>
+    (existsSync(join(e2e.stateDir, 'events')) ? readdirSync(join(e2e.stateDir, 'events')) : [])
+      .map((f) => JSON.parse(readFileSync(join(e2e.stateDir, 'events', f), 'utf8')) as Json)
+      .filter((e) => e['detail-type'] === 'Calendar Reauthentication Required.v1');
+  await until('the integration event', async () => (reauthEvents().length > 0 ? true : undefined));
+  assert.ok(!(await msEvents()).some((e) => String(e.subject).includes('(4)')), 'nothing goes out meanwhile');
+
+  // "Modify": signing in again sends the queued change once, as it is now.
+  const again = await me('POST', '/v1/calendar/me/connection/reauthenticate');
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  const redirect = await control.signIn(again.body.authorizationUrl, manager.email);
+  assert.ok((await fetch(redirect, { redirect: 'manual' })).status < 400);
+  await until('the queued change in the Microsoft stand-in', async () =>
+    (await msEvents()).find((e) => e.subject?.includes('Visa interview prep (4)')),
+  );
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal((await msEvents()).filter((e) => String(e.subject).startsWith('Visa interview prep')).length, 1);
+  assert.equal(mail.matching('sign in to Microsoft 365 again').length, 1, 'one e-mail for the lapse');
+  assert.equal(reauthEvents().length, 1, 'one integration event for the lapse');
 });

@@ -44,6 +44,7 @@ const publishers = {
   import: stack.importPipeline.function,
   export: stack.exports.function,
   'run watch': stack.operations.function,
+  'calendar push': stack.calendar.pushFunction,
 };
 
 test('one custom bus, and an archive of every Integrator event on it, kept a year', () => {

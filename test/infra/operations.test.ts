@@ -53,8 +53,9 @@ test('SES: one identity with the configuration set; sending allowed only from th
     .filter((r) => r.Type === 'AWS::IAM::Policy')
     .flatMap((r) => r.Properties.PolicyDocument.Statement)
     .filter((s) => [s.Action].flat().some((a: string) => a.startsWith('ses:')));
-  // The run watch, the import and the export function (the two e-mail a run they end failed): the same statement.
-  assert.equal(statements.length, 3);
+  // The run watch, the import and the export function (the two e-mail a run they end failed), and the calendar push
+  // (a connection needing re-authentication): the same statement.
+  assert.equal(statements.length, 4);
   assert.equal(new Set(statements.map((s) => JSON.stringify(s))).size, 1);
   const [ses] = statements;
   assert.deepEqual([ses.Action].flat().sort(), ['ses:SendEmail', 'ses:SendRawEmail']);

@@ -123,10 +123,10 @@ async function act(
       case 'needs_reauth': {
         await deps.store.putLink({ ...failed, attempts: 0, pending: true, pendingSince: link.pendingSince ?? at });
         const current = (await deps.store.getConnection(connection.org, connection.connectionId)) ?? connection;
-        if (current.status === 'active') {
-          await deps.store.putConnection({ ...current, status: 'needs_reauth', reauthRequiredAt: at });
-        }
-        await deps.notifyReauth(current, manager);
+        const lapsed: CalendarConnection =
+          current.status === 'active' ? { ...current, status: 'needs_reauth', reauthRequiredAt: at } : current;
+        if (lapsed !== current) await deps.store.putConnection(lapsed);
+        await deps.notifyReauth(lapsed, manager);
         return 'done';
       }
       case 'pause': {
