@@ -20,13 +20,14 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { configFromEnv, dynamoDbDocumentClient, s3Client } from '../adapters/aws-clients.ts';
 import { dynamoDbChangeSequence } from '../adapters/dynamodb-change-sequence.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
+import { dynamoDbOrganizations } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
 import { dynamoDbSystemOfRecord } from '../adapters/dynamodb-system-of-record.ts';
 import { runLogWithFailureNotices } from '../adapters/failure-notices.ts';
 import { integrationEventsFromEnv } from '../adapters/integration-events.ts';
 import { s3FileStore } from '../adapters/s3-file-store.ts';
 import { eventsOfEndedRun } from '../core/integration-events.ts';
-import { type ExportRunRequest, type IntegrationEvents, systemClock } from '../core/ports.ts';
+import { type ExportRunRequest, type IntegrationEvents, type OrganizationStore, systemClock } from '../core/ports.ts';
 import { DEFAULT_SETTLE_MS, type ExportOptions, type ExportPorts, runExport } from '../core/transfer/export-engine.ts';
 import { isValidOrgId } from '../core/transfer/layout.ts';
 import { randomToken } from '../core/transfer/runs.ts';
@@ -42,15 +43,23 @@ const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export interface ExportRunResult {
   runId?: string;
-  status: 'completed' | 'incomplete' | 'interrupted' | 'not_found';
+  status: 'completed' | 'incomplete' | 'interrupted' | 'not_found' | 'suspended';
   key?: string;
   rows?: number;
+}
+
+export interface ExportDependencies {
+  ports: ExportPorts;
+  options: ExportOptions;
+  events?: IntegrationEvents;
+  /** A suspended organization exports nothing (its data stays as it is until it is resumed). */
+  organizations?: Pick<OrganizationStore, 'get'>;
 }
 
 export function exportDependenciesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   clients: { db?: DynamoDBDocumentClient; s3?: S3Client } = {},
-): { ports: ExportPorts; options: ExportOptions; events?: IntegrationEvents } {
+): ExportDependencies {
   const config = configFromEnv(env);
   const db = clients.db ?? dynamoDbDocumentClient(config);
   const sequence = dynamoDbChangeSequence(db, { env });
@@ -58,6 +67,7 @@ export function exportDependenciesFromEnv(
   const events = integrationEventsFromEnv(db, env);
   return {
     ...(events ? { events } : {}),
+    organizations: dynamoDbOrganizations(db, { env }),
     ports: {
       records: dynamoDbSystemOfRecord(db, { env, sequence }),
       sequence,
@@ -74,15 +84,18 @@ export function exportDependenciesFromEnv(
 }
 
 /** Runs one export with the given wiring (the handler's, the twin's, a test's). */
-export async function exportOnce(
-  event: ExportRunEvent,
-  deps: { ports: ExportPorts; options: ExportOptions; events?: IntegrationEvents },
-): Promise<ExportRunResult> {
+export async function exportOnce(event: ExportRunEvent, deps: ExportDependencies): Promise<ExportRunResult> {
   if (typeof event?.org !== 'string' || !isValidOrgId(event.org) || typeof event.jobId !== 'string') {
     throw new Error('an export event names { org, jobId }');
   }
   if (event.runId !== undefined && (typeof event.runId !== 'string' || !RUN_ID.test(event.runId))) {
     throw new Error("an export event's runId is 1 to 128 letters, digits, - or _");
+  }
+  if ((await deps.organizations?.get(event.org))?.status === 'suspended') {
+    // Consumed, not retried: the firing is skipped, as the organization's imports are refused; nothing is lost.
+    logger.warn('export skipped: the organization is suspended', { org: event.org, jobId: event.jobId });
+    count('ExportRunsSkippedSuspended', 1);
+    return { status: 'suspended' };
   }
   const stored = await deps.ports.jobs.get(event.org, event.jobId);
   const job = stored?.direction === 'export' ? stored : undefined;

@@ -267,3 +267,18 @@ async function listOutbound(): Promise<string[]> {
   const out = await s3.send(new ListObjectsV2Command({ Bucket: parts.bucket, Prefix: `outbound/${ORG}/` }));
   return (out.Contents ?? []).map((o) => o.Key!);
 }
+
+test('a suspended organization exports nothing: the run is skipped and no file is written; resumed, it exports', async () => {
+  const template = templates.byId('passport_information_export')!;
+  await job(defaultExportJob(ORG, template, 'passports-suspended', { timeZone: 'UTC' }));
+  let status: 'active' | 'suspended' = 'suspended';
+  const organizations = { get: async (org: string) => ({ id: org, status }) as never };
+  const before = await listOutbound();
+  const skipped = await exportOnce({ org: ORG, jobId: 'passports-suspended' }, { ...deps(), organizations });
+  assert.equal(skipped.status, 'suspended');
+  assert.deepEqual(await listOutbound(), before, 'no file while suspended');
+  status = 'active';
+  const resumed = await exportOnce({ org: ORG, jobId: 'passports-suspended' }, { ...deps(), organizations });
+  assert.equal(resumed.status, 'completed');
+  assert.ok(!before.includes(resumed.key!));
+});

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { createApi, type TenantStores } from '../../functions/api/app.ts';
 import { callerFromClaims, groupsOf, userOf } from '../../functions/api/auth.ts';
 import { READ_METHODS, type Role, roleFromGroups, SELF_SERVICE_PREFIXES } from '../../functions/api/auth-roles.ts';
-import { localAuthenticate, localIssuer } from '../../lib/local/local-auth.ts';
+import { localAuthenticate, localIssuer, localSubject } from '../../lib/local/local-auth.ts';
 import { MemoryRunReports } from '../fixtures/memory-reports.ts';
 import { contractChecked } from '../support/openapi-contract.ts';
 
@@ -143,7 +143,7 @@ test('routes know their caller from the token: organization, user, role (for com
   });
   assert.deepEqual(await res.json(), {
     org: 'globex',
-    subject: 'local:viewer@globex.example.com',
+    subject: localSubject('viewer@globex.example.com'),
     role: 'viewer',
     email: 'viewer@globex.example.com',
     name: 'Someone',
