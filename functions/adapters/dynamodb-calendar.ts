@@ -15,7 +15,7 @@ import type { AuthorizationState, CalendarConnection, CaseManager } from '../cor
 import { type CalendarEvent, startKey } from '../core/calendar/events.ts';
 import type { CalendarLink } from '../core/calendar/push.ts';
 import type { CalendarStore } from '../core/calendar/store.ts';
-import { decodeCursor, encodeCursor, InvalidCursor, MAX_CURSOR_LENGTH, type Page } from '../core/pages.ts';
+import { cursorKey, decodeCursor, encodeCursor, InvalidCursor, type Page } from '../core/pages.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed } from './dynamodb-expressions.ts';
 
@@ -39,21 +39,8 @@ function decodeIndexCursor(
   cursor: string | undefined,
   expected: Record<string, string | undefined>,
 ): Record<string, string> | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  if (cursor.length > MAX_CURSOR_LENGTH) throw new InvalidCursor('too long');
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursor('not a cursor of this API');
-  }
-  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw new InvalidCursor('not a key');
-  const record = key as Record<string, unknown>;
-  const names = Object.keys(record).sort();
-  const wanted = Object.keys(expected).sort();
-  if (names.length !== wanted.length || names.some((n, i) => n !== wanted[i])) {
-    throw new InvalidCursor('not a key of this list');
-  }
+  const record = cursorKey(cursor, Object.keys(expected));
+  if (record === undefined) return undefined;
   for (const [name, value] of Object.entries(expected)) {
     if (typeof record[name] !== 'string' || record[name] === '') throw new InvalidCursor('not a key of this list');
     if (value !== undefined && record[name] !== value) throw new InvalidCursor('of another list');

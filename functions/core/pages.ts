@@ -26,6 +26,29 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
 }
 
 /**
+ * The key object a cursor carries, with exactly the attribute names `names` (any order), or undefined for no cursor
+ * (the first page). Throws InvalidCursor for anything else: too long, not base64url JSON, not an object, other names.
+ */
+export function cursorKey(cursor: string | undefined, names: readonly string[]): Record<string, unknown> | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  if (cursor.length > MAX_CURSOR_LENGTH) throw new InvalidCursor('too long');
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursor('not a cursor of this API');
+  }
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw new InvalidCursor('not a key');
+  const record = key as Record<string, unknown>;
+  const present = Object.keys(record).sort();
+  const wanted = [...names].sort();
+  if (present.length !== wanted.length || present.some((n, i) => n !== wanted[i])) {
+    throw new InvalidCursor('not a key of this list');
+  }
+  return record;
+}
+
+/**
  * The key a cursor stands for, checked: an object with exactly the attributes `partition` and `sort` name, both
  * text, the partition equal to `partitionValue`. Undefined when there is no cursor (the first page).
  */
@@ -39,21 +62,8 @@ export function decodeCursor(
     fixed?: Readonly<Record<string, string>>;
   },
 ): Record<string, string> | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  if (cursor.length > MAX_CURSOR_LENGTH) throw new InvalidCursor('too long');
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursor('not a cursor of this API');
-  }
-  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw new InvalidCursor('not a key');
-  const record = key as Record<string, unknown>;
-  const names = Object.keys(record).sort();
-  const wanted = [expected.partition, expected.sort, ...Object.keys(expected.fixed ?? {})].sort();
-  if (names.length !== wanted.length || names.some((n, i) => n !== wanted[i])) {
-    throw new InvalidCursor('not a key of this list');
-  }
+  const record = cursorKey(cursor, [expected.partition, expected.sort, ...Object.keys(expected.fixed ?? {})]);
+  if (record === undefined) return undefined;
   for (const [name, value] of Object.entries(expected.fixed ?? {})) {
     if (record[name] !== value) throw new InvalidCursor('of another list');
   }

@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -9,7 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EXPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/export-queue.ts';
-import { HANDLER_FILES, integratorFunction, METRICS_NAMESPACE } from './function.ts';
+import { HANDLER_FILES, METRICS_NAMESPACE, monitoredFunction } from './function.ts';
 import type { Storage } from './storage.ts';
 
 /** The longest one export may run: 100,000 rows take seconds (npm run bench); a million well under this. */
@@ -38,7 +37,7 @@ export class Exports extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly queueKey: kms.Key;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(
     scope: Construct,
@@ -47,16 +46,6 @@ export class Exports extends Construct {
   ) {
     super(scope, id);
     const { storage } = props;
-    this.function = integratorFunction(this, 'ExportRun', {
-      handlerFile: HANDLER_FILES.exportRun,
-      ...(props.handlersDir ? { handlersDir: props.handlersDir } : {}),
-      serviceName: 'export-run',
-      description: 'Exports one export job to outbound/<org>/<template>_YYYYMMDD.csv',
-      timeout: EXPORT_TIMEOUT,
-      // Memory stays flat (a page of records and a 5 MB upload part or four in flight); CPU follows memory, and the
-      // CSV work is CPU-bound.
-      memorySize: 1024,
-    });
 
     this.queueKey = new kms.Key(this, 'QueueKey', {
       description: 'Integrator: export-runs queues (organization, job and run ids)',
@@ -77,6 +66,23 @@ export class Exports extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: EXPORT_QUEUE_SETTINGS.maxReceiveCount },
     });
+    const monitored = monitoredFunction(this, 'ExportRun', {
+      handlerFile: HANDLER_FILES.exportRun,
+      ...(props.handlersDir ? { handlersDir: props.handlersDir } : {}),
+      serviceName: 'export-run',
+      description: 'Exports one export job to outbound/<org>/<template>_YYYYMMDD.csv',
+      timeout: EXPORT_TIMEOUT,
+      // Memory stays flat (a page of records and a 5 MB upload part or four in flight); CPU follows memory, and the
+      // CSV work is CPU-bound.
+      memorySize: 1024,
+      alarmPrefix: 'Export',
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+      // The queue's redrive target: a request that failed maxReceiveCount times.
+      deadLetters: { queue: this.deadLetterQueue, holds: 'an export run request that failed three times' },
+      descriptions: { errors: 'The export function failed', throttles: 'The export function was throttled' },
+    });
+    this.function = monitored.function;
+    this.alarms = monitored.alarms;
     // One run per invocation: a message's failure is its own, and a long export holds no other run back.
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }));
 
@@ -88,32 +94,23 @@ export class Exports extends Construct {
     });
     storage.grantAreas(this.function, { exists: ['outbound'], write: ['outbound'] });
 
-    const fiveMinutes = Duration.minutes(5);
-    this.alarm(props.alarmTopic, 'ExportDeadLetters', 'An export run request failed three times; it waits in the DLQ', {
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-    });
-    this.alarm(props.alarmTopic, 'ExportRunsWaiting', 'An export run has waited over an hour to start', {
-      metric: this.queue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, statistic: 'Maximum' }),
-      threshold: 3600,
-    });
-    this.alarm(props.alarmTopic, 'ExportErrors', 'The export function failed', {
-      metric: this.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
-    });
-    this.alarm(props.alarmTopic, 'ExportThrottles', 'The export function was throttled', {
-      metric: this.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
-    });
-    this.alarm(props.alarmTopic, 'ExportRunsInterrupted', 'An export run ended Interrupted (no file was written)', {
-      metric: new cloudwatch.Metric({
+    monitored.alarm(
+      'ExportRunsWaiting',
+      'An export run has waited over an hour to start',
+      this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      3600,
+    );
+    monitored.alarm(
+      'ExportRunsInterrupted',
+      'An export run ended Interrupted (no file was written)',
+      new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: 'ExportRunsInterrupted',
         dimensionsMap: { service: 'export-run' },
-        period: fiveMinutes,
+        period: Duration.minutes(5),
         statistic: 'Sum',
       }),
-    });
+    );
   }
 
   /**
@@ -124,27 +121,5 @@ export class Exports extends Construct {
     this.queue.grant(grantee, 'sqs:SendMessage');
     this.queueKey.grant(grantee, 'kms:GenerateDataKey');
     grantee.addEnvironment('EXPORT_RUNS_QUEUE_URL', this.queue.queueUrl);
-  }
-
-  private alarm(
-    topic: sns.ITopic | undefined,
-    id: string,
-    description: string,
-    props: { metric: cloudwatch.IMetric; threshold?: number },
-  ): void {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      alarmDescription: description,
-      metric: props.metric,
-      threshold: props.threshold ?? 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (topic) {
-      const action = new SnsAction(topic);
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-    }
-    this.alarms.push(alarm);
   }
 }
