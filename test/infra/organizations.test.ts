@@ -10,6 +10,7 @@ import { cdkFeatureFlags, stubHandlersDir } from '../support/cdk-test-app.ts';
 
 const app = new App({ context: { ...cdkFeatureFlags(), 'aws:cdk:bundling-stacks': [] } });
 const stack = new IntegratorStack(app, 'Orgs', { organizations: [], handlersDir: stubHandlersDir() });
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties, read as the template holds them
 const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any }> };
 const idOf = (construct: { node: { defaultChild?: unknown } } | unknown) =>
   stack.getLogicalId((construct as { node: { defaultChild: never } }).node.defaultChild);
@@ -97,7 +98,7 @@ describe("an SFTP user's session policy (one per organization, from AREA_ACCESS)
   const statements = (org: string) =>
     (
       JSON.parse(sftpSessionPolicy(org, bucketArn)) as {
-        Statement: { Action: string[]; Resource: string; Condition?: any }[];
+        Statement: { Action: string[]; Resource: string; Condition?: { StringLike: Record<string, string[]> } }[];
       }
     ).Statement;
   const glob = (p: string) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
