@@ -108,7 +108,8 @@ describe("an SFTP user's session policy (one per organization, from AREA_ACCESS)
         s.Action.includes(action) &&
         glob(s.Resource).test(resource) &&
         (!s.Condition ||
-          (prefix !== undefined && s.Condition.StringLike['s3:prefix'].some((p: string) => glob(p).test(prefix)))),
+          (prefix !== undefined &&
+            (s.Condition.StringLike['s3:prefix'] ?? []).some((p: string) => glob(p).test(prefix)))),
     );
 
   test("reaches its own organization's folders with AREA_ACCESS's permissions, and no other's (acme vs acme-corp)", () => {
