@@ -92,14 +92,20 @@ export function parseSshPublicKey(input: unknown): SshKeyCheck {
   if (typeof input !== 'string' || input.trim() === '')
     return malformed('expected a line such as "ssh-ed25519 AAAA… name"');
   const line = input.trim();
-  if (/[\r\n]/.test(line)) return malformed('expected exactly one line');
-  if (line.length > MAX_SSH_KEY_LENGTH) {
-    return malformed(`it has ${line.length} characters; at most ${MAX_SSH_KEY_LENGTH} are accepted`);
+  // Before the one-line rule: a pasted file is several lines, and what it is matters more than how many lines it has.
+  if (/^-----BEGIN [A-Z0-9 ]*PRIVATE KEY/.test(line)) {
+    return malformed(
+      'this is a PRIVATE key: keep it secret (make a new pair if it was shared) and give the public line instead (ssh-keygen -y -f key)',
+    );
   }
   if (line.startsWith('-----BEGIN') || line.startsWith('---- BEGIN')) {
     return malformed(
       'this is a PEM or SSH2 file; give the OpenSSH line (ssh-keygen -y -f key, or ssh-keygen -i -f key.pub)',
     );
+  }
+  if (/[\r\n]/.test(line)) return malformed('expected exactly one line');
+  if (line.length > MAX_SSH_KEY_LENGTH) {
+    return malformed(`it has ${line.length} characters; at most ${MAX_SSH_KEY_LENGTH} are accepted`);
   }
   const [type = '', blobText = '', ...rest] = line.split(/\s+/);
   const comment = rest.join(' ');

@@ -1,14 +1,15 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EXPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/export-queue.ts';
 import { HANDLER_FILES, METRICS_NAMESPACE, monitoredFunction } from './function.ts';
+import { encryptedQueues } from './queues.ts';
 import type { Storage } from './storage.ts';
 
 /** The longest one export may run: 100,000 rows take seconds (npm run bench); a million well under this. */
@@ -47,19 +48,9 @@ export class Exports extends Construct {
     super(scope, id);
     const { storage } = props;
 
-    this.queueKey = new kms.Key(this, 'QueueKey', {
-      description: 'Integrator: export-runs queues (organization, job and run ids)',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const queue = (qid: string, extra: Partial<sqs.QueueProps> = {}) =>
-      new sqs.Queue(this, qid, {
-        encryption: sqs.QueueEncryption.KMS,
-        encryptionMasterKey: this.queueKey,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-        ...extra,
-      });
+    const queues = encryptedQueues(this, 'Integrator: export-runs queues (organization, job and run ids)');
+    this.queueKey = queues.key;
+    const { queue } = queues;
     this.deadLetterQueue = queue('DeadLetters');
     this.queue = queue('ExportRuns', {
       visibilityTimeout: Duration.seconds(EXPORT_QUEUE_SETTINGS.visibilityTimeoutSeconds),

@@ -1,16 +1,17 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { HANDLER_FILES, monitoredFunction } from './function.ts';
 import type { ImportPipeline } from './import-pipeline.ts';
+import { encryptedQueues } from './queues.ts';
 import type { Storage } from './storage.ts';
 
 /**
@@ -46,19 +47,9 @@ export class Schedules extends Construct {
     this.groupName = `${stack.stackName}-jobs`;
     this.group = new scheduler.CfnScheduleGroup(this, 'Group', { name: this.groupName });
 
-    this.queueKey = new kms.Key(this, 'QueueKey', {
-      description: 'Integrator: job-runs queues (organization and job ids)',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const queue = (qid: string, extra: Partial<sqs.QueueProps> = {}) =>
-      new sqs.Queue(this, qid, {
-        encryption: sqs.QueueEncryption.KMS,
-        encryptionMasterKey: this.queueKey,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-        ...extra,
-      });
+    const queues = encryptedQueues(this, 'Integrator: job-runs queues (organization and job ids)');
+    this.queueKey = queues.key;
+    const { queue } = queues;
     this.deadLetterQueue = queue('DeadLetters');
     // Read by the run watch (deliverMissedFiringsTo): visible again only after the longest run-watch invocation.
     this.targetDeadLetterQueue = queue('ScheduleDeadLetters', { visibilityTimeout: Duration.minutes(6) });
