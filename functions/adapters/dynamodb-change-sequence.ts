@@ -46,7 +46,9 @@ export function dynamoDbChangeSequence(
 /**
  * Hands out the numbers of one reservation one by one, reserving anew when the block is used up or older than its
  * lease (CHANGE_SEQUENCE_LEASE_MS): a writer delayed between reserving and writing never writes a number an export
- * could already have read past.
+ * could already have read past. With `maxSize`, each new reservation doubles the last one's size up to it: a writer
+ * that keeps one block open across many batches (the import's record store) asks the counter once every few thousand
+ * writes, not once per batch; the numbers a lapsed block leaves unused are gaps, which the sequence allows.
  */
 export function sequenceBlock(
   sequence: ChangeSequence,
@@ -54,10 +56,12 @@ export function sequenceBlock(
   size: number,
   leaseMs: number,
   now: () => number = Date.now,
+  maxSize = size,
 ): () => Promise<number> {
   let next = 0;
   let end = 0;
   let reservedAt = 0;
+  let nextSize = Math.max(1, size);
   let pending: Promise<void> | undefined;
   const refill = async (count: number) => {
     const first = await sequence.reserve(org, count);
@@ -71,7 +75,9 @@ export function sequenceBlock(
       if (next < end && now() - reservedAt <= leaseMs) return next++;
       if (!pending) {
         // A block past its lease is dropped whole: its unused numbers become gaps.
-        pending = refill(Math.max(1, size)).finally(() => {
+        const count = nextSize;
+        nextSize = Math.min(Math.max(nextSize, maxSize), nextSize * 2);
+        pending = refill(count).finally(() => {
           pending = undefined;
         });
       }

@@ -220,7 +220,10 @@ const jobPrefix = (period: string) => `job#${period}#`;
  * The allowed record limit per period (Organizations: allowedRecords, used#YYYY-MM, job#YYYY-MM#jobId). Records
  * created or updated by imports count; unchanged rows are free. A reservation is one conditional ADD per batch
  * (`used <= allowed - granted`) of the period's and the job's counters, so concurrent imports of one organization can
- * never exceed the limit together. An organization without an item has no limit and no counters; one without
+ * never exceed the limit together. The limit read last is kept (per organization, in this instance) and the ADD is
+ * sent straight away with it in its condition (`allowedRecords = :allowed`): one request per batch. Only when that
+ * condition fails (the limit changed, too few records are left, no item) is the item read strongly consistently and
+ * the grant computed from it. An organization without an item has no limit and no counters; one without
  * `allowedRecords` has no limit but is counted.
  */
 export function dynamoDbBilling(
@@ -228,41 +231,56 @@ export function dynamoDbBilling(
   options: { env?: NodeJS.ProcessEnv; table?: string } = {},
 ): Billing {
   const table = options.table ?? tableName('Organizations', options.env);
+  /** The limit each organization had when last read: `null` for none (counted, unlimited). */
+  const limits = new Map<string, number | null>();
+  /** Adds `granted` to the counters if `allowed` is still the limit (and leaves room for it); false otherwise. */
+  const add = async (org: string, counters: Record<string, string>, granted: number, allowed: number | null) => {
+    const limited = allowed !== null;
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { org },
+          UpdateExpression: 'ADD #used :granted, #job :granted',
+          ConditionExpression: limited
+            ? '(attribute_not_exists(#used) OR #used <= :max) AND #allowed = :allowed'
+            : 'attribute_exists(#org) AND attribute_not_exists(#allowed)',
+          ExpressionAttributeNames: limited
+            ? { ...counters, '#allowed': 'allowedRecords' }
+            : { ...counters, '#org': 'org', '#allowed': 'allowedRecords' },
+          ExpressionAttributeValues: limited
+            ? { ':granted': granted, ':max': allowed - granted, ':allowed': allowed }
+            : { ':granted': granted },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      return false;
+    }
+  };
   return {
     async reserve(org, wanted, use) {
       if (wanted <= 0) return 0;
       const period = periodOf(use.at);
       const counters = { '#used': usedAttribute(period), '#job': `${jobPrefix(period)}${use.jobId}` };
+      const known = limits.get(org);
+      if (known !== undefined && (known === null || known >= wanted) && (await add(org, counters, wanted, known))) {
+        return wanted;
+      }
       for (let attempt = 0; attempt < 20; attempt++) {
         const out = await db.send(new GetCommand({ TableName: table, Key: { org }, ConsistentRead: true }));
-        if (!out.Item) return wanted;
-        const allowed = out.Item.allowedRecords;
+        if (!out.Item) {
+          limits.delete(org);
+          return wanted;
+        }
+        const allowed = typeof out.Item.allowedRecords === 'number' ? out.Item.allowedRecords : null;
+        limits.set(org, allowed);
         const usedNow = out.Item[counters['#used']];
         const used = typeof usedNow === 'number' ? usedNow : 0;
-        const limited = typeof allowed === 'number';
-        const granted = limited ? Math.max(0, Math.min(wanted, allowed - used)) : wanted;
+        const granted = allowed !== null ? Math.max(0, Math.min(wanted, allowed - used)) : wanted;
         if (granted === 0) return 0;
-        try {
-          await db.send(
-            new UpdateCommand({
-              TableName: table,
-              Key: { org },
-              UpdateExpression: 'ADD #used :granted, #job :granted',
-              ConditionExpression: limited
-                ? '(attribute_not_exists(#used) OR #used <= :max) AND #allowed = :allowed'
-                : 'attribute_exists(#org) AND attribute_not_exists(#allowed)',
-              ExpressionAttributeNames: limited
-                ? { ...counters, '#allowed': 'allowedRecords' }
-                : { ...counters, '#org': 'org', '#allowed': 'allowedRecords' },
-              ExpressionAttributeValues: limited
-                ? { ':granted': granted, ':max': allowed - granted, ':allowed': allowed }
-                : { ':granted': granted },
-            }),
-          );
-          return granted;
-        } catch (err) {
-          if (!isConditionFailed(err)) throw err;
-        }
+        if (await add(org, counters, granted, allowed)) return granted;
       }
       throw new Error(`billing: could not reserve records for ${org} (too much contention)`);
     },

@@ -1,4 +1,5 @@
-import { BatchExecuteStatementCommand, BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type AttributeValue, BatchExecuteStatementCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   CHANGE_SEQUENCE_LEASE_MS,
   type ChangeSequence,
@@ -37,6 +38,8 @@ export interface DynamoDbRecordsOptions {
 
 /** Statements per BatchExecuteStatement request: DynamoDB's maximum. */
 const STATEMENTS_PER_REQUEST = 25;
+/** The largest block of change sequence numbers one reservation takes (blocks start at one batch and double). */
+const SEQUENCE_BLOCK_MAX = 4096;
 
 /**
  * Imported records in the Records table (pk = org#entity#key; the sharded index key `orgEntity` =
@@ -59,14 +62,24 @@ const STATEMENTS_PER_REQUEST = 25;
  * - a refused statement is judged from the stored record (the item the answer carries in AWS, else one consistent
  *   BatchGetItem of the refused keys): a condition failure on a resend of a write that had succeeded after all (this
  *   run's hash is stored) is what the write did, not an error (records.ts refusedWrite).
- * Every write stamps `changeSeq`, the organization's next change sequence number (one block reserved per `apply`
- * call: one atomic ADD per batch, not per row), which the export's incremental reads compare with their mark.
+ * Every write stamps `changeSeq`, the organization's next change sequence number, which the export's incremental reads
+ * compare with their mark. The store keeps one block of numbers per organization across `apply` calls, used for at
+ * most CHANGE_SEQUENCE_LEASE_MS and doubling with each reservation up to SEQUENCE_BLOCK_MAX: one atomic ADD every
+ * few thousand writes, not one per batch (the export's rule, ports.ts ChangeSequence, holds: a number is written
+ * within the lease of its reservation).
+ *
+ * Per-row cost (Node CPU is what bounds one Lambda, issue 13): a statement's text depends only on its form and field
+ * names, so it is built once per such shape and reused (STATEMENT_CACHE_SIZE shapes); parameters are sent as
+ * DynamoDB attribute values built here (strings and numbers only) rather than marshalled by the DocumentClient.
  */
 export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRecordsOptions = {}): RecordStore {
   const table = options.table ?? tableName('Records', options.env);
   const concurrency = options.concurrency ?? 8;
   const stats = options.stats;
   const sequence = options.sequence ?? dynamoDbChangeSequence(db, { table });
+  // One open block per organization, shared by every `apply` of this store (sequenceBlock serializes its refills).
+  const blocks = new Map<string, () => Promise<number>>();
+  const statements = statementBuilder(table);
   return {
     async current(org, entity, recordKeys) {
       const found = new Map<string, StoredRecordState>();
@@ -84,17 +97,16 @@ export function dynamoDbRecords(db: DynamoDBDocumentClient, options: DynamoDbRec
     },
 
     apply(writes) {
-      const blocks = new Map<string, () => Promise<number>>();
       const nextSeq = (org: string) => {
         let block = blocks.get(org);
         if (!block) {
           const count = writes.filter((w) => w.org === org && !w.touch).length;
-          block = sequenceBlock(sequence, org, count, CHANGE_SEQUENCE_LEASE_MS);
+          block = sequenceBlock(sequence, org, count, CHANGE_SEQUENCE_LEASE_MS, Date.now, SEQUENCE_BLOCK_MAX);
           blocks.set(org, block);
         }
         return block();
       };
-      return applyStatements(db, table, writes, { concurrency, stats, nextSeq });
+      return applyStatements(db, writes, { concurrency, stats, nextSeq, statements });
     },
   };
 }
@@ -121,10 +133,15 @@ const RETRYABLE = new Set([
 
 async function applyStatements(
   db: DynamoDBDocumentClient,
-  table: string,
   writes: readonly RecordWrite[],
-  ctx: { concurrency: number; stats: RecordStoreStats | undefined; nextSeq: (org: string) => Promise<number> },
+  ctx: {
+    concurrency: number;
+    stats: RecordStoreStats | undefined;
+    nextSeq: (org: string) => Promise<number>;
+    statements: StatementBuilder;
+  },
 ): Promise<WriteResult[]> {
+  const table = ctx.statements.table;
   const { stats } = ctx;
   const results = new Array<WriteResult>(writes.length);
   let queue: Attempt[] = writes.map((w, index) => ({
@@ -150,12 +167,12 @@ async function applyStatements(
     const judge: { a: Attempt; item?: Record<string, unknown> }[] = [];
     let throttled = false;
     await mapConcurrent(chunks(now, STATEMENTS_PER_REQUEST), ctx.concurrency, async (part) => {
-      const statements = await Promise.all(part.map((a) => statementOf(table, a, ctx.nextSeq)));
+      const statements = await Promise.all(part.map((a) => ctx.statements.of(a, ctx.nextSeq)));
       if (stats) {
         stats.updates += part.length;
         stats.batches = (stats.batches ?? 0) + 1;
       }
-      let responses: { Error?: { Code?: string; Message?: string; Item?: unknown } }[];
+      let responses: { Error?: { Code?: string; Message?: string; Item?: Record<string, AttributeValue> } }[];
       try {
         responses = (await db.send(new BatchExecuteStatementCommand({ Statements: statements }))).Responses ?? [];
       } catch (err) {
@@ -186,7 +203,7 @@ async function applyStatements(
             races++;
             next.push({ ...a, form: 'update' });
           } else {
-            const item = plainAttributes(error.Item as Record<string, unknown> | undefined);
+            const item = plainAttributes(error.Item);
             judge.push({ a, ...(item && Object.keys(item).length > 0 ? { item } : {}) });
           }
           return;
@@ -246,51 +263,124 @@ function quoted(name: string): string {
   return `"${name}"`;
 }
 
-async function statementOf(table: string, a: Attempt, nextSeq: (org: string) => Promise<number>) {
-  const { w } = a;
+interface Statement {
+  Statement: string;
+  Parameters: AttributeValue[];
+  ReturnValuesOnConditionCheckFailure?: 'ALL_OLD';
+}
+
+interface StatementBuilder {
+  table: string;
+  of(a: Attempt, nextSeq: (org: string) => Promise<number>): Promise<Statement>;
+}
+
+/** Statement texts kept per shape (form, field names, removed names, arrival guard): a file has a handful. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/** A string or number parameter as a DynamoDB attribute value (the only kinds the import writes). */
+function attribute(value: string | number): AttributeValue {
+  return typeof value === 'number' ? { N: String(value) } : { S: value };
+}
+
+/**
+ * The statements of one table. Each parameter list follows the names of its text: the mapped fields in the row's
+ * order, then the bookkeeping attributes, so rows of the same shape share one text.
+ */
+function statementBuilder(tableId: string): StatementBuilder {
+  const table = tableId;
   const t = quoted(table.replace(/[^A-Za-z0-9_.-]/g, ''));
-  if (a.form === 'touch') {
-    return {
-      Statement: `UPDATE ${t} SET "${LANE}" = ? SET "${SEQ}" = ? WHERE "pk" = ? AND "${HASH}" = ? AND ("${SEQ}" IS MISSING OR "${LANE}" <> ? OR "${SEQ}" < ?)`,
-      Parameters: [w.arrival!.lane, w.arrival!.seq, a.pk, w.hash, w.arrival!.lane, w.arrival!.seq],
-    };
-  }
-  const changeSeq = await nextSeq(w.org);
-  a.sent = [...(a.sent ?? []), changeSeq];
-  const set: Record<string, unknown> = {
-    ...w.set,
-    org: w.org,
-    entity: w.entity,
-    orgEntity: orgEntityShard(w.org, w.entity, w.recordKey),
-    recordKey: w.recordKey,
-    [HASH]: w.hash,
-    templateId: w.templateId,
-    [LAST_RUN]: w.runId,
-    lastRow: w.row,
-    updatedAt: w.at,
-    changeSeq,
-    ...(w.arrival ? { [LANE]: w.arrival.lane, [SEQ]: w.arrival.seq } : {}),
+  const texts = new Map<string, string>();
+  const cached = (key: string, build: () => string): string => {
+    let text = texts.get(key);
+    if (text === undefined) {
+      if (texts.size >= STATEMENT_CACHE_SIZE) texts.clear();
+      text = build();
+      texts.set(key, text);
+    }
+    return text;
   };
-  const names = Object.keys(set).filter((n) => set[n] !== undefined);
-  if (a.form === 'insert') {
-    const all = [...names, 'createdAt', CREATED_RUN];
-    return {
-      Statement: `INSERT INTO ${t} VALUE {'pk': ?, ${all.map((n) => `'${quoted(n).slice(1, -1)}': ?`).join(', ')}}`,
-      Parameters: [a.pk, ...names.map((n) => set[n]), w.at, w.runId],
-    };
-  }
-  const removes = w.remove.filter((n) => set[n] === undefined);
-  const conditions = [`("${HASH}" IS MISSING OR "${HASH}" <> ?)`];
-  const parameters: unknown[] = [...names.map((n) => set[n]), a.pk, w.hash];
-  if (w.arrival) {
-    conditions.push(`("${SEQ}" IS MISSING OR "${LANE}" <> ? OR "${SEQ}" <= ?)`);
-    parameters.push(w.arrival.lane, w.arrival.seq);
-  }
+  const touch = `UPDATE ${t} SET "${LANE}" = ? SET "${SEQ}" = ? WHERE "pk" = ? AND "${HASH}" = ? AND ("${SEQ}" IS MISSING OR "${LANE}" <> ? OR "${SEQ}" < ?)`;
   return {
-    Statement: `UPDATE ${t} ${names.map((n) => `SET ${quoted(n)} = ?`).join(' ')}${removes.map((n) => ` REMOVE ${quoted(n)}`).join('')} WHERE "pk" = ? AND ${conditions.join(' AND ')}`,
-    Parameters: parameters,
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    table,
+    async of(a, nextSeq) {
+      const { w } = a;
+      if (a.form === 'touch') {
+        const { lane, seq } = w.arrival!;
+        return {
+          Statement: touch,
+          Parameters: [
+            attribute(lane),
+            attribute(seq),
+            attribute(a.pk),
+            attribute(w.hash),
+            attribute(lane),
+            attribute(seq),
+          ],
+        };
+      }
+      const changeSeq = await nextSeq(w.org);
+      a.sent = a.sent ? [...a.sent, changeSeq] : [changeSeq];
+      // The mapped fields, minus any that would shadow a bookkeeping attribute (those are set below).
+      const fieldNames: string[] = [];
+      const parameters: AttributeValue[] = [];
+      for (const name in w.set) {
+        const value = w.set[name];
+        if (value === undefined || BOOKKEEPING.has(name)) continue;
+        fieldNames.push(name);
+        parameters.push({ S: value });
+      }
+      parameters.push(
+        attribute(w.org),
+        attribute(w.entity),
+        attribute(orgEntityShard(w.org, w.entity, w.recordKey)),
+        attribute(w.recordKey),
+        attribute(w.hash),
+        attribute(w.templateId),
+        attribute(w.runId),
+        attribute(w.row),
+        attribute(w.at),
+        attribute(changeSeq),
+      );
+      if (w.arrival) parameters.push(attribute(w.arrival.lane), attribute(w.arrival.seq));
+      const shape = `${fieldNames.join(',')}|${w.arrival ? 'a' : ''}`;
+      if (a.form === 'insert') {
+        parameters.unshift(attribute(a.pk));
+        parameters.push(attribute(w.at), attribute(w.runId));
+        const text = cached(`i|${shape}`, () => {
+          const names = [...fieldNames, ...bookkeepingNames(w.arrival !== undefined), 'createdAt', CREATED_RUN];
+          return `INSERT INTO ${t} VALUE {'pk': ?, ${names.map((n) => `'${quoted(n).slice(1, -1)}': ?`).join(', ')}}`;
+        });
+        return { Statement: text, Parameters: parameters };
+      }
+      const removes = w.remove.filter((n) => w.set[n] === undefined && !BOOKKEEPING.has(n));
+      parameters.push(attribute(a.pk), attribute(w.hash));
+      if (w.arrival) parameters.push(attribute(w.arrival.lane), attribute(w.arrival.seq));
+      const text = cached(`u|${shape}|${removes.join(',')}`, () => {
+        const names = [...fieldNames, ...bookkeepingNames(w.arrival !== undefined)];
+        const conditions = [`("${HASH}" IS MISSING OR "${HASH}" <> ?)`];
+        if (w.arrival) conditions.push(`("${SEQ}" IS MISSING OR "${LANE}" <> ? OR "${SEQ}" <= ?)`);
+        return `UPDATE ${t} ${names.map((n) => `SET ${quoted(n)} = ?`).join(' ')}${removes.map((n) => ` REMOVE ${quoted(n)}`).join('')} WHERE "pk" = ? AND ${conditions.join(' AND ')}`;
+      });
+      return { Statement: text, Parameters: parameters, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' };
+    },
   };
+}
+
+/** The bookkeeping attributes every write sets, in the order statementBuilder gives their parameters. */
+function bookkeepingNames(arrival: boolean): string[] {
+  return [
+    'org',
+    'entity',
+    'orgEntity',
+    'recordKey',
+    HASH,
+    'templateId',
+    LAST_RUN,
+    'lastRow',
+    'updatedAt',
+    'changeSeq',
+    ...(arrival ? [LANE, SEQ] : []),
+  ];
 }
 
 /** The items of `pks` (hash and ordering attributes only), by pk: BatchGetItem of 100 keys, unprocessed ones retried. */
@@ -348,6 +438,8 @@ const LANE = 'importLane';
 const SEQ = 'importSeq';
 const LAST_RUN = 'lastRunId';
 const CREATED_RUN = 'createdRunId';
+/** Attributes the store sets on every write: a mapped field of the same name never overrides them. */
+const BOOKKEEPING = new Set([...bookkeepingNames(true), 'pk', 'createdAt', CREATED_RUN]);
 
 function storedState(item: Record<string, unknown>): StoredRecordState {
   return {

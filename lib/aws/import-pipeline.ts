@@ -131,7 +131,8 @@ export class ImportPipeline extends Construct {
       Files: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Jobs: ['dynamodb:Query'],
       Organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      Records: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      // Records are written by PartiQL INSERT and UPDATE statements (dynamodb-records.ts); UpdateItem: the counter.
+      Records: ['dynamodb:BatchGetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:UpdateItem'],
       Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       RunErrors: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
     });

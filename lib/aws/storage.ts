@@ -265,6 +265,9 @@ export type TableAction =
   | 'dynamodb:ConditionCheckItem'
   | 'dynamodb:DeleteItem'
   | 'dynamodb:GetItem'
+  /** PartiQL (BatchExecuteStatement) is authorized per statement kind: the import's record writes. */
+  | 'dynamodb:PartiQLInsert'
+  | 'dynamodb:PartiQLUpdate'
   | 'dynamodb:PutItem'
   | 'dynamodb:Query'
   /** Only on the Organizations table (a handful of items), by system functions: never in a tenant session. */

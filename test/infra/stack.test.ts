@@ -422,7 +422,7 @@ describe('import pipeline', () => {
       Jobs: ['dynamodb:GetItem', 'dynamodb:Query'],
       Notifications: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       Organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      Records: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      Records: ['dynamodb:BatchGetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:UpdateItem'],
       Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       RunErrors: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
       // The integration events' markers (test/infra/events.test.ts).
