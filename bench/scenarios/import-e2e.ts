@@ -3,7 +3,8 @@
  * of an upload to s3rver (passed in BENCH_EVENT, exactly as the server emitted it) wrapped in an SQS event, handed to
  * the import Lambda's handler, which claims the file, streams it from s3rver, imports it into DynamoDB Local, records
  * the run and archives the file. The handler is built as in AWS (dependenciesFromEnv) with one difference: its
- * DocumentClient carries a middleware that counts the requests sent, by kind (benchmark only, not production code).
+ * DocumentClient carries a middleware that counts the requests sent, by kind, and the write units they would cost in
+ * AWS (measure.ts countRequests; benchmark only, not production code).
  * Usage: BENCH_EVENT='<S3 event record JSON>' import-e2e.ts LABEL ORG
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -12,35 +13,15 @@ import { configFromEnv, dynamoDbDocumentClient, tableName } from '../../function
 import type { Run } from '../../functions/core/transfer/runs.ts';
 import { createImportHandler, dependenciesFromEnv } from '../../functions/handlers/import-file.ts';
 import { sqsRecord } from '../../lib/local/queue.ts';
-import { measure } from './measure.ts';
+import { countRequests, measure } from './measure.ts';
 
 const [label, org] = process.argv.slice(2);
 const record = process.env.BENCH_EVENT;
 if (!label || !org || !record) throw new Error('usage: BENCH_EVENT=<record> import-e2e.ts LABEL ORG');
 const size = (JSON.parse(record) as { s3: { object: { size: number } } }).s3.object.size;
 
-/** DynamoDB operations that write, as the SDK names their commands. */
-const WRITES = new Set([
-  'PutItemCommand',
-  'UpdateItemCommand',
-  'DeleteItemCommand',
-  'BatchWriteItemCommand',
-  'TransactWriteItemsCommand',
-  'ExecuteStatementCommand',
-  'BatchExecuteStatementCommand',
-  'ExecuteTransactionCommand',
-]);
-const requests = new Map<string, number>();
 const db = dynamoDbDocumentClient(configFromEnv());
-db.middlewareStack.add(
-  (next, context) => (args) => {
-    const name = String(context.commandName);
-    requests.set(name, (requests.get(name) ?? 0) + 1);
-    return next(args);
-  },
-  // Build runs once per command sent (retries of one request by the SDK are not counted again).
-  { step: 'build', name: 'benchCountRequests' },
-);
+const requests = countRequests(db);
 
 const handler = createImportHandler({ dependencies: () => dependenciesFromEnv(process.env, { db }) });
 const event: SQSEvent = { Records: [sqsRecord(JSON.stringify({ Records: [JSON.parse(record)] }))] };
@@ -48,8 +29,9 @@ const event: SQSEvent = { Records: [sqsRecord(JSON.stringify({ Records: [JSON.pa
 await measure(label, size, async () => {
   const response = await handler(event);
   if (response.batchItemFailures.length > 0) throw new Error('the import failed (batch item failure)');
-  const writeRequests = [...requests].reduce((sum, [name, n]) => sum + (WRITES.has(name) ? n : 0), 0);
-  const detail = [...requests].map(([name, n]) => `${name.replace(/Command$/, '')} ${n}`).join(', ');
+  // Taken before the run is read back below (that read is the benchmark's, not the import's).
+  const { writeRequests, writeUnits, itemWrites } = requests;
+  const detail = requests.detail();
   const runs = await db.send(
     new QueryCommand({
       TableName: tableName('Runs'),
@@ -63,6 +45,8 @@ await measure(label, size, async () => {
   return {
     rows: c.rows,
     writeRequests,
+    writeUnits,
+    itemWrites,
     notes: `${run.status}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.failed} failed; requests: ${detail}`,
   };
 });

@@ -5,6 +5,8 @@
  * partial update (the mapped fields set, one removed, the bookkeeping attributes, the hash and arrival conditions):
  *   - UpdateItem, 16 in flight (the import's adapter before issue 13);
  *   - PartiQL BatchExecuteStatement of 25 UPDATE statements, 8 in flight;
+ *   - the same primitive creating N new records (25 INSERT statements, 8 in flight): the form (c) sends, as it
+ *     imports into an empty table;
  *   - TransactWriteItems of 100 Updates, 2 in flight (one of 100 items is already 100 writes in flight).
  * Each primitive reports items/s and the Node CPU per item it cost this process (process.cpuUsage around it), and the
  * write units it would cost in AWS (items under 1 KB: 1 per write, 2 per transactional write).
@@ -30,6 +32,8 @@ const TABLE = 'Records';
 const ORG = 'bench-primitives';
 
 export interface PrimitiveRate {
+  /** `chosen`: the import's primitive (functions/adapters/dynamodb-records.ts), which (c) is judged against. */
+  id: 'batch_write' | 'update_item' | 'chosen' | 'chosen_create' | 'transactions';
   name: string;
   items: number;
   seconds: number;
@@ -68,13 +72,19 @@ const bookkeeping = (i: number, round: number) => ({
   changeSeq: round * count + i,
 });
 
-async function timed(name: string, units: number, body: () => Promise<void>): Promise<PrimitiveRate> {
+async function timed(
+  id: PrimitiveRate['id'],
+  name: string,
+  units: number,
+  body: () => Promise<void>,
+): Promise<PrimitiveRate> {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await body();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   return {
+    id,
     name,
     items: count,
     seconds,
@@ -140,6 +150,34 @@ function updateStatement(i: number, round: number) {
   };
 }
 
+/** A new record as the import creates it (one PartiQL INSERT, the shape dynamodb-records.ts sends for a create). */
+function insertStatement(i: number) {
+  const item: Record<string, unknown> = {
+    ...fields(i, 0),
+    ...bookkeeping(i, 0),
+    org: ORG,
+    entity: 'foreignNational',
+    orgEntity: `${ORG}#foreignNational#${i % 16}`,
+    recordKey: `N${i}`,
+    createdAt: new Date(0).toISOString(),
+    createdRunId: 'run-0',
+  };
+  const names = Object.keys(item);
+  return {
+    Statement: `INSERT INTO "${TABLE}" VALUE {'pk': ?, ${names.map((n) => `'${n}': ?`).join(', ')}}`,
+    Parameters: [`${ORG}#foreignNational#N${i}`, ...Object.values(item)],
+  };
+}
+
+async function insertStatements(db: DynamoDBDocumentClient): Promise<void> {
+  const ids = Array.from({ length: count }, (_, i) => i);
+  await mapConcurrent(chunks(ids, 25), 8, async (part) => {
+    const out = await db.send(new BatchExecuteStatementCommand({ Statements: part.map((i) => insertStatement(i)) }));
+    const failed = (out.Responses ?? []).filter((r) => r.Error).length;
+    if (failed > 0) throw new Error(`${failed} statements failed`);
+  });
+}
+
 async function updateItems(db: DynamoDBDocumentClient, round: number): Promise<void> {
   const ids = Array.from({ length: count }, (_, i) => i);
   await mapConcurrent(ids, 16, async (i) => {
@@ -176,10 +214,17 @@ try {
   if (local) await ensureTables(localDynamoDbClient(url, region), tables, (t) => t.id);
   const db = dynamoDbDocumentClient({ region, dynamodbEndpoint: url });
   const primitives: PrimitiveRate[] = [];
-  primitives.push(await timed('BatchWriteItem (whole items, 8 x 25)', count, () => batchWrite(db)));
-  primitives.push(await timed('UpdateItem (16 in flight)', count, () => updateItems(db, 1)));
-  primitives.push(await timed('BatchExecuteStatement (UPDATE, 8 x 25)', count, () => batchStatements(db, 2)));
-  primitives.push(await timed('TransactWriteItems (2 x 100 Updates)', 2 * count, () => transactions(db, 3)));
+  primitives.push(await timed('batch_write', 'BatchWriteItem (whole items, 8 x 25)', count, () => batchWrite(db)));
+  primitives.push(await timed('update_item', 'UpdateItem (16 in flight)', count, () => updateItems(db, 1)));
+  primitives.push(await timed('chosen', 'BatchExecuteStatement (UPDATE, 8 x 25)', count, () => batchStatements(db, 2)));
+  primitives.push(
+    await timed('chosen_create', 'BatchExecuteStatement (INSERT of new records, 8 x 25)', count, () =>
+      insertStatements(db),
+    ),
+  );
+  primitives.push(
+    await timed('transactions', 'TransactWriteItems (2 x 100 Updates)', 2 * count, () => transactions(db, 3)),
+  );
   process.stdout.write(`${JSON.stringify({ primitives })}\n`);
 } finally {
   await local?.stop();

@@ -392,7 +392,8 @@ async function readStates(
   stats: RecordStoreStats | undefined,
 ): Promise<Map<string, Record<string, unknown>>> {
   const found = new Map<string, Record<string, unknown>>();
-  for (const part of chunks(pks, 100)) {
+  // A batch of more than 100 rows reads its parts side by side.
+  await mapConcurrent(chunks(pks, 100), 4, async (part) => {
     let keys: Record<string, unknown>[] = part.map((pk) => ({ pk }));
     for (let attempt = 0; keys.length > 0; attempt++) {
       if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`Records: ${keys.length} keys stayed unprocessed`);
@@ -421,7 +422,7 @@ async function readStates(
       for (const item of out.Responses?.[table] ?? []) found.set(String(item.pk), item);
       keys = (out.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
     }
-  }
+  });
   return found;
 }
 

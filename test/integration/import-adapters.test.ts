@@ -287,6 +287,34 @@ test('billing: reservations never exceed the limit, also concurrently; releases 
   assert.equal(await billing.reserve('no-item-org', 50, use), 50);
 });
 
+test('billing: a reservation under a known limit is one request; a changed limit is read again', async () => {
+  await putOrganization(db, { id: 'lean', name: 'Lean', allowedRecords: 50 }, { env: parts.env });
+  const client = dynamoDbDocumentClient(parts.config);
+  const sent: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      sent.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'build', name: 'countBillingRequests' },
+  );
+  const billing = dynamoDbBilling(client, { env: parts.env });
+  const use = { jobId: 'job-1', at: new Date('2026-11-24T07:00:00Z') };
+  assert.equal(await billing.reserve('lean', 20, use), 20); // the limit is read once
+  sent.length = 0;
+  assert.equal(await billing.reserve('lean', 20, use), 20);
+  assert.deepEqual(sent, ['UpdateItemCommand']);
+  // 10 left: the optimistic grant of 20 is refused, the item read, 10 granted.
+  assert.equal(await billing.reserve('lean', 20, use), 10);
+  assert.equal(await billing.reserve('lean', 1, use), 0);
+  // The limit lowered below what was used: nothing more, though the cached limit said otherwise.
+  await putOrganization(db, { id: 'lean', name: 'Lean', allowedRecords: 40 }, { env: parts.env });
+  await billing.release('lean', 5, use);
+  assert.equal(await billing.reserve('lean', 5, use), 0);
+  const usage = await readBillingUsage(db, 'lean', '2026-11', { env: parts.env });
+  assert.equal(usage.used, 45);
+});
+
 test('run log: saves keep attributes added by others; errors list in row order, paged', async () => {
   const log = dynamoDbRunLog(db, { env: parts.env });
   const run = startRun({

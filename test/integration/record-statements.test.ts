@@ -11,9 +11,10 @@ import { after, before, test } from 'node:test';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
 import { diskSortScratch } from '../../functions/adapters/disk-sort.ts';
+import { dynamoDbChangeSequence } from '../../functions/adapters/dynamodb-change-sequence.ts';
 import { dynamoDbRecords, type RecordStoreStats } from '../../functions/adapters/dynamodb-records.ts';
 import { dynamoDbRunLog } from '../../functions/adapters/dynamodb-runs.ts';
-import { type RecordStore, type RecordWrite, systemClock } from '../../functions/core/ports.ts';
+import { type ChangeSequence, type RecordStore, type RecordWrite, systemClock } from '../../functions/core/ports.ts';
 import { openCsv } from '../../functions/core/transfer/csv/read-csv.ts';
 import { importFile } from '../../functions/core/transfer/import-file.ts';
 import { defaultImportJob } from '../../functions/core/transfer/jobs.ts';
@@ -245,4 +246,50 @@ test('the import reads the next batch while the current batch is written; every 
     Array.from({ length: 500 }, (_, i) => `P${i}`),
   );
   assert.equal(found.size, 500);
+});
+
+test('change sequence numbers: one block serves many batches and grows; every write gets its own number', async () => {
+  const reservations: number[] = [];
+  const counter = dynamoDbChangeSequence(db, { env: parts.env });
+  const sequence: ChangeSequence = {
+    reserve: (org, count) => {
+      reservations.push(count);
+      return counter.reserve(org, count);
+    },
+    current: (org) => counter.current(org),
+  };
+  const records = dynamoDbRecords(db, { env: parts.env, sequence });
+  for (let batch = 0; batch < 6; batch++) {
+    const keys = Array.from({ length: 10 }, (_, i) => `S${batch}-${i}`);
+    await records.apply(keys.map((k) => write(k, { firstName: k }, { exists: false })));
+  }
+  // Blocks of 10, 20, 40: three reservations for 60 writes (one per batch before), each number used once.
+  assert.deepEqual(reservations, [10, 20, 40]);
+  const numbers = new Set<number>();
+  for (let batch = 0; batch < 6; batch++) {
+    for (let i = 0; i < 10; i++) numbers.add(Number((await item(`S${batch}-${i}`))!.changeSeq));
+  }
+  assert.equal(numbers.size, 60);
+  assert.ok(Math.max(...numbers) <= (await counter.current(ORG)));
+});
+
+test('statements of rows with different fields each set their own fields (texts reused per shape)', async () => {
+  const records = dynamoDbRecords(db, { env: parts.env });
+  const rows = Array.from({ length: 40 }, (_, i) =>
+    i % 2 === 0
+      ? write(`T${i}`, { firstName: `F${i}`, department: `D${i}` }, { exists: false })
+      : write(`T${i}`, { lastName: `L${i}` }, { exists: false }),
+  );
+  assert.ok((await records.apply(rows)).every((r) => r.effect === 'created'));
+  const updates = rows.map(
+    (w, i): RecordWrite =>
+      i % 2 === 0
+        ? { ...w, set: { firstName: `F${i}!` }, remove: ['department'], hash: `u${i}`, exists: true }
+        : { ...w, set: { lastName: `L${i}!`, email: `p${i}@example.com` }, hash: `u${i}`, exists: true },
+  );
+  assert.ok((await records.apply(updates)).every((r) => r.effect === 'updated'));
+  const even = (await item('T4'))!;
+  const odd = (await item('T5'))!;
+  assert.deepEqual([even.firstName, 'department' in even, even.hash], ['F4!', false, 'u4']);
+  assert.deepEqual([odd.lastName, odd.email, 'firstName' in odd, odd.hash], ['L5!', 'p5@example.com', false, 'u5']);
 });
