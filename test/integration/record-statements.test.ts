@@ -277,8 +277,8 @@ test('statements of rows with different fields each set their own fields (texts 
   const records = dynamoDbRecords(db, { env: parts.env });
   const rows = Array.from({ length: 40 }, (_, i) =>
     i % 2 === 0
-      ? write(`T${i}`, { firstName: `F${i}`, department: `D${i}` }, { exists: false })
-      : write(`T${i}`, { lastName: `L${i}` }, { exists: false }),
+      ? write(`Shape${i}`, { firstName: `F${i}`, department: `D${i}` }, { exists: false })
+      : write(`Shape${i}`, { lastName: `L${i}` }, { exists: false }),
   );
   assert.ok((await records.apply(rows)).every((r) => r.effect === 'created'));
   const updates = rows.map(
@@ -288,8 +288,8 @@ test('statements of rows with different fields each set their own fields (texts 
         : { ...w, set: { lastName: `L${i}!`, email: `p${i}@example.com` }, hash: `u${i}`, exists: true },
   );
   assert.ok((await records.apply(updates)).every((r) => r.effect === 'updated'));
-  const even = (await item('T4'))!;
-  const odd = (await item('T5'))!;
+  const even = (await item('Shape4'))!;
+  const odd = (await item('Shape5'))!;
   assert.deepEqual([even.firstName, 'department' in even, even.hash], ['F4!', false, 'u4']);
   assert.deepEqual([odd.lastName, odd.email, 'firstName' in odd, odd.hash], ['L5!', 'p5@example.com', false, 'u5']);
 });
