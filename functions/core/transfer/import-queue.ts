@@ -14,3 +14,28 @@ export const IMPORT_QUEUE_SETTINGS = {
   /** Receives before a message is moved to the dead-letter queue (crashes and reported failures count; pauses not). */
   maxReceiveCount: 5,
 } as const;
+
+/** One range of a run cut across workers (import-ranges.ts), as the import queue carries it. */
+export interface RangeTask {
+  org: string;
+  runId: string;
+  index: number;
+}
+
+/** The body of a range's message: told from the queue's other messages (S3 and Transfer Family events) by its key. */
+export function rangeMessage(task: RangeTask): string {
+  return JSON.stringify({ importRange: { org: task.org, runId: task.runId, index: task.index } });
+}
+
+/** The range a message body names; undefined for every other message. */
+export function parseRangeMessage(body: string): RangeTask | undefined {
+  if (!body.includes('"importRange"')) return undefined;
+  try {
+    const task = (JSON.parse(body) as { importRange?: Partial<RangeTask> }).importRange;
+    if (typeof task?.org !== 'string' || typeof task.runId !== 'string' || !Number.isInteger(task.index))
+      return undefined;
+    return { org: task.org, runId: task.runId, index: task.index as number };
+  } catch {
+    return undefined;
+  }
+}
