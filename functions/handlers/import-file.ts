@@ -25,6 +25,14 @@
  *   message then counts as a success, so a big file takes as many invocations as it needs without using up the queue's
  *   maxReceiveCount. Only when the continuation cannot be sent (or IMPORT_QUEUE_URL is unset) is the message returned
  *   in batchItemFailures, after a short backoff.
+ * - One large file across many workers (core/transfer/import-ranges.ts): after its census a file of more than
+ *   INTEGRATOR_IMPORT_RANGE_ROWS rows (default 50,000; 0: never) is cut into ranges, and the handler sends one
+ *   message per range (`{"importRange":...}`) to this same queue; each range message is handled like a file's (its own
+ *   lease, checkpoint, pause and continuation, visibility heartbeat, backoff, dead-letter queue), and the one whose
+ *   range completes the set finishes the run. Why SQS messages and not Step Functions Distributed Map: its CSV reader
+ *   cannot read our encodings (UTF-16, Windows-1252, a BOM) nor quoted multi-line cells as csv/read-csv.ts does, and
+ *   the queue already carries continuations, heartbeats and the DLQ with its alarm; a state machine would duplicate
+ *   all three. The event source's maximum concurrency (IMPORT_QUEUE_SETTINGS.maxConcurrency) is the knob.
  * - Unreadable messages are logged and dropped (retrying cannot help); s3:TestEvent is ignored.
  */
 import { randomBytes } from 'node:crypto';

@@ -13,6 +13,13 @@ export const IMPORT_QUEUE_SETTINGS = {
   visibilityTimeoutSeconds: 15 * 60,
   /** Receives before a message is moved to the dead-letter queue (crashes and reported failures count; pauses not). */
   maxReceiveCount: 5,
+  /**
+   * Invocations at once (the event source's maximum concurrency): files and the ranges of large files alike
+   * (import-ranges.ts). One organization's import is bounded by DynamoDB's write units, not by this, up to it.
+   */
+  maxConcurrency: 8,
+  /** INTEGRATOR_IMPORT_RANGE_ROWS: a file of more rows is cut into ranges of as many rows (import-ranges.ts). */
+  rangeRows: 50_000,
 } as const;
 
 /** One range of a run cut across workers (import-ranges.ts), as the import queue carries it. */
