@@ -122,21 +122,14 @@ export interface ImportResult {
 }
 
 export async function importFile(deps: ImportDeps, request: ImportRequest): Promise<ImportResult> {
-  const { job, template, fileName } = request;
+  const { job, fileName } = request;
   const resuming = request.run.checkpoint !== undefined;
   const read = async () => deps.openCsv(await request.source(), { fileName, delimiter: job.delimiter });
 
   const opening = await openFile(deps, request, read);
   if (!opening.ok) return { run: opening.run, paused: false };
   const { opened, header } = opening;
-  const judge = rowJudge({
-    template,
-    job,
-    header,
-    fileName,
-    columns: opened.header.length,
-    filters: job.filters ?? [],
-  });
+  const judge = judgeOf(request, opening);
   const holdClaim = claimHolder(deps.keepClaim, request.run.file.key);
 
   const census = keyCensus(deps.scratch);
@@ -184,7 +177,7 @@ export interface RangeRequest extends ImportRequest {
  * Rows before the range are parsed and skipped unjudged. `deps.runLog.save` receives the range's checkpoints.
  */
 export async function importRange(deps: ImportDeps, request: RangeRequest): Promise<RowsOutcome> {
-  const { job, template, fileName, range } = request;
+  const { job, fileName, range } = request;
   const read = async () => deps.openCsv(await request.source(), { fileName, delimiter: job.delimiter });
   const resumeAfter = Math.max(range.after, range.checkpoint ?? 0);
   // Always read as a resumed run: the header's warnings are the coordinator's, said once.
@@ -194,14 +187,7 @@ export async function importRange(deps: ImportDeps, request: RangeRequest): Prom
     return { run: started, lastRow: resumeAfter, paused: false, stoppedBy: opening.run.problem! };
   }
   const { opened, header } = opening;
-  const judge = rowJudge({
-    template,
-    job,
-    header,
-    fileName,
-    columns: opened.header.length,
-    filters: job.filters ?? [],
-  });
+  const judge = judgeOf(request, opening);
   const holdClaim = claimHolder(deps.keepClaim, rangeLabel(request));
   const notes = await NoteCursor.open(request.notes);
   try {
@@ -227,6 +213,17 @@ export async function importRange(deps: ImportDeps, request: RangeRequest): Prom
 
 const rangeLabel = (request: RangeRequest) =>
   `${request.run.file.key} (rows ${request.range.after + 1}-${request.range.upTo ?? 'end'})`;
+
+/** The row judge of a file as opened: both readings (and every range) judge a row alike. */
+const judgeOf = (request: ImportRequest, opening: Extract<Opening, { ok: true }>): RowJudge =>
+  rowJudge({
+    template: request.template,
+    job: request.job,
+    header: opening.header,
+    fileName: request.fileName,
+    columns: opening.opened.header.length,
+    filters: request.job.filters ?? [],
+  });
 
 type Opening =
   | { ok: true; opened: OpenedCsv; header: ResolvedHeader; run: Run }
