@@ -10,6 +10,7 @@ import { boundRowError, boundRun } from '../core/transfer/item-bounds.ts';
 import { errorSeq, onePerRow, type RowError, type Run, viewOf } from '../core/transfer/runs.ts';
 import { tableName } from './aws-clients.ts';
 import { backoff, chunks, isConditionFailed, MAX_BATCH_ATTEMPTS, updateParts } from './dynamodb-expressions.ts';
+import { RANGE_ATTRIBUTES } from './dynamodb-run-ranges.ts';
 import { refusable } from './store-refusals.ts';
 
 export interface DynamoDbRunLogOptions {
@@ -80,7 +81,11 @@ export function dynamoDbRunLog(db: DynamoDBDocumentClient, options: DynamoDbRunL
 
     async get(org, runId) {
       const out = await db.send(new GetCommand({ TableName: runs, Key: { org, runId }, ConsistentRead: true }));
-      return out.Item as Run | undefined;
+      if (!out.Item) return undefined;
+      // The ranges' bookkeeping (dynamodb-run-ranges.ts) is no part of the run: a save of it must never write it back.
+      const run = { ...out.Item };
+      for (const name of RANGE_ATTRIBUTES) delete run[name];
+      return run as Run;
     },
 
     async create(run) {

@@ -7,13 +7,15 @@ import type { BillingPeriod, BillingUsage } from './billing.ts';
 import type { IntegrationEvent } from './integration-events.ts';
 import type { EraseStep, Organization, OrganizationChange, OrganizationStatus, StoredSshKey } from './organizations.ts';
 import type { Page } from './pages.ts';
+import type { Problem } from './problems.ts';
 import type { CsvReadOptions, OpenedCsv } from './transfer/csv/types.ts';
+import type { KeyNote } from './transfer/duplicate-keys.ts';
 import type { ExportJob, ExportProgress } from './transfer/export-jobs.ts';
 import type { JobRunRequest } from './transfer/job-runs.ts';
 import type { ImportJob } from './transfer/jobs.ts';
 import type { OutboxEntry } from './transfer/notifications.ts';
 import type { LifeSigns } from './transfer/run-watch.ts';
-import type { Acknowledgement, FiringRun, RowError, Run, RunComment, RunView } from './transfer/runs.ts';
+import type { Acknowledgement, FiringRun, RowError, Run, RunComment, RunCounts, RunView } from './transfer/runs.ts';
 
 export interface Clock {
   now(): Date;
@@ -285,6 +287,85 @@ export interface RunLog {
   addErrors(org: string, runId: string, errors: readonly RowError[]): Promise<void>;
   /** The run's errors in row order, paged: constant memory however many. */
   errors(org: string, runId: string): AsyncIterable<RowError>;
+}
+
+/**
+ * One file's rows cut into ranges applied in parallel (import-ranges.ts). The plan lives on the run; each range is an
+ * item of its own with its own lease (claims, leaseUntil, as a file's claim), checkpoint and counts, so a crashed
+ * range resumes from its checkpoint on the next delivery of its message and the others go on meanwhile.
+ */
+export interface RunRanges {
+  /**
+   * Stores the ranges, their duplicate-key notes and then the plan, once: a plan already stored is returned as it is
+   * (a coordinator that crashed after planning plans nothing twice).
+   */
+  plan(
+    org: string,
+    runId: string,
+    plan: RangePlan,
+    ranges: readonly RangeBounds[],
+    notes: RangeNotes,
+  ): Promise<RangePlan>;
+  /** The run's plan; undefined when the run was not cut into ranges. */
+  planOf(org: string, runId: string): Promise<RangePlan | undefined>;
+  /** Moves the plan to the file's current claim (a retaken file: the ranges renew that lease). */
+  retarget(org: string, runId: string, entry: FileEntry): Promise<void>;
+  /**
+   * Claims a range: succeeds when it is open and its lease lapsed (or it is done: the caller only takes part in the
+   * finish). Undefined when another delivery holds it.
+   */
+  claim(org: string, runId: string, index: number, now: number, leaseUntil: number): Promise<RangeState | undefined>;
+  /** The range's heartbeat; false when the range was claimed by another delivery since. */
+  renew(range: RangeState, leaseUntil: number): Promise<boolean>;
+  /** Saves the range's checkpoint, counts and warnings; rejects with ClaimLostError when it was claimed since. */
+  save(range: RangeState): Promise<void>;
+  /** Lets the range go (a pause): the next delivery of its message takes it at once. */
+  release(range: RangeState): Promise<void>;
+  /**
+   * Records the range done (its final counts, as `save`) and answers whether this caller finishes the run: exactly one
+   * caller ever is told so, the one whose range completed the set (again on a redelivery of that same range).
+   */
+  complete(range: RangeState): Promise<boolean>;
+  /** Every range of the run, in row order. */
+  list(org: string, runId: string, ranges: number): Promise<RangeState[]>;
+  /** A range's duplicate-key notes, in row order. */
+  notes(org: string, runId: string, index: number): AsyncIterable<KeyNote>;
+}
+
+/** What a range worker needs to apply its rows as the coordinator would have. */
+export interface RangePlan {
+  ranges: number;
+  /** The file's claim: its lease is renewed by the ranges while they work, and the finish settles it. */
+  entry: FileEntry;
+  job: ImportJob;
+  ref: ObjectRef;
+  fileName: string;
+  arrival?: { lane: string; seq: number; guardUnchanged?: boolean };
+}
+
+/** Rows after `after` up to `upTo` (inclusive; absent: to the end of the file). */
+export interface RangeBounds {
+  after: number;
+  upTo?: number;
+}
+
+/** The census's notes per range, each in row order. */
+export type RangeNotes = (index: number) => AsyncIterable<KeyNote>;
+
+export interface RangeState extends RangeBounds {
+  org: string;
+  runId: string;
+  index: number;
+  status: 'open' | 'done';
+  claims: number;
+  leaseUntil: number;
+  /** The last row applied (the range's checkpoint). */
+  checkpoint?: number;
+  counts: RunCounts;
+  warnings: Problem[];
+  /** Why reading this range ended early (a FileProblem, a StoreRefusal), and the last row read then. */
+  stoppedBy?: Problem;
+  lastRow?: number;
 }
 
 /** A run log that can also create a run only once: a request delivered twice (an export run's id) runs once. */

@@ -25,6 +25,14 @@
  *   message then counts as a success, so a big file takes as many invocations as it needs without using up the queue's
  *   maxReceiveCount. Only when the continuation cannot be sent (or IMPORT_QUEUE_URL is unset) is the message returned
  *   in batchItemFailures, after a short backoff.
+ * - One large file across many workers (core/transfer/import-ranges.ts): after its census a file of more than
+ *   INTEGRATOR_IMPORT_RANGE_ROWS rows (default 50,000; 0: never) is cut into ranges, and the handler sends one
+ *   message per range (`{"importRange":...}`) to this same queue; each range message is handled like a file's (its own
+ *   lease, checkpoint, pause and continuation, visibility heartbeat, backoff, dead-letter queue), and the one whose
+ *   range completes the set finishes the run. Why SQS messages and not Step Functions Distributed Map: its CSV reader
+ *   cannot read our encodings (UTF-16, Windows-1252, a BOM) nor quoted multi-line cells as csv/read-csv.ts does, and
+ *   the queue already carries continuations, heartbeats and the DLQ with its alarm; a state machine would duplicate
+ *   all three. The event source's maximum concurrency (IMPORT_QUEUE_SETTINGS.maxConcurrency) is the knob.
  * - Unreadable messages are logged and dropped (retrying cannot help); s3:TestEvent is ignored.
  */
 import { randomBytes } from 'node:crypto';
@@ -39,6 +47,7 @@ import { dynamoDbFiringRuns } from '../adapters/dynamodb-firing-runs.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
 import { dynamoDbBilling, dynamoDbOrganizations } from '../adapters/dynamodb-organizations.ts';
 import { dynamoDbRecords } from '../adapters/dynamodb-records.ts';
+import { dynamoDbRunRanges } from '../adapters/dynamodb-run-ranges.ts';
 import { dynamoDbRunLog } from '../adapters/dynamodb-runs.ts';
 import { runLogWithFailureNotices } from '../adapters/failure-notices.ts';
 import { integrationEventsFromEnv } from '../adapters/integration-events.ts';
@@ -46,7 +55,9 @@ import { s3FileStore } from '../adapters/s3-file-store.ts';
 import { continuationsFromEnv, visibilityFromEnv } from '../adapters/sqs-continuations.ts';
 import { ClaimLostError, type Continuations, type MessageVisibility, systemClock } from '../core/ports.ts';
 import { openCsv } from '../core/transfer/csv/read-csv.ts';
-import { type ReceiveDeps, type Received, receiveFile } from '../core/transfer/receive-file.ts';
+import { parseRangeMessage, rangeMessage } from '../core/transfer/import-queue.ts';
+import { DEFAULT_RANGE_ROWS } from '../core/transfer/import-ranges.ts';
+import { type ReceiveDeps, type Received, receiveFile, receiveRange } from '../core/transfer/receive-file.ts';
 import { randomToken } from '../core/transfer/runs.ts';
 import { arrivalMessage, parseNotification } from '../core/transfer/s3-events.ts';
 import { templates } from '../core/transfer/templates.ts';
@@ -89,6 +100,8 @@ export function dependenciesFromEnv(
     ledger: dynamoDbFileLedger(db, { env }),
     billing: dynamoDbBilling(db, { env }),
     organizations: dynamoDbOrganizations(db, { env }),
+    // A file of more rows than this is cut into ranges, one message and invocation each (0: never).
+    ...rangesFromEnv(env, db),
     // os.tmpdir(): /tmp in Lambda (512 MB by default: room for the census of ~20 million rows).
     scratch: diskSortScratch(),
     clock: systemClock,
@@ -98,6 +111,14 @@ export function dependenciesFromEnv(
     ...(visibility ? { visibility } : {}),
     ...(events ? { events } : {}),
   };
+}
+
+/** INTEGRATOR_IMPORT_RANGE_ROWS (default 50,000; 0 turns ranges off): with no continuations, no ranges either. */
+function rangesFromEnv(env: NodeJS.ProcessEnv, db: DynamoDBDocumentClient): Pick<ReceiveDeps, 'ranges' | 'rangeRows'> {
+  const value = env.INTEGRATOR_IMPORT_RANGE_ROWS;
+  const rangeRows = value === undefined || value === '' ? DEFAULT_RANGE_ROWS : Number(value);
+  if (!env.IMPORT_QUEUE_URL || !Number.isFinite(rangeRows) || rangeRows <= 0) return {};
+  return { ranges: dynamoDbRunRanges(db, { env }), rangeRows };
 }
 
 export interface ImportHandlerOptions {
@@ -171,9 +192,10 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
     for (const message of event.Records) {
       logger.appendKeys({ messageId: message.messageId });
       try {
-        const parsed = parseNotification(message.body);
-        if (parsed.kind === 'test_event') continue;
-        if (parsed.kind === 'unreadable') {
+        const task = parseRangeMessage(message.body);
+        const parsed = task ? undefined : parseNotification(message.body);
+        if (parsed?.kind === 'test_event') continue;
+        if (parsed?.kind === 'unreadable') {
           logger.error('import message dropped: unreadable', { reason: parsed.reason });
           continue;
         }
@@ -186,8 +208,11 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
           );
         }
         let next: 'next_arrival' | 'done' | 'retry' = 'next_arrival';
-        for (const arrival of parsed.arrivals) {
-          logger.appendKeys({ s3RequestId: arrival.requestId, key: arrival.key });
+        // A range message is one unit of work, as an arrival is.
+        const units = task ? [{ task }] : parsed!.arrivals.map((arrival) => ({ arrival }));
+        for (const unit of units) {
+          if ('arrival' in unit) logger.appendKeys({ s3RequestId: unit.arrival.requestId, key: unit.arrival.key });
+          else logger.appendKeys({ runId: unit.task.runId, org: unit.task.org, range: unit.task.index });
           let batches = 0;
           const shouldPause = () => {
             batches++;
@@ -195,21 +220,30 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
             return context ? context.getRemainingTimeInMillis() < reserveMs : false;
           };
           const hasTimeToFinish = () => (context ? context.getRemainingTimeInMillis() >= reserveMs : true);
-          const received = await receiveFile(
-            {
-              ...d,
-              leaseMs,
-              shouldPause,
-              hasTimeToFinish,
-              ...(checkpointEveryMs !== undefined ? { checkpointEveryMs } : {}),
-            },
-            arrival,
-          );
+          const receiveDeps: ReceiveDeps = {
+            ...d,
+            leaseMs,
+            shouldPause,
+            hasTimeToFinish,
+            ...(checkpointEveryMs !== undefined ? { checkpointEveryMs } : {}),
+          };
+          const received =
+            'arrival' in unit
+              ? await receiveFile(receiveDeps, unit.arrival)
+              : await receiveRange(receiveDeps, unit.task);
           report(received);
           // One case per outcome: what becomes of the message.
           switch (received.outcome) {
             case 'ignored':
+            case 'range_done':
               break;
+            case 'ranged': {
+              // One message per range; should one fail to go, the whole message comes back and sends them again.
+              let sent = true;
+              for (const t of received.tasks) sent = (await continueLater(d, rangeMessage(t))) && sent;
+              if (!sent) next = 'retry';
+              break;
+            }
             case 'finished':
               // The lane's next file waits for its delayed look: wake it now. If that fails, the look still comes.
               if (received.wake && !(await continueLater(d, arrivalMessage(received.wake)))) {
@@ -243,7 +277,7 @@ export function createImportHandler(options: ImportHandlerOptions = {}) {
       } finally {
         clearInterval(keepVisible);
         keepVisible = undefined;
-        logger.removeKeys(['messageId', 's3RequestId', 'key', 'runId', 'org']);
+        logger.removeKeys(['messageId', 's3RequestId', 'key', 'runId', 'org', 'range']);
       }
     }
     publishMetrics();
@@ -281,6 +315,17 @@ function report(received: Received): void {
   }
   if (received.outcome === 'waiting') {
     logger.info('file waits for an earlier file of its template', { ...received });
+    return;
+  }
+  if (received.outcome === 'ranged') {
+    logger.info('file cut into ranges applied in parallel; the last range finishes the run', {
+      runId: received.run.runId,
+      ranges: received.tasks.length,
+    });
+    return;
+  }
+  if (received.outcome === 'range_done') {
+    logger.info('range applied; other ranges of the run are still at work', { runId: received.run.runId });
     return;
   }
   if (received.outcome === 'pending') {

@@ -116,8 +116,13 @@ export class ImportPipeline extends Construct {
         batchSize: 1,
         // The handler answers with batchItemFailures, so a larger batch later only retries the files that failed.
         reportBatchItemFailures: true,
+        // The knob for one file across many workers (import-ranges.ts): at most this many invocations at once, over
+        // all files and ranges; each range is one message. Bounds the write rate DynamoDB sees from imports.
+        maxConcurrency: IMPORT_QUEUE_SETTINGS.maxConcurrency,
       }),
     );
+    // A file of more rows than this is cut into ranges applied in parallel (functions/handlers/import-file.ts).
+    this.function.addEnvironment('INTEGRATOR_IMPORT_RANGE_ROWS', String(IMPORT_QUEUE_SETTINGS.rangeRows));
     // Continuations of paused runs (functions/adapters/sqs-continuations.ts). Not grantSendMessages: it adds
     // kms:ReEncrypt* and kms:GenerateDataKey*; sending to an SSE-KMS queue needs GenerateDataKey (the consumer grant
     // of the event source already gives kms:Decrypt on this key).
@@ -133,7 +138,8 @@ export class ImportPipeline extends Construct {
       Organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       // Records are written by PartiQL INSERT and UPDATE statements (dynamodb-records.ts); UpdateItem: the counter.
       Records: ['dynamodb:BatchGetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:UpdateItem'],
-      Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // PutItem: a file's ranges and their duplicate-key notes (dynamodb-run-ranges.ts).
+      Runs: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       RunErrors: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
     });
     storage.grantAreas(this.function, {

@@ -203,6 +203,7 @@ describe('functions', () => {
                 'EVENT_BUS_NAME',
                 'IMPORT_QUEUE_URL',
                 'INTEGRATOR_BUCKET',
+                'INTEGRATOR_IMPORT_RANGE_ROWS',
                 'NOTIFY_FROM',
                 'NOTIFY_MESSAGE_DOMAIN',
                 'REPORTS_URL',
@@ -354,6 +355,16 @@ describe('import pipeline', () => {
     });
   });
 
+  test('a large file across many workers: ranges of INTEGRATOR_IMPORT_RANGE_ROWS, at most maxConcurrency at once', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      ScalingConfig: { MaximumConcurrency: IMPORT_QUEUE_SETTINGS.maxConcurrency },
+    });
+    const fn = json.Resources[id(stack.importPipeline.function.node.defaultChild)]!;
+    const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.equal(variables.INTEGRATOR_IMPORT_RANGE_ROWS, String(IMPORT_QUEUE_SETTINGS.rangeRows));
+  });
+
   test('the import function continues paused runs on its own queue: IMPORT_QUEUE_URL, SendMessage there only', () => {
     const fn = json.Resources[id(stack.importPipeline.function.node.defaultChild)]!;
     const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -423,7 +434,7 @@ describe('import pipeline', () => {
       Notifications: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       Organizations: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       Records: ['dynamodb:BatchGetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:UpdateItem'],
-      Runs: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Runs: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       RunErrors: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
       // The integration events' markers (test/infra/events.test.ts).
       PublishedEvents: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],

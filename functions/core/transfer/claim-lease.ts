@@ -32,7 +32,18 @@ const RENEW_AFTER = 1 / 3;
 
 export function claimKeeper(options: ClaimKeeperOptions): ClaimKeeper {
   const { ledger, entry, clock, leaseMs } = options;
-  let leaseUntil = entry.leaseUntil;
+  return leaseKeeper({ renew: (until) => ledger.renew(entry, until), leaseUntil: entry.leaseUntil, clock, leaseMs });
+}
+
+/** The same heartbeat over any lease (a range's, import-ranges.ts): `renew` is its one conditional write. */
+export function leaseKeeper(options: {
+  renew: (leaseUntil: number) => Promise<boolean>;
+  leaseUntil: number;
+  clock: Clock;
+  leaseMs: number;
+}): ClaimKeeper {
+  const { renew, clock, leaseMs } = options;
+  let leaseUntil = options.leaseUntil;
   let lost = false;
   return {
     async keep() {
@@ -40,7 +51,7 @@ export function claimKeeper(options: ClaimKeeperOptions): ClaimKeeper {
       const now = clock.now().getTime();
       if (now < leaseUntil - leaseMs * (1 - RENEW_AFTER)) return true;
       const next = now + leaseMs;
-      if (!(await ledger.renew(entry, next))) {
+      if (!(await renew(next))) {
         lost = true;
         return false;
       }

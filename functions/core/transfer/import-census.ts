@@ -13,16 +13,18 @@ import type { RowJudge } from './import-rows.ts';
 /** Rows of the census between two heartbeats of the claim. */
 export const CENSUS_KEEP_EVERY = 1_000;
 
-/** Reads `rows` to their end (or to the first unreadable place) into `census`. */
+/** Reads `rows` to their end (or to the first unreadable place) into `census`; the number of the last row read. */
 export async function takeCensus(
   rows: AsyncIterable<CsvRow>,
   judge: RowJudge,
   census: KeyCensus,
   holdClaim: () => Promise<void>,
-): Promise<void> {
+): Promise<number> {
+  let lastRow = 0;
   try {
     let censused = 0;
     for await (const row of rows) {
+      lastRow = row.rowNumber;
       if (++censused % CENSUS_KEEP_EVERY === 0) await holdClaim();
       const evaluated = judge.evaluate(row);
       if (evaluated.filtered || evaluated.recordKey === undefined) continue;
@@ -32,4 +34,5 @@ export async function takeCensus(
   } catch (err) {
     if (!(err instanceof FileProblem)) throw err;
   }
+  return lastRow;
 }

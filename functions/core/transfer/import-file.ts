@@ -40,16 +40,30 @@
  * - Held: before each batch, and every CENSUS_KEEP_EVERY rows of the census, `keepClaim` renews the file's lease when
  *   due (claim-lease.ts). When the claim was taken over (this invocation stalled past its lease) the run stops at once
  *   with ClaimLostError, writing nothing more: the new holder carries it on from the checkpoint.
+ * - Ranges: a file of more than `rangeRows` rows is cut after its census into ranges applied in parallel by workers
+ *   of their own (import-ranges.ts: the rules); `importRange` is one worker's reading of its range.
  */
 
-import type { Billing, ByteSource, Clock, OpenCsv, RecordStore, RunLog, SortScratch } from '../ports.ts';
+import type {
+  Billing,
+  ByteSource,
+  Clock,
+  OpenCsv,
+  RangeBounds,
+  RangeNotes,
+  RangeState,
+  RecordStore,
+  RunLog,
+  SortScratch,
+} from '../ports.ts';
 import type { Problem } from '../problems.ts';
 import { FileProblem } from '../problems.ts';
 import type { OpenedCsv } from './csv/types.ts';
-import { keyCensus, NoteCursor } from './duplicate-keys.ts';
+import { type KeyNote, keyCensus, NoteCursor } from './duplicate-keys.ts';
 import { filteredFields } from './filters.ts';
 import { type Arrival, type BatchContext, claimHolder } from './import-batches.ts';
 import { takeCensus } from './import-census.ts';
+import { notesByRange, rangeBounds } from './import-ranges.ts';
 import { type RowJudge, type RowsOutcome, readRows, rowJudge } from './import-rows.ts';
 import type { ImportJob } from './jobs.ts';
 import { headerProblems, type ResolvedHeader, resolveHeader } from './mapping.ts';
@@ -80,6 +94,10 @@ export interface ImportDeps {
   checkpointEvery?: number;
   /** ... and at least this often (ms, by `clock`), whatever the rows: slow rows redo little after a crash. */
   checkpointEveryMs?: number;
+  /** A file of more rows than this is cut into ranges of as many rows (import-ranges.ts); needs `split`. */
+  rangeRows?: number;
+  /** Stores the ranges and dispatches them; the run as it then stands (still running, its rows left to the ranges). */
+  split?: (run: Run, bounds: RangeBounds[], notes: RangeNotes) => Promise<Run>;
 }
 
 export interface ImportRequest {
@@ -99,32 +117,31 @@ export interface ImportResult {
   /** Finished (completed, incomplete, interrupted), or still running with a checkpoint when paused. */
   run: Run;
   paused: boolean;
+  /** Cut into ranges (`split`): still running, the ranges apply its rows and the last of them finishes it. */
+  ranged?: boolean;
 }
 
 export async function importFile(deps: ImportDeps, request: ImportRequest): Promise<ImportResult> {
-  const { job, template, fileName } = request;
+  const { job, fileName } = request;
   const resuming = request.run.checkpoint !== undefined;
   const read = async () => deps.openCsv(await request.source(), { fileName, delimiter: job.delimiter });
 
   const opening = await openFile(deps, request, read);
   if (!opening.ok) return { run: opening.run, paused: false };
   const { opened, header } = opening;
-  const judge = rowJudge({
-    template,
-    job,
-    header,
-    fileName,
-    columns: opened.header.length,
-    filters: job.filters ?? [],
-  });
+  const judge = judgeOf(request, opening);
   const holdClaim = claimHolder(deps.keepClaim, request.run.file.key);
 
   const census = keyCensus(deps.scratch);
   let notes: NoteCursor | undefined;
   try {
-    await takeCensus(opened.rows, judge, census, holdClaim);
+    const lastRow = await takeCensus(opened.rows, judge, census, holdClaim);
     // Final only now: a Windows-1252 file whose first 64 KB are ASCII reads as UTF-8 until its first other byte.
     const run: Run = { ...opening.run, encoding: opened.encoding };
+    if (deps.split && deps.rangeRows && !resuming && lastRow > deps.rangeRows) {
+      const bounds = rangeBounds(lastRow, deps.rangeRows);
+      return { run: await deps.split(run, bounds, notesByRange(census.notes(), bounds)), paused: false, ranged: true };
+    }
     notes = await NoteCursor.open(census.notes());
     const reading = await readRows(
       deps,
@@ -147,6 +164,66 @@ export async function importFile(deps: ImportDeps, request: ImportRequest): Prom
     await census.discard();
   }
 }
+
+export interface RangeRequest extends ImportRequest {
+  range: RangeState;
+  /** The range's duplicate-key notes (RunRanges.notes), in row order. */
+  notes: AsyncIterable<KeyNote>;
+}
+
+/**
+ * One range of a file cut across workers (import-ranges.ts): its rows after its checkpoint (or its start) read,
+ * judged with the census's notes and written as `importFile` writes them; `request.run` carries the range's counts.
+ * Rows before the range are parsed and skipped unjudged. `deps.runLog.save` receives the range's checkpoints.
+ */
+export async function importRange(deps: ImportDeps, request: RangeRequest): Promise<RowsOutcome> {
+  const { job, fileName, range } = request;
+  const read = async () => deps.openCsv(await request.source(), { fileName, delimiter: job.delimiter });
+  const resumeAfter = Math.max(range.after, range.checkpoint ?? 0);
+  // Always read as a resumed run: the header's warnings are the coordinator's, said once.
+  const started: Run = { ...request.run, checkpoint: { row: resumeAfter, at: deps.clock.now().toISOString() } };
+  const opening = await openFile(deps, { ...request, run: started }, read);
+  if (!opening.ok) {
+    return { run: started, lastRow: resumeAfter, paused: false, stoppedBy: opening.run.problem! };
+  }
+  const { opened, header } = opening;
+  const judge = judgeOf(request, opening);
+  const holdClaim = claimHolder(deps.keepClaim, rangeLabel(request));
+  const notes = await NoteCursor.open(request.notes);
+  try {
+    return await readRows(
+      deps,
+      {
+        rows: opened.rows,
+        judge,
+        notes,
+        batch: batchContext(request, header, judge, holdClaim),
+        resumeAfter,
+        ...(range.upTo !== undefined ? { upTo: range.upTo } : {}),
+        batchSize: deps.batchSize ?? 100,
+        checkpointEvery: deps.checkpointEvery ?? 10_000,
+        checkpointEveryMs: deps.checkpointEveryMs ?? 30_000,
+      },
+      opening.run,
+    );
+  } finally {
+    await notes.close();
+  }
+}
+
+const rangeLabel = (request: RangeRequest) =>
+  `${request.run.file.key} (rows ${request.range.after + 1}-${request.range.upTo ?? 'end'})`;
+
+/** The row judge of a file as opened: both readings (and every range) judge a row alike. */
+const judgeOf = (request: ImportRequest, opening: Extract<Opening, { ok: true }>): RowJudge =>
+  rowJudge({
+    template: request.template,
+    job: request.job,
+    header: opening.header,
+    fileName: request.fileName,
+    columns: opening.opened.header.length,
+    filters: request.job.filters ?? [],
+  });
 
 type Opening =
   | { ok: true; opened: OpenedCsv; header: ResolvedHeader; run: Run }
@@ -211,7 +288,7 @@ function batchContext(
 }
 
 /** The finish: pause when short of time, else the run's end (completed, incomplete, interrupted) from what was read. */
-async function finish(
+export async function finish(
   deps: Pick<ImportDeps, 'clock' | 'runLog' | 'hasTimeToFinish'>,
   reading: RowsOutcome,
   fileName: string,

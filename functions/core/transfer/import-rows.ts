@@ -194,8 +194,10 @@ export interface RowsInput {
   /** The census's notes, met in row order. */
   notes: NoteCursor;
   batch: BatchContext;
-  /** Rows up to this one were applied by an earlier invocation (the checkpoint): skipped. */
+  /** Rows up to this one were applied by an earlier invocation (the checkpoint), or belong to an earlier range: skipped. */
   resumeAfter: number;
+  /** The last row of this reading (a range, import-ranges.ts); absent: to the end of the file. */
+  upTo?: number;
   batchSize: number;
   checkpointEvery: number;
   checkpointEveryMs: number;
@@ -280,8 +282,10 @@ export async function readRows(deps: RowsDeps, input: RowsInput, started: Run): 
 
   let stoppedBy: Problem | undefined;
   try {
+    const upTo = input.upTo ?? Number.POSITIVE_INFINITY;
     for await (const row of input.rows) {
       if (row.rowNumber <= resumeAfter) continue;
+      if (row.rowNumber > upTo) break;
       const evaluated = judge.evaluate(row);
       lastRow = row.rowNumber;
       rowsSinceCheckpoint++;

@@ -41,10 +41,15 @@ import type {
   ObjectRef,
   OrganizationStore,
   Random,
+  RangeState,
+  RunLog,
+  RunRanges,
 } from '../ports.ts';
 import { type Problem, StoreRefusal } from '../problems.ts';
-import { claimKeeper } from './claim-lease.ts';
-import { type ImportDeps, importFile } from './import-file.ts';
+import { claimKeeper, leaseKeeper } from './claim-lease.ts';
+import { finish, type ImportDeps, importFile, importRange } from './import-file.ts';
+import type { RangeTask } from './import-queue.ts';
+import { mergeRanges } from './import-ranges.ts';
 import { recordFileOutcome } from './job-runs.ts';
 import { chooseJob, processingOf } from './jobs.ts';
 import { awaitTurn } from './lanes.ts';
@@ -90,6 +95,8 @@ export interface ReceiveDeps extends ImportDeps {
   events?: IntegrationEvents;
   /** The organization's status: a suspended organization's file is refused and left in place (organizations.ts). */
   organizations?: Pick<OrganizationStore, 'get'>;
+  /** Where a file cut into ranges keeps them (import-ranges.ts); absent: every file is read by one worker. */
+  ranges?: RunRanges;
 }
 
 export const DEFAULT_WAIT_RETRY_SECONDS = 30;
@@ -117,6 +124,13 @@ export type Received =
    * (the import handler sends it as a continuation) and it resumes the run after the checkpoint.
    */
   | { outcome: 'paused'; run: Run }
+  /**
+   * The file was cut into ranges (import-ranges.ts): send one message per task (the import handler does); the last
+   * range to end finishes the run. Sent again when the file's event comes back: a range done or held ignores it.
+   */
+  | { outcome: 'ranged'; run: Run; tasks: RangeTask[] }
+  /** A range of a run was applied; other ranges are still at work, the last of them finishes the run. */
+  | { outcome: 'range_done'; run: Run; index: number }
   /**
    * An earlier file of the same organization and template is still being imported (lanes.ts): this one was not
    * started and its claim is released; deliver the same event again after `retryAfterSeconds` (the import handler
@@ -187,6 +201,13 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
   try {
     if (claim.previous?.runId) run = await deps.runLog.get(parsed.org, claim.previous.runId);
     if (run && run.status !== 'running') return await settle(deps, run, ref, entry);
+    // Cut into ranges already: they carry on under this claim (their lease renewals follow the plan's entry).
+    const plan = run && (await deps.ranges?.planOf(run.org, run.runId));
+    if (run && plan && deps.ranges) {
+      await deps.ranges.retarget(run.org, run.runId, { ...plan.entry, claims: entry.claims });
+      await releaseClaim(deps, entry);
+      return { outcome: 'ranged', run, tasks: tasksOf(run, plan.ranges) };
+    }
 
     // Files of one organization and template apply in arrival order: take a number, wait for its turn.
     const match = deps.catalog.matchFileName(fileName);
@@ -280,19 +301,47 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
     run = { ...run, jobId: choice.job.jobId, jobName: choice.job.name, templateId: choice.template.id };
     await deps.runLog.save(run);
 
+    const arrivalPlace =
+      entry.lane && entry.seq !== undefined
+        ? { arrival: { lane: entry.lane, seq: entry.seq, ...(guardUnchanged ? { guardUnchanged } : {}) } }
+        : {};
+    const ranges = deps.ranges;
+    const job = choice.job;
+    const split = ranges
+      ? {
+          split: async (
+            started: Run,
+            bounds: Parameters<RunRanges['plan']>[3],
+            notes: Parameters<RunRanges['plan']>[4],
+          ) => {
+            await deps.runLog.save(started);
+            const planned = { ranges: bounds.length, entry, job, ref, fileName, ...arrivalPlace };
+            await ranges.plan(started.org, started.runId, planned, bounds, notes);
+            return started;
+          },
+        }
+      : {};
     const result = await importFile(
-      { ...deps, keepClaim: keeper.keep },
+      { ...deps, ...split, keepClaim: keeper.keep },
       {
         run,
         job: choice.job,
         template: choice.template,
         source: () => deps.files.read(ref),
         fileName,
-        ...(entry.lane && entry.seq !== undefined
-          ? { arrival: { lane: entry.lane, seq: entry.seq, ...(guardUnchanged ? { guardUnchanged } : {}) } }
-          : {}),
+        ...arrivalPlace,
       },
     );
+    if (result.ranged) {
+      // Released as for a pause: should sending the tasks fail, the retried message retakes the claim and sends them
+      // again; the ranges renew the lease from their first batch on.
+      await releaseClaim(deps, entry);
+      return {
+        outcome: 'ranged',
+        run: result.run,
+        tasks: tasksOf(result.run, (await ranges!.planOf(result.run.org, result.run.runId))!.ranges),
+      };
+    }
     if (result.paused) {
       // Released before returning, so the continuation the caller sends next cannot find the claim still held (it
       // would be ignored as in progress and the run left unfinished): the next delivery of this event recomputes the
@@ -310,6 +359,109 @@ export async function receiveFile(deps: ReceiveDeps, arrival: Arrival): Promise<
     }
     // Let a retry of this event take over at once (it resumes the run from its last checkpoint).
     await deps.ledger.update({ ...entry, leaseUntil: 0, updatedAt: deps.clock.now().toISOString() }).catch(() => {});
+    throw err;
+  }
+}
+
+const releaseClaim = (deps: ReceiveDeps, entry: FileEntry) =>
+  deps.ledger.update({ ...entry, leaseUntil: 0, updatedAt: deps.clock.now().toISOString() });
+
+const tasksOf = (run: Run, ranges: number): RangeTask[] =>
+  Array.from({ length: ranges }, (_, index) => ({ org: run.org, runId: run.runId, index }));
+
+/**
+ * One range of a run cut across workers (import-ranges.ts): claim it, apply its rows from its checkpoint, record it
+ * done; the caller whose range completes the set merges the ranges into the run and finishes it as `receiveFile`
+ * would (outcome file, archive, notices, events, the lane's next file), once.
+ */
+export async function receiveRange(deps: ReceiveDeps, task: RangeTask): Promise<Received> {
+  const ranges = deps.ranges;
+  if (!ranges) throw new Error('a range message reached an import without ranges (RunRanges)');
+  const plan = await ranges.planOf(task.org, task.runId);
+  if (!plan) return { outcome: 'ignored', reason: 'gone', key: task.runId };
+  const { ref, fileName, entry } = plan;
+  const now = deps.clock.now().getTime();
+  let range = await ranges.claim(task.org, task.runId, task.index, now, now + deps.leaseMs);
+  if (!range) return { outcome: 'ignored', reason: 'in_progress', key: ref.key };
+  let run = await deps.runLog.get(task.org, task.runId);
+  if (!run) return { outcome: 'ignored', reason: 'gone', key: ref.key };
+  if (range.status === 'open' && run.status === 'running') {
+    const applied = await applyRange(deps, ranges, run, range);
+    if (applied.paused) return { outcome: 'paused', run };
+    range = applied.range;
+  }
+  if (!(await ranges.complete(range))) return { outcome: 'range_done', run, index: task.index };
+  if (run.status === 'running') {
+    const merged = mergeRanges(run, await ranges.list(run.org, run.runId, plan.ranges));
+    const ended = await finish(deps, merged, fileName, true);
+    // Short of time: this range's next delivery finishes (it is told again that it completes the set).
+    if (ended.paused) return { outcome: 'paused', run: ended.run };
+    run = ended.run;
+  }
+  return await settle(deps, run, ref, entry);
+}
+
+/** A range's rows applied under its own lease and the file's: the range as it ended, or paused at a checkpoint. */
+async function applyRange(
+  deps: ReceiveDeps,
+  ranges: RunRanges,
+  run: Run,
+  claimed: RangeState,
+): Promise<{ paused: true } | { paused: false; range: RangeState }> {
+  const plan = (await ranges.planOf(run.org, run.runId))!;
+  const match = deps.catalog.matchFileName(plan.fileName);
+  if (!match.ok) throw new Error(`${plan.fileName}: no template matches any more (${match.message})`);
+  const choice = chooseJob([plan.job], match.template, deps.catalog, plan.fileName);
+  if (!choice.ok) throw new Error(`${plan.fileName}: ${choice.message}`);
+  let range = claimed;
+  const own = leaseKeeper({
+    renew: (until) => ranges.renew(range, until),
+    leaseUntil: range.leaseUntil,
+    clock: deps.clock,
+    leaseMs: deps.leaseMs,
+  });
+  const file = claimKeeper({ ledger: deps.ledger, entry: plan.entry, clock: deps.clock, leaseMs: deps.leaseMs });
+  // The range's checkpoints go to the range; its row errors to the run's one error log.
+  const runLog: RunLog = {
+    save: async (saved) => {
+      range = { ...range, counts: saved.counts, warnings: saved.warnings, checkpoint: saved.checkpoint?.row ?? 0 };
+      await ranges.save(range);
+    },
+    get: (org, runId) => deps.runLog.get(org, runId),
+    addErrors: (org, runId, errors) => deps.runLog.addErrors(org, runId, errors),
+    errors: (org, runId) => deps.runLog.errors(org, runId),
+  };
+  try {
+    const reading = await importRange(
+      { ...deps, runLog, keepClaim: async () => (await own.keep()) && (await file.keep()) },
+      {
+        run: { ...run, counts: range.counts, warnings: range.warnings },
+        job: plan.job,
+        template: choice.template,
+        source: () => deps.files.read(plan.ref),
+        fileName: plan.fileName,
+        ...(plan.arrival ? { arrival: plan.arrival } : {}),
+        range,
+        notes: ranges.notes(run.org, run.runId, range.index),
+      },
+    );
+    if (reading.paused) {
+      await ranges.release(range);
+      return { paused: true };
+    }
+    const { stoppedBy } = reading;
+    range = {
+      ...range,
+      counts: reading.run.counts,
+      warnings: reading.run.warnings,
+      checkpoint: reading.lastRow,
+      lastRow: reading.lastRow,
+      ...(stoppedBy ? { stoppedBy } : {}),
+    };
+    return { paused: false, range };
+  } catch (err) {
+    // A retry takes the range over at once and resumes it from its last checkpoint.
+    if (!(err instanceof Error && err.name === 'ClaimLostError')) await ranges.release(range).catch(() => {});
     throw err;
   }
 }
