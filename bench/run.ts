@@ -5,6 +5,8 @@
  *   (b) our parse + map + validate core on the same file                                 bench/scenarios/parse-map-validate.ts
  *   (c) a real import of M rows (default 200,000): s3rver -> import handler -> DynamoDB Local   bench/scenarios/import-e2e.ts
  *   (d) the same file uploaded again, unchanged (a new object version under the same key)      bench/scenarios/import-e2e.ts
+ *   (c2), (c4) the import of (c) by 2 and 4 parallel workers (the file cut into as many row ranges, import-ranges.ts),
+ *       into organizations of their own on the same DynamoDB Local, in the same round      bench/scenarios/import-e2e.ts
  *   (f) an export of X records (default 100,000 cases with their foreign nationals): DynamoDB Local -> export -> s3rver
  *       bench/scenarios/export-e2e.ts (the seeding, with the shared demo data of lib/local/demo-data.ts, is not timed)
  *   (g) the CSV writer alone on the same rows (the same demo data, joined and mapped in memory, then written to a
@@ -91,7 +93,7 @@ const { values: options } = parseArgs({
     rows: { type: 'string' },
     'e2e-rows': { type: 'string' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'a,b,c,d,e,f,g,h' },
+    only: { type: 'string', default: 'a,b,c,c2,c4,d,e,f,g,h' },
     'export-records': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'heap-mb': { type: 'string' },
@@ -171,6 +173,12 @@ const ORG = 'bench';
 /** (p) rounds: the raw write rates measured on the DynamoDB of each import round. */
 const primitiveRuns: { primitives: PrimitiveRate[] }[] = [];
 const KEY = `inbound/${ORG}/fn_profile_import_20261124.csv`;
+/** (c2) and (c4): the organizations whose files are imported by that many workers. */
+const WORKER_RUNS = [
+  { id: 'c2', workers: 2 },
+  { id: 'c4', workers: 4 },
+] as const;
+const workerOrg = (workers: number) => `${ORG}-w${workers}`;
 
 /**
  * One round of (c) and (d) on fresh local parts: upload, import, upload the same bytes again, import again.
@@ -179,7 +187,8 @@ const KEY = `inbound/${ORG}/fn_profile_import_20261124.csv`;
 async function importRound(file: {
   path: string;
   bytes: number;
-}): Promise<[ScenarioResult, ScenarioResult | undefined]> {
+  rows: number;
+}): Promise<Record<string, ScenarioResult>> {
   const dir = mkdtempSync(join(tmpdir(), 'integrator-bench-'));
   const db = await startDynamoDbLocal(); // no dbPath: -inMemory
   try {
@@ -202,17 +211,25 @@ async function importRound(file: {
         { id: ORG, name: 'Benchmark', allowedRecords: 100_000_000 },
         { table: 'Organizations' },
       );
-      await putJob(documents, defaultImportJob(ORG, 'fn_profile_import', 'job-profile'), { table: 'Jobs' });
+      for (const org of [ORG, ...WORKER_RUNS.map((w) => workerOrg(w.workers))]) {
+        if (org !== ORG)
+          await putOrganization(
+            documents,
+            { id: org, name: org, allowedRecords: 100_000_000 },
+            { table: 'Organizations' },
+          );
+        await putJob(documents, defaultImportJob(org, 'fn_profile_import', 'job-profile'), { table: 'Jobs' });
+      }
 
       const events: S3EventRecord[] = [];
       s3.onEvent((event) => events.push(...event.Records));
       const s3client = s3Client(config);
-      const upload = async (): Promise<S3EventRecord> => {
+      const upload = async (key = KEY): Promise<S3EventRecord> => {
         const before = events.length;
         await s3client.send(
           new PutObjectCommand({
             Bucket: s3.bucket,
-            Key: KEY,
+            Key: key,
             Body: createReadStream(file.path),
             ContentLength: file.bytes,
             ContentType: 'text/csv',
@@ -221,14 +238,15 @@ async function importRound(file: {
         for (let i = 0; i < 500; i++) {
           const record = events
             .slice(before)
-            .find((r) => r.eventName.startsWith('ObjectCreated:') && r.s3.object.key === encodeEventKey(KEY));
+            .find((r) => r.eventName.startsWith('ObjectCreated:') && r.s3.object.key === encodeEventKey(key));
           if (record) return record;
           await new Promise((r) => setTimeout(r, 10));
         }
-        throw new Error(`s3rver sent no ObjectCreated event for ${KEY}`);
+        throw new Error(`s3rver sent no ObjectCreated event for ${key}`);
       };
 
-      const first = await runScenario('import-e2e.ts', ['(c) import into DynamoDB Local', ORG], {
+      const round: Record<string, ScenarioResult> = {};
+      round.c = await runScenario('import-e2e.ts', ['(c) import into DynamoDB Local', ORG], {
         ...env,
         BENCH_EVENT: JSON.stringify(await upload()),
       });
@@ -245,7 +263,19 @@ async function importRound(file: {
           BENCH_DYNAMODB_ENDPOINT: db.endpoint,
         })) as unknown as { primitives: PrimitiveRate[] },
       );
-      return [first, again];
+      if (again) round.d = again;
+      for (const { id, workers } of WORKER_RUNS) {
+        if (!only.has(id)) continue;
+        const org = workerOrg(workers);
+        round[id] = await runScenario('import-e2e.ts', [`(${id}) import by ${workers} workers`, org], {
+          ...env,
+          BENCH_EVENT: JSON.stringify(await upload(KEY.replace(`/${ORG}/`, `/${org}/`))),
+          BENCH_WORKERS: String(workers),
+          // Line numbers count the header: one range per worker.
+          BENCH_RANGE_ROWS: String(Math.ceil((file.rows + 1) / workers)),
+        });
+      }
+      return round;
     } finally {
       await s3.stop();
     }
@@ -389,13 +419,11 @@ async function main(): Promise<void> {
       if (only.has('e')) add('e', await runScenario('engine-null-store.ts', [file.path]));
     }
   }
-  if (only.has('c') || only.has('d')) {
+  if (['c', 'd', 'c2', 'c4'].some((id) => only.has(id))) {
     const file = await profileFile(e2eRows);
     for (let run = 1; run <= runs; run++) {
       process.stderr.write(`import round ${run}/${runs} (fresh DynamoDB Local -inMemory and s3rver)\n`);
-      const [c, d] = await importRound(file);
-      add('c', c);
-      if (d) add('d', d);
+      for (const [id, result] of Object.entries(await importRound({ ...file, rows: e2eRows }))) add(id, result);
     }
   }
 
@@ -442,7 +470,7 @@ async function main(): Promise<void> {
     'DDB writes',
     'write units',
   ];
-  const body = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+  const body = ['a', 'b', 'c', 'c2', 'c4', 'd', 'e', 'f', 'g', 'h']
     .filter((id) => summaries[id])
     .map((id) => {
       const s = summaries[id]!;
@@ -488,7 +516,7 @@ async function main(): Promise<void> {
     );
   }
   // The issue's scenarios; (e) is reported, not judged.
-  const judged = ['a', 'b', 'c', 'd'].flatMap((id) => (summaries[id] ? [summaries[id]!] : []));
+  const judged = ['a', 'b', 'c', 'c2', 'c4', 'd'].flatMap((id) => (summaries[id] ? [summaries[id]!] : []));
   if (judged.length > 0) {
     const highest = judged.reduce((x, y) => (y.peakRssMb > x.peakRssMb ? y : x));
     const worst = judged.reduce((x, y) => (y.peakRssMaxMb > x.peakRssMaxMb ? y : x));
@@ -525,6 +553,14 @@ async function main(): Promise<void> {
       `  (c) Node CPU per row (the import process): ${cpu.toFixed(0)} µs (target <= ${TARGETS.cpuMicrosPerRow} µs): ${verdict(cpu <= TARGETS.cpuMicrosPerRow)}`,
     );
   }
+  for (const { id, workers } of WORKER_RUNS) {
+    const w = summaries[id];
+    if (!c || !w) continue;
+    const cpu = (w.cpuSeconds / w.rows) * 1e6;
+    out.push(
+      `  (${id}) ${workers} workers vs (c) one: ${int(w.rowsPerSecond)} / ${int(c.rowsPerSecond)} rows/s = ${(w.rowsPerSecond / c.rowsPerSecond).toFixed(2)}x, ${cpu.toFixed(0)} µs Node CPU per row, write units ${int(w.writeUnits ?? 0)} vs ${int(c.writeUnits ?? 0)} (reported, not judged: the workers share one process here)`,
+    );
+  }
   const { f, g } = summaries;
   if (f && g) {
     out.push(
@@ -532,7 +568,7 @@ async function main(): Promise<void> {
     );
   }
   const smartMapping = measureSmartMapping();
-  const notes = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].flatMap((id) =>
+  const notes = ['a', 'b', 'c', 'c2', 'c4', 'd', 'e', 'f', 'g', 'h'].flatMap((id) =>
     summaries[id]?.notes ? [`  ${summaries[id]!.scenario}: ${summaries[id]!.notes}`] : [],
   );
   if (notes.length > 0) out.push('', 'Notes (median run)', ...notes);

@@ -34,6 +34,12 @@ export interface LocalQueueOptions {
   /** Default 3. */
   maxReceiveCount?: number;
   batchSize?: number;
+  /**
+   * The Lambda event source's maximum concurrency (ScalingConfig.MaximumConcurrency, lib/aws/import-pipeline.ts):
+   * at most this many batches are handled at once; the others stay in the queue, visible, not received (their
+   * receive count does not grow). Absent: every visible message is delivered at once.
+   */
+  maxConcurrency?: number;
   /** Where the queue's state is kept across restarts; absent: in memory only. */
   stateFile?: string;
   onError?: (err: unknown, messageIds: string[]) => void;
@@ -170,14 +176,21 @@ export class LocalQueue {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || this.messages.size === 0) return;
+    // All slots busy: the end of a delivery schedules again (no timer spinning meanwhile).
+    if (this.freeSlots() <= 0) return;
     let next = Number.POSITIVE_INFINITY;
     for (const m of this.messages.values()) next = Math.min(next, m.visibleAt);
     this.timer = setTimeout(() => this.receive(), Math.max(0, next - Date.now()));
   }
 
+  private freeSlots(): number {
+    return (this.options.maxConcurrency ?? Number.POSITIVE_INFINITY) - this.handling;
+  }
+
   private receive(): void {
     this.timer = undefined;
     if (this.closed) return;
+    const slots = this.freeSlots();
     const now = Date.now();
     const visible = [...this.messages.values()]
       .filter((m) => m.visibleAt <= now)
@@ -186,6 +199,7 @@ export class LocalQueue {
     const batches: { message: Message; receiptHandle: string }[][] = [];
     let batch: { message: Message; receiptHandle: string }[] = [];
     for (const m of visible) {
+      if (batches.length >= slots) break;
       if (m.receiveCount >= maxReceives) {
         this.messages.delete(m.messageId);
         this.deadLetters.push({ messageId: m.messageId, body: m.body, receiveCount: m.receiveCount });

@@ -239,6 +239,7 @@ export async function startTwin(options: TwinOptions): Promise<Twin> {
       delayMs: options.settleMs ?? Number(process.env.INTEGRATOR_SETTLE_MS ?? 0),
       visibilityTimeoutMs: IMPORT_QUEUE_SETTINGS.visibilityTimeoutSeconds * 1000,
       maxReceiveCount: IMPORT_QUEUE_SETTINGS.maxReceiveCount,
+      maxConcurrency: IMPORT_QUEUE_SETTINGS.maxConcurrency,
       stateFile: join(stateDir, 'queues', 'import-queue.json'),
       onError: (err, ids) => log({ level: 'ERROR', message: 'import handler failed', error: String(err), ids }),
     });

@@ -192,6 +192,31 @@ test('without an extension it is delivered again (concurrently), and only the la
   await queue.close();
 });
 
+test('maxConcurrency: at most that many batches at once, the rest wait visible and unreceived, all delivered once', async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const receives: string[] = [];
+  const queue = new LocalQueue({
+    name: 'q',
+    delayMs: 0,
+    maxConcurrency: 2,
+    handler: async (e) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      for (const r of e.Records) receives.push(`${r.body}:${r.attributes.ApproximateReceiveCount}`);
+      await sleep(15);
+      inFlight--;
+      return undefined;
+    },
+  });
+  for (let i = 0; i < 7; i++) queue.send(`m${i}`);
+  await queue.drained();
+  assert.equal(peak, 2);
+  // Waiting for a slot is no receive: each message was received exactly once.
+  assert.deepEqual(receives.sort(), ['m0:1', 'm1:1', 'm2:1', 'm3:1', 'm4:1', 'm5:1', 'm6:1']);
+  await queue.close();
+});
+
 test("the import queue's settings: dead-lettered after exactly maxReceiveCount receives", async () => {
   let receives = 0;
   const queue = new LocalQueue({
