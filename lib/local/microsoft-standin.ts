@@ -181,12 +181,14 @@ function applyEventInput(base: MsEvent, input: EventInput): MsEvent | Answer {
     if (
       !isMidnight(next.start.dateTime) ||
       !isMidnight(next.end.dateTime) ||
-      next.start.dateTime === next.end.dateTime
+      next.start.dateTime === next.end.dateTime ||
+      // The event resource: an all-day event's start and end are at midnight and in the same time zone.
+      next.start.timeZone !== next.end.timeZone
     ) {
       return graphError(
         400,
         'ErrorPropertyValidationFailure',
-        'An all-day event must start and end at midnight, and last at least one day.',
+        'An all-day event must start and end at midnight in the same time zone, and last at least one day.',
       );
     }
   }
