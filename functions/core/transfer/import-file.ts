@@ -305,7 +305,10 @@ export async function finish(
   if (stoppedBy) {
     const problem: Problem = {
       ...stoppedBy,
-      message: `${stoppedBy.message} Reading stopped there: rows after row ${lastRow} were not imported.`,
+      message:
+        reading.notImportedUpTo === undefined
+          ? `${stoppedBy.message} Reading stopped there: rows after row ${lastRow} were not imported.`
+          : `${stoppedBy.message} Reading stopped there: rows ${lastRow + 1} to ${reading.notImportedUpTo} were not imported; the rows after them were.`,
     };
     if (nothingRead) return { run: interruptRun(run, problem, deps.clock.now()), paused: false };
     const finished = finishRun(run, deps.clock.now());

@@ -87,5 +87,6 @@ export function mergeRanges(run: Run, ranges: readonly RangeState[]): RowsOutcom
     lastRow: stopped?.lastRow ?? last?.lastRow ?? last?.upTo ?? 0,
     paused: false,
     ...(stopped?.stoppedBy ? { stoppedBy: stopped.stoppedBy } : {}),
+    ...(stopped?.stoppedBy && stopped.upTo !== undefined ? { notImportedUpTo: stopped.upTo } : {}),
   };
 }

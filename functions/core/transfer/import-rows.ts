@@ -211,6 +211,11 @@ export interface RowsOutcome {
   paused: boolean;
   /** Why reading ended before the file did (a FileProblem, a StoreRefusal); absent when the file was read to its end. */
   stoppedBy?: Problem;
+  /**
+   * With `stoppedBy`, when the file was read in ranges (import-ranges.ts) and reading stopped in one that is not the
+   * last: the rows not imported end at this row, the ranges after it were read by their own workers.
+   */
+  notImportedUpTo?: number;
 }
 
 /** Rows counted since the last batch, folded into the run's counts at each batch (no copy of the run per row). */
