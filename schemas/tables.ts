@@ -175,6 +175,16 @@ export const tables: readonly TableDefinition[] = [
       'Calendar sync settings of an organization, one partition per organization: the subscription (itemKey `subscription`), case managers (`manager#<userId>`), connections (`connection#<id>`: provider, account, calendar, status, inbound subscription/channel ids, delta link or sync token) and OAuth states (`state#<token>`, with the PKCE verifier, expiring after ten minutes).',
     partitionKey: { name: 'org', type: 'S' },
     sortKey: { name: 'itemKey', type: 'S' },
+    // Sparse: only a connection whose pushes are paused (Google's daily quota) carries `pauseList` (`paused`, no `#`,
+    // so no tenant session can query it), sorted by when the pause lapses: the resume check reads the lapsed ones of
+    // every organization. Few connections are ever paused at once, so one partition is no hot spot.
+    globalIndexes: [
+      {
+        indexName: 'byPause',
+        partitionKey: { name: 'pauseList', type: 'S' },
+        sortKey: { name: 'pausedUntil', type: 'S' },
+      },
+    ],
     timeToLiveAttribute: 'expiresAt',
     holdsCustomerData: true,
   },

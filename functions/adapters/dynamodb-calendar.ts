@@ -14,7 +14,7 @@ import {
 import type { AuthorizationState, CalendarConnection, CaseManager } from '../core/calendar/connections.ts';
 import { type CalendarEvent, startKey } from '../core/calendar/events.ts';
 import type { CalendarLink } from '../core/calendar/push.ts';
-import type { CalendarStore } from '../core/calendar/store.ts';
+import type { CalendarStore, LapsedPauses } from '../core/calendar/store.ts';
 import { cursorKey, decodeCursor, encodeCursor, InvalidCursor, type Page } from '../core/pages.ts';
 import { tableName } from './aws-clients.ts';
 import { isConditionFailed } from './dynamodb-expressions.ts';
@@ -24,7 +24,9 @@ const FLUSH_MARKER_SECONDS = 24 * 3600;
 export const FLUSH_PREFIX = '~flush#';
 
 const EVENT_KEYS = ['ownerKey', 'startKey', 'expiresAt'] as const;
-const CONNECTION_KEYS = ['itemKey', 'expiresAt'] as const;
+const CONNECTION_KEYS = ['itemKey', 'expiresAt', 'pauseList'] as const;
+/** The byPause index's one partition: what a paused connection carries (schemas/tables.ts). */
+const PAUSE_LIST = 'paused';
 const LINK_KEYS = ['connKey', 'parkedList', 'parkedKey'] as const;
 
 function strip<T>(item: Record<string, unknown> | undefined, keys: readonly string[]): T | undefined {
@@ -178,7 +180,13 @@ export function dynamoDbCalendarStore(db: DynamoDBDocumentClient, env: NodeJS.Pr
     },
 
     getConnection: (org, connectionId) => getSetting<CalendarConnection>(org, `connection#${connectionId}`),
-    putConnection: (connection) => putSetting(connection.org, `connection#${connection.connectionId}`, connection),
+    putConnection: (connection) =>
+      putSetting(
+        connection.org,
+        `connection#${connection.connectionId}`,
+        connection,
+        connection.pausedUntil ? { pauseList: PAUSE_LIST } : {},
+      ),
     listConnections: (org, page) => querySettings<CalendarConnection>(org, 'connection#', page.limit, page.cursor),
 
     putState: (state) => putSetting(state.org, `state#${state.state}`, state, { expiresAt: state.expiresAt }),
@@ -258,6 +266,38 @@ export function dynamoDbCalendarStore(db: DynamoDBDocumentClient, env: NodeJS.Pr
         items: (out.Items ?? []).map((i) => strip<CalendarLink>(i, LINK_KEYS)!),
         ...(out.LastEvaluatedKey ? { next: encodeCursor(out.LastEvaluatedKey) } : {}),
       };
+    },
+  };
+}
+
+/** The lapsed pauses of every organization, from the sparse byPause index, paged (LapsedPauses in store.ts). */
+export function dynamoDbLapsedPauses(db: DynamoDBDocumentClient, env: NodeJS.ProcessEnv = process.env): LapsedPauses {
+  const settings = tableName('CalendarConnections', env);
+  return {
+    async *lapsed(now) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await db.send(
+          new QueryCommand({
+            TableName: settings,
+            IndexName: 'byPause',
+            KeyConditionExpression: 'pauseList = :p AND pausedUntil <= :now',
+            ExpressionAttributeValues: { ':p': PAUSE_LIST, ':now': now.toISOString() },
+            ProjectionExpression: 'org, itemKey, pausedUntil',
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          const key = String(item.itemKey);
+          if (!key.startsWith('connection#')) continue;
+          yield {
+            org: String(item.org),
+            connectionId: key.slice('connection#'.length),
+            pausedUntil: String(item.pausedUntil),
+          };
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
     },
   };
 }

@@ -21,6 +21,7 @@ export const HANDLER_FILES = {
   exportRun: 'export-run.ts',
   scheduledRun: 'scheduled-run.ts',
   calendarPush: 'calendar-push.ts',
+  calendarResume: 'calendar-resume.ts',
   operatorApi: 'operator-api.ts',
 } as const;
 

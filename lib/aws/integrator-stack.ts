@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
 import { Api } from './api.ts';
 import { Calendar } from './calendar.ts';
+import { CalendarResume } from './calendar-resume.ts';
 import { IntegrationEventBus } from './events.ts';
 import { Exports } from './exports.ts';
 import { ImportPipeline } from './import-pipeline.ts';
@@ -36,6 +37,7 @@ export class IntegratorStack extends Stack {
   readonly schedules: Schedules;
   readonly events: IntegrationEventBus;
   readonly calendar: Calendar;
+  readonly calendarResume: CalendarResume;
   readonly operator: Operator;
 
   constructor(scope: Construct, id: string, props: IntegratorStackProps) {
@@ -97,6 +99,12 @@ export class IntegratorStack extends Stack {
       senderAddress: (props.notifySender ?? 'integrator@example.com').includes('@')
         ? (props.notifySender ?? 'integrator@example.com')
         : `integrator@${props.notifySender}`,
+      alarmTopic: this.monitoring.topic,
+      ...handlers,
+    });
+    // Google quota pauses lifted when they lapse, their queued changes then pushed (functions/handlers/calendar-resume.ts).
+    this.calendarResume = new CalendarResume(this, 'CalendarResume', {
+      storage: this.storage,
       alarmTopic: this.monitoring.topic,
       ...handlers,
     });

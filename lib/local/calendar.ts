@@ -1,7 +1,8 @@
 /**
  * Calendar sync on the twin: the local key of the grant vault (.local/calendar-key, mode 0600: the twin's stand-in
  * for the KMS key), the demo organization's calendar seed, the OAuth redirect URI of the local API, and the stream
- * poller that drives the push handler as the DynamoDB Streams event source does in AWS.
+ * poller that drives the push handler as the DynamoDB Streams event source does in AWS, and the resume check of
+ * quota pauses on a timer (INTEGRATOR_CALENDAR_RESUME_MS, default a minute), as its schedule runs it in AWS.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { googleCalendarProvider } from '../../functions/adapters/google-calendar
 import { microsoftCalendarProvider } from '../../functions/adapters/microsoft-calendar.ts';
 import type { CalendarServices } from '../../functions/api/calendar-routes.ts';
 import { handlerFor, pushDepsFromEnv } from '../../functions/handlers/calendar-push.ts';
+import { createCalendarResumeHandler } from '../../functions/handlers/calendar-resume.ts';
 import { tableEnvName } from '../../schemas/tables.ts';
 import { seedDemoCalendar } from './calendar-seed.ts';
 import { calendarStreamPoller, type StreamPoller } from './calendar-stream.ts';
@@ -91,6 +93,20 @@ export async function startLocalCalendar(options: {
     log: options.log,
   });
   poller.start();
+  const resume = createCalendarResumeHandler();
+  let resuming = false;
+  const resumeTimer = setInterval(
+    () => {
+      if (resuming) return;
+      resuming = true;
+      resume()
+        .catch((err: unknown) => options.log({ level: 'ERROR', message: 'calendar resume failed', error: String(err) }))
+        .finally(() => {
+          resuming = false;
+        });
+    },
+    Number(process.env.INTEGRATOR_CALENDAR_RESUME_MS ?? 60_000),
+  );
   return {
     calendarFor: (org) => ({ store, providers: providersFor(org) }),
     redirectUri: `http://127.0.0.1:${options.apiPort}/oauth/calendar/callback`,
@@ -100,6 +116,7 @@ export async function startLocalCalendar(options: {
       ...(standins.microsoft ? { microsoft: standins.microsoft.url } : {}),
     },
     stop: async () => {
+      clearInterval(resumeTimer);
       await poller.stop();
       await Promise.all([standins.google.stop(), standins.microsoft?.stop()]);
     },

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
-import { cdkFeatureFlags, stubHandlersDir } from '../support/cdk-test-app.ts';
+import { cdkFeatureFlags, roleActions, stubHandlersDir } from '../support/cdk-test-app.ts';
 
 const handlersDir = stubHandlersDir();
 const app = new App({ context: { ...cdkFeatureFlags(), 'aws:cdk:bundling-stacks': [] } });
@@ -22,20 +22,7 @@ const sweepFn = ref(stack.sweep.function);
 const dlq = ref(stack.sweep.deadLetterQueue);
 
 /** Every action the sweep function's role may take. */
-function sweepActions(): string[] {
-  const roleId = ref(stack.sweep.function.role as never);
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
-  });
-  const actions: string[] = [];
-  for (const p of Object.values(policies)) {
-    for (const s of (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties
-      .PolicyDocument.Statement) {
-      actions.push(...(Array.isArray(s.Action) ? s.Action : [s.Action]));
-    }
-  }
-  return [...new Set(actions)].sort();
-}
+const sweepActions = () => roleActions(template, ref(stack.sweep.function.role as never));
 
 test('a schedule every 15 minutes invokes the sweep, with retries and a dead-letter queue', () => {
   template.hasResourceProperties('AWS::Scheduler::Schedule', {

@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { dynamoDbDocumentClient } from '../../functions/adapters/aws-clients.ts';
-import { dynamoDbCalendarStore } from '../../functions/adapters/dynamodb-calendar.ts';
+import { dynamoDbCalendarStore, dynamoDbLapsedPauses } from '../../functions/adapters/dynamodb-calendar.ts';
 import { dynamoDbOutbox } from '../../functions/adapters/dynamodb-outbox.ts';
 import { emlMailer } from '../../functions/adapters/mailer.ts';
 import type { CalendarConnection } from '../../functions/core/calendar/connections.ts';
 import { type CalendarEventInput, nextEvent } from '../../functions/core/calendar/events.ts';
 import { notifyReauthOnce } from '../../functions/core/calendar/notices.ts';
+import { resumeLapsedPauses } from '../../functions/core/calendar/push-run.ts';
 import type { CalendarStore } from '../../functions/core/calendar/store.ts';
 import { handlerFor } from '../../functions/handlers/calendar-push.ts';
 import { calendarStreamPoller, type StreamPoller } from '../../lib/local/calendar-stream.ts';
@@ -298,4 +299,38 @@ test('quota exceeded pauses the user; disconnected and before-activation changes
   await poller.drain();
   assert.equal(externalOf('d-1').length, 0);
   assert.equal(externalOf('e-1').length, 0);
+});
+
+test('a lapsed quota pause is lifted by the resume check and the queued change goes out once, with no new change', async () => {
+  const c = await connectedManager();
+  clockNow = new Date(clockNow.getTime() + 1000);
+  google.failNext('quota_exceeded');
+  await write('resume-1', {
+    caseManagerId: c.caseManagerId,
+    kind: 'interview_date',
+    title: 'Consular interview',
+    when: { kind: 'timed', start: '2026-12-15T09:00:00', end: '2026-12-15T10:00:00', timeZone: 'Europe/Berlin' },
+  });
+  await poller.drain();
+  const paused = await store.getConnection(org, c.connectionId);
+  assert.ok(paused?.pausedUntil, 'paused by quotaExceeded');
+  const resume = { store, pauses: dynamoDbLapsedPauses(dynamoDbDocumentClient(parts.config), parts.env), clock };
+
+  // Before the quota resets the check leaves the pause alone.
+  await resumeLapsedPauses(resume);
+  await poller.drain();
+  assert.equal((await store.getConnection(org, c.connectionId))?.pausedUntil, paused.pausedUntil);
+  assert.equal(externalOf('resume-1').length, 0);
+
+  // After it: lifted, the queued change flushed through the stream, exactly once; a second check finds nothing.
+  clockNow = new Date(Date.parse(paused.pausedUntil) + 60_000);
+  assert.ok((await resumeLapsedPauses(resume)) >= 1);
+  await poller.drain();
+  assert.equal((await store.getConnection(org, c.connectionId))?.pausedUntil, undefined);
+  assert.equal(externalOf('resume-1').length, 1);
+  assert.equal(externalOf('resume-1')[0]?.body.title, 'Interview: Consular interview');
+  assert.equal(await resumeLapsedPauses(resume), 0);
+  await poller.drain();
+  assert.equal(externalOf('resume-1').length, 1);
+  assert.equal((await store.pendingLinks(org, c.connectionId)).length, 0);
 });

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { HANDLER_FILES } from '../../lib/aws/function.ts';
 import { repoPath } from '../../lib/aws/paths.ts';
 
@@ -20,4 +21,19 @@ export function stubHandlersDir(): string {
   for (const file of Object.values(HANDLER_FILES)) writeFileSync(join(dir, file), 'export const handler = 1;\n');
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Every action a role's policies in the template allow, sorted and once each. */
+export function roleActions(template: Template, roleLogicalId: string): string[] {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleLogicalId }]) },
+  });
+  const actions: string[] = [];
+  for (const p of Object.values(policies)) {
+    for (const s of (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties
+      .PolicyDocument.Statement) {
+      actions.push(...(Array.isArray(s.Action) ? s.Action : [s.Action]));
+    }
+  }
+  return [...new Set(actions)].sort();
 }

@@ -21,7 +21,7 @@ import {
   type ProviderFailureCode,
 } from './provider.ts';
 import { type CalendarLink, caseManagersOf, decidePush, failureOutcome, type PushDecision, sideOf } from './push.ts';
-import type { CalendarStore } from './store.ts';
+import type { CalendarStore, LapsedPauses } from './store.ts';
 
 export interface PushDeps {
   store: CalendarStore;
@@ -156,12 +156,39 @@ async function connectionOf(deps: PushDeps, org: string, caseManagerId: string) 
 }
 
 /** After a lapsed pause: the pause is lifted and the queue flushed (through the stream, like every push). */
-async function liftLapsedPause(deps: PushDeps, connection: CalendarConnection): Promise<CalendarConnection> {
+async function liftLapsedPause(
+  deps: Pick<PushDeps, 'store' | 'clock'>,
+  connection: CalendarConnection,
+): Promise<CalendarConnection> {
   const now = deps.clock.now();
   if (!connection.pausedUntil || Date.parse(connection.pausedUntil) > now.getTime()) return connection;
   const { pausedUntil: _u, pauseReason: _r, ...lifted } = connection;
   await deps.store.putConnection(lifted);
   await deps.store.requestFlush(connection.org, connection.connectionId, now);
+  return lifted;
+}
+
+export interface ResumeDeps {
+  store: CalendarStore;
+  pauses: LapsedPauses;
+  clock: Clock;
+}
+
+/**
+ * The resume check (a schedule; functions/handlers/calendar-resume.ts): every connection whose pause has lapsed is
+ * lifted and its queued changes flushed once, even when no new change of that case manager comes to do it. Safe to
+ * run twice or side by side with a push that lifts the same pause: the connection is read again (consistently) and
+ * lifted only while still paused, and a flush that comes second finds nothing queued (each queued change is sent
+ * once). Returns how many pauses it lifted.
+ */
+export async function resumeLapsedPauses(deps: ResumeDeps): Promise<number> {
+  let lifted = 0;
+  for await (const paused of deps.pauses.lapsed(deps.clock.now())) {
+    const connection = await deps.store.getConnection(paused.org, paused.connectionId);
+    if (!connection?.pausedUntil) continue;
+    const after = await liftLapsedPause(deps, connection);
+    if (after !== connection) lifted++;
+  }
   return lifted;
 }
 

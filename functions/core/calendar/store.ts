@@ -50,3 +50,19 @@ export interface CalendarStore {
   pendingLinks(org: string, connectionId: string): Promise<CalendarLink[]>;
   listParked(org: string, page: PageRequest): Promise<Page<CalendarLink>>;
 }
+
+/** A paused connection, named across organizations (the resume check's view, not a tenant's). */
+export interface PausedConnection {
+  org: string;
+  connectionId: string;
+  pausedUntil: string;
+}
+
+/**
+ * The connections whose pause has lapsed, of every organization (the adapter's sparse index byPause): read by the
+ * resume check only, which lifts each pause through the organization's CalendarStore. Eventually consistent: a
+ * connection just lifted may still be named once more (lifting is idempotent).
+ */
+export interface LapsedPauses {
+  lapsed(now: Date): AsyncIterable<PausedConnection>;
+}
