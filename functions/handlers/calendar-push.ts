@@ -121,6 +121,7 @@ export function pushDepsFromEnv(
       ]);
     },
     log: (entry) => logger.info(String(entry.message), entry),
+    count,
   });
 }
 

@@ -13,7 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { MAX_PUSH_ATTEMPTS } from '../../functions/core/calendar/push.ts';
 import type { Api } from './api.ts';
-import { HANDLER_FILES, integratorFunction } from './function.ts';
+import { HANDLER_FILES, integratorFunction, METRICS_NAMESPACE } from './function.ts';
 import type { Operations } from './operations.ts';
 import type { Storage } from './storage.ts';
 
@@ -152,6 +152,17 @@ export class Calendar extends Construct {
         statistic: 'Maximum',
       }),
       threshold: 15 * 60 * 1000,
+    });
+    // A parked push needs a person (the API lists it: GET /v1/calendar/parked); one is worth an operator's look.
+    this.alarm('PushParked', 'A calendar push was parked (refused for good by the provider; see /v1/calendar/parked)', {
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'CalendarPushParked',
+        dimensionsMap: { service: 'calendar-push' },
+        period: fiveMinutes,
+        statistic: 'Sum',
+      }),
+      threshold: 1,
     });
     for (const alarm of this.alarms) {
       alarm.addAlarmAction(new SnsAction(props.alarmTopic));

@@ -98,8 +98,8 @@ test('the push role: exactly the item actions its adapters call, the stream, the
   });
 });
 
-test('alarms on dead letters, errors and iterator age go to the alarm topic', () => {
-  for (const metric of ['ApproximateNumberOfMessagesVisible', 'Errors', 'IteratorAge']) {
+test('alarms on dead letters, errors, iterator age and parked pushes go to the alarm topic', () => {
+  for (const metric of ['ApproximateNumberOfMessagesVisible', 'Errors', 'IteratorAge', 'CalendarPushParked']) {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: metric,
       AlarmActions: [{ Ref: ref(stack.monitoring.topic) }],

@@ -34,6 +34,8 @@ const vault = memoryGrantVault();
 const org = 'demo';
 let clockNow = new Date('2026-12-01T12:00:00Z');
 const clock = { now: () => clockNow };
+/** The push's operator metrics (CalendarPushParked, ...), as the handler would publish them. */
+const metrics = new Map<string, number>();
 
 function newPoller() {
   const db = dynamoDbDocumentClient(parts.config);
@@ -42,6 +44,7 @@ function newPoller() {
     store,
     providers: { google },
     clock,
+    count: (metric, value) => metrics.set(metric, (metrics.get(metric) ?? 0) + value),
     notifyReauth: async (connection, manager) => {
       await notifyReauthOnce(
         { outbox, mailer: emlMailer(mailDir), from: 'integrator@localhost', messageDomain: 'test', clock },
@@ -205,6 +208,7 @@ test('a lost answer and throttling end with exactly one external event; refusals
   assert.equal(externalOf('lost').length, 1);
   assert.equal((await store.getLink(org, c.connectionId, 'lost'))?.attempts, 0);
 
+  const parkedBefore = metrics.get('CalendarPushParked') ?? 0;
   google.failNext('rejected');
   await write('refused', {
     caseManagerId: c.caseManagerId,
@@ -219,6 +223,7 @@ test('a lost answer and throttling end with exactly one external event; refusals
     [['refused', 'rejected']],
   );
   assert.equal(externalOf('refused').length, 0);
+  assert.equal(metrics.get('CalendarPushParked'), parkedBefore + 1, 'one parked push, counted once for the alarm');
 });
 
 test('a revoked grant: marked, noticed once, changes queued and sent once after re-authentication', async () => {

@@ -30,7 +30,12 @@ export interface PushDeps {
   notifyReauth(connection: CalendarConnection, manager: CaseManager): Promise<void>;
   clock: Clock;
   log?: (entry: Record<string, unknown>) => void;
+  /** What an operator must hear of (the handler's metrics; alarmed in lib/aws/calendar.ts): one count per event. */
+  count?: (metric: PushMetric, value: number) => void;
 }
+
+/** A change parked for good (needs a person), a connection found needing re-authentication, a user paused. */
+export type PushMetric = 'CalendarPushParked' | 'CalendarReauthRequired' | 'CalendarPushPaused';
 
 /** One record of the events table's stream, unmarshalled. */
 export type StreamChange =
@@ -125,7 +130,10 @@ async function act(
         const current = (await deps.store.getConnection(connection.org, connection.connectionId)) ?? connection;
         const lapsed: CalendarConnection =
           current.status === 'active' ? { ...current, status: 'needs_reauth', reauthRequiredAt: at } : current;
-        if (lapsed !== current) await deps.store.putConnection(lapsed);
+        if (lapsed !== current) {
+          await deps.store.putConnection(lapsed);
+          deps.count?.('CalendarReauthRequired', 1);
+        }
         await deps.notifyReauth(lapsed, manager);
         return 'done';
       }
@@ -137,6 +145,7 @@ async function act(
           pausedUntil: outcome.until.toISOString(),
           pauseReason: 'quota_exceeded',
         });
+        deps.count?.('CalendarPushPaused', 1);
         return 'done';
       }
       case 'retry':
@@ -144,6 +153,7 @@ async function act(
         return 'retry';
       case 'park':
         await deps.store.putLink({ ...failed, pending: false, parked: { reason: outcome.reason, message, at } });
+        deps.count?.('CalendarPushParked', 1);
         return 'done';
     }
   }
