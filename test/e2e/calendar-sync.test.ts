@@ -128,7 +128,7 @@ test('Google: connected through OAuth; add, change, delete reach the calendar; a
   );
 });
 
-test('Microsoft 365: connected through MSAL against the HTTPS Graph stand-in; a change reaches it', async () => {
+test('Microsoft 365: connected through MSAL against the HTTPS Graph stand-in; a change reaches it; all-day stays all-day', async () => {
   const url = e2e.twin.info.calendar.microsoft;
   assert.ok(url, 'the twin trusts its local CA (NODE_EXTRA_CA_CERTS, set by npm run test:e2e)');
   await connect('microsoft', url);
@@ -181,4 +181,15 @@ test('Microsoft 365: connected through MSAL against the HTTPS Graph stand-in; a 
   assert.equal((await msEvents()).filter((e) => String(e.subject).startsWith('Visa interview prep')).length, 1);
   assert.equal(mail.matching('sign in to Microsoft 365 again').length, 1, 'one e-mail for the lapse');
   assert.equal(reauthEvents().length, 1, 'one integration event for the lapse');
+
+  // An all-day court date stays all-day on Microsoft too: isAllDay, midnight to midnight in one zone (Graph refuses
+  // anything else, and so does its stand-in), whatever the case manager's own zone.
+  assert.equal((await admin('PUT', '/v1/calendar/events/e2e-ms-court', courtDate('MS hearing'))).status, 201);
+  const hearing = await until('the court date in the Microsoft stand-in', async () =>
+    (await msEvents()).find((e) => e.subject?.includes('MS hearing')),
+  );
+  assert.equal(hearing.isAllDay, true);
+  assert.match(String(hearing.start.dateTime), /^2027-01-12T00:00:00/);
+  assert.match(String(hearing.end.dateTime), /^2027-01-13T00:00:00/);
+  assert.equal(hearing.start.timeZone, hearing.end.timeZone);
 });
