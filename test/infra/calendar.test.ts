@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
-import { cdkFeatureFlags, stubHandlersDir } from '../support/cdk-test-app.ts';
+import { cdkFeatureFlags, roleActions, stubHandlersDir } from '../support/cdk-test-app.ts';
 
 const handlersDir = stubHandlersDir();
 const app = new App({ context: { ...cdkFeatureFlags(), 'aws:cdk:bundling-stacks': [] } });
@@ -20,19 +20,7 @@ const ref = (construct: { node: { defaultChild?: unknown } }) =>
 const pushFn = ref(stack.calendar.pushFunction);
 const dlq = ref(stack.calendar.deadLetterQueue);
 
-function actionsOf(roleId: string): string[] {
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
-  });
-  const actions: string[] = [];
-  for (const p of Object.values(policies)) {
-    for (const s of (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties
-      .PolicyDocument.Statement) {
-      actions.push(...(Array.isArray(s.Action) ? s.Action : [s.Action]));
-    }
-  }
-  return [...new Set(actions)].sort();
-}
+const actionsOf = (roleId: string) => roleActions(template, roleId);
 
 test('the events table has a stream with old and new images', () => {
   template.hasResourceProperties('AWS::DynamoDB::Table', {
