@@ -7,7 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ContactDirectory, RunWatchStore } from '../core/ports.ts';
-import { activeSchedule, type ImportJob } from '../core/transfer/jobs.ts';
+import { activeSchedule, type SchedulableJob } from '../core/transfer/jobs.ts';
 import type { MissedFiringDeps, ScheduledJob } from '../core/transfer/missed-firings.ts';
 import type { LifeSigns } from '../core/transfer/run-watch.ts';
 import type { Run } from '../core/transfer/runs.ts';
@@ -167,8 +167,8 @@ export function dynamoDbContacts(db: DynamoDBDocumentClient, env: NodeJS.Process
 }
 
 /**
- * The missed-firing check's reads (missed-firings.ts): the organization's launched, scheduled, unpaused import jobs
- * (a Query of its Jobs partition: jobs are few), and whether the firing run of an id was recorded (GetItem on Runs,
+ * The missed-firing check's reads (missed-firings.ts): the organization's launched, scheduled, unpaused jobs of both
+ * directions (a Query of its Jobs partition: jobs are few), and whether the firing run of an id was recorded (GetItem on Runs,
  * its key only).
  */
 export function dynamoDbMissedFirings(
@@ -187,8 +187,8 @@ export function dynamoDbMissedFirings(
         );
         for await (const page of pages) {
           for (const item of page.Items ?? []) {
-            if (item.direction !== 'import') continue;
-            const schedule = activeSchedule(item as ImportJob);
+            // Import and export jobs alike: a scheduled export that never fired is as missed as an import.
+            const schedule = activeSchedule(item as SchedulableJob);
             if (!schedule || typeof item.jobId !== 'string') continue;
             found.push({
               org,
