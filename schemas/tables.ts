@@ -112,7 +112,7 @@ export const tables: readonly TableDefinition[] = [
   {
     id: 'Records',
     description:
-      'The system of record: imported records and the entities the case-management system writes (cases, visas, passports, documents, petitions). The partition key spreads one organization over many partitions (org#entity#key); byOrgEntity lists them per organization and entity, byOrgEntityChange by change sequence, both under the sharded key orgEntity = org#entity#<shard> (RECORDS_INDEX_SHARDS). Each organization also has one change-sequence counter item (pk org#~changeSequence).',
+      'The system of record: imported records and the entities the case-management system writes (cases, visas, passports, documents, petitions). The partition key spreads one organization over many partitions (org#entity#key); byOrgEntity lists them per organization and entity, byOrgEntityChange by change sequence, both under the sharded key orgEntity = org#entity#<shard> (RECORDS_INDEX_SHARDS); byPerson lists the records of one person per entity. Each organization also has one change-sequence counter item (pk org#~changeSequence).',
     partitionKey: { name: 'pk', type: 'S' },
     globalIndexes: [
       {
@@ -125,6 +125,13 @@ export const tables: readonly TableDefinition[] = [
         indexName: 'byOrgEntityChange',
         partitionKey: { name: 'orgEntity', type: 'S' },
         sortKey: { name: 'changeSeq', type: 'N' },
+      },
+      {
+        // Sparse: a record of another entity that names its person (a case's employeeId) carries `personOf` =
+        // org#entity#<person>, so an incremental export finds the cases of a person whose name changed.
+        indexName: 'byPerson',
+        partitionKey: { name: 'personOf', type: 'S' },
+        sortKey: { name: 'recordKey', type: 'S' },
       },
     ],
     holdsCustomerData: true,

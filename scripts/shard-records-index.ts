@@ -1,6 +1,7 @@
 /**
  * `npm run migrate:records-index`: moves the Records items written before the index was sharded onto their shard
- * and numbers the records that have no change sequence (functions/adapters/dynamodb-records-migration.ts). Resumable:
+ * numbers the records that have no change sequence, and lists the records that name their person under the byPerson
+ * index (functions/adapters/dynamodb-records-migration.ts). Resumable:
  * run it again after an interruption and it continues where it stopped; once done it returns at once.
  * In AWS: with credentials for the account, TABLE_RECORDS=<the stack's Records table> npm run migrate:records-index.
  * On the twin: runs by itself at start-up; INTEGRATOR_DYNAMODB_ENDPOINT points this script at another DynamoDB.

@@ -9,7 +9,7 @@ import {
   type WriteResult,
 } from '../core/ports.ts';
 import { StoreRefusal } from '../core/problems.ts';
-import { orgEntityShard, recordPk, refusedWrite } from '../core/transfer/records.ts';
+import { orgEntityShard, personOfChange, recordPk, refusedWrite } from '../core/transfer/records.ts';
 import { tableName } from './aws-clients.ts';
 import { dynamoDbChangeSequence, sequenceBlock } from './dynamodb-change-sequence.ts';
 import { backoff, chunks, MAX_BATCH_ATTEMPTS, mapConcurrent } from './dynamodb-expressions.ts';
@@ -329,6 +329,12 @@ function statementBuilder(tableId: string): StatementBuilder {
         fieldNames.push(name);
         parameters.push({ S: value });
       }
+      // A record naming its person (a passport's employeeId) is listed under that person (records.ts personOfKey).
+      const person = personOfChange(w.org, w.entity, w.set, w.remove);
+      if (person && person !== 'remove') {
+        fieldNames.push('personOf');
+        parameters.push({ S: person.set });
+      }
       parameters.push(
         attribute(w.org),
         attribute(w.entity),
@@ -353,6 +359,7 @@ function statementBuilder(tableId: string): StatementBuilder {
         return { Statement: text, Parameters: parameters };
       }
       const removes = w.remove.filter((n) => w.set[n] === undefined && !BOOKKEEPING.has(n));
+      if (person === 'remove') removes.push('personOf');
       parameters.push(attribute(a.pk), attribute(w.hash));
       if (w.arrival) parameters.push(attribute(w.arrival.lane), attribute(w.arrival.seq));
       const text = cached(`u|${shape}|${removes.join(',')}`, () => {

@@ -2,6 +2,7 @@ import {
   BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
+  paginateQuery,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -13,7 +14,7 @@ import {
   type EntityWrite,
   type SystemOfRecord,
 } from '../core/ports.ts';
-import { orgEntityKeys, orgEntityShard, recordPk } from '../core/transfer/records.ts';
+import { orgEntityKeys, orgEntityShard, personOfChange, personOfKey, recordPk } from '../core/transfer/records.ts';
 import { RESERVED_FIELD_IDS } from '../core/transfer/template-types.ts';
 import { tableName } from './aws-clients.ts';
 import { dynamoDbChangeSequence, sequenceBlock } from './dynamodb-change-sequence.ts';
@@ -56,9 +57,11 @@ export function dynamoDbSystemOfRecord(
           if (BOOKKEEPING.has(name)) throw new Error(`${name} is kept by the record store, not a field`);
         }
         const changeSeq = await block();
+        const person = personOfChange(w.org, w.entity, w.set, w.remove);
         const parts = updateParts(
           {
             ...w.set,
+            ...(person && person !== 'remove' ? { personOf: person.set } : {}),
             org: w.org,
             entity: w.entity,
             orgEntity: orgEntityShard(w.org, w.entity, w.key),
@@ -67,7 +70,10 @@ export function dynamoDbSystemOfRecord(
             updatedAt: w.at,
             writtenBy: 'case-management',
           },
-          { remove: [...(w.remove ?? []), 'hash'], ifNotExists: { createdAt: w.at } },
+          {
+            remove: [...(w.remove ?? []), 'hash', ...(person === 'remove' ? ['personOf'] : [])],
+            ifNotExists: { createdAt: w.at },
+          },
         );
         await db.send(new UpdateCommand({ TableName: table, Key: { pk: recordPk(w.org, w.entity, w.key) }, ...parts }));
       });
@@ -92,8 +98,31 @@ export function dynamoDbSystemOfRecord(
       return found;
     },
 
-    page(org, entity, { limit, cursor, changedAfter }) {
-      return mergedPage(db, table, org, entity, limit, cursor, changedAfter);
+    page(org, entity, { limit, cursor, changedAfter, changedUpTo }) {
+      const changed = changedAfter !== undefined ? { after: changedAfter, upTo: changedUpTo } : undefined;
+      return mergedPage(db, table, org, entity, limit, cursor, changed);
+    },
+
+    async ofPeople(org, entity, people) {
+      const found: EntityRecord[] = [];
+      // One Query per person (each has few records), several side by side; results in person order.
+      const perPerson = await mapConcurrent([...new Set(people)], 8, async (person) => {
+        const items: EntityRecord[] = [];
+        const pages = paginateQuery(
+          { client: db, pageSize: 100 },
+          {
+            TableName: table,
+            IndexName: 'byPerson',
+            KeyConditionExpression: '#p = :p',
+            ExpressionAttributeNames: { '#p': 'personOf' },
+            ExpressionAttributeValues: { ':p': personOfKey(org, entity, person) },
+          },
+        );
+        for await (const page of pages) for (const item of page.Items ?? []) items.push(entityRecord(item));
+        return items;
+      });
+      for (const items of perPerson) found.push(...items);
+      return found;
     },
   };
 }
@@ -116,9 +145,12 @@ async function mergedPage(
   entity: string,
   limit: number,
   cursor: string | undefined,
-  changedAfter: number | undefined,
+  changed: { after: number; upTo: number | undefined } | undefined,
 ): Promise<Page<EntityRecord>> {
-  const incremental = changedAfter !== undefined;
+  const incremental = changed !== undefined;
+  const bounded = changed?.upTo !== undefined;
+  // Nothing lies above `after` and at or below `upTo` (DynamoDB refuses a BETWEEN whose bounds are reversed).
+  if (bounded && changed.after >= changed.upTo!) return { items: [] };
   const shardKeys = orgEntityKeys(org, entity);
   const positions: ShardPosition[] = cursor
     ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as ShardPosition[])
@@ -138,9 +170,21 @@ async function mergedPage(
       new QueryCommand({
         TableName: table,
         IndexName: incremental ? 'byOrgEntityChange' : 'byOrgEntity',
-        KeyConditionExpression: incremental ? '#oe = :oe AND #seq > :after' : '#oe = :oe',
+        // Change sequence numbers are integers: above `after` and at most `upTo` is BETWEEN after + 1 AND upTo.
+        KeyConditionExpression: !incremental
+          ? '#oe = :oe'
+          : bounded
+            ? '#oe = :oe AND #seq BETWEEN :from AND :upTo'
+            : '#oe = :oe AND #seq > :after',
         ExpressionAttributeNames: { '#oe': 'orgEntity', ...(incremental ? { '#seq': 'changeSeq' } : {}) },
-        ExpressionAttributeValues: { ':oe': shard.key, ...(incremental ? { ':after': changedAfter } : {}) },
+        ExpressionAttributeValues: {
+          ':oe': shard.key,
+          ...(!incremental
+            ? {}
+            : bounded
+              ? { ':from': changed.after + 1, ':upTo': changed.upTo }
+              : { ':after': changed.after }),
+        },
         Limit: fetchSize,
         ...(shard.next ? { ExclusiveStartKey: shard.next } : {}),
       }),
@@ -173,6 +217,12 @@ async function mergedPage(
   const after = shards.map((s): ShardPosition => (s.buffer.length === 0 && s.next === undefined ? 'end' : s.position));
   const next = after.every((p) => p === 'end') ? undefined : Buffer.from(JSON.stringify(after)).toString('base64url');
   return { items, ...(next ? { next } : {}) };
+}
+
+/** The byPerson key of a whole record being put (none for a person, or a record that names none). */
+function personOfAttribute(org: string, entity: string, set: Readonly<Record<string, string>>) {
+  const person = personOfChange(org, entity, set);
+  return person && person !== 'remove' ? { personOf: person.set } : {};
 }
 
 function entityRecord(item: Record<string, unknown>): EntityRecord {
@@ -215,6 +265,7 @@ export async function loadEntities(
     orgEntity: orgEntityShard(org, w.entity, w.key),
     recordKey: w.key,
     changeSeq: first + i,
+    ...personOfAttribute(org, w.entity, w.set),
     createdAt: w.at,
     updatedAt: w.at,
     writtenBy: 'case-management',

@@ -582,13 +582,25 @@ export interface SystemOfRecord {
   get(org: string, entity: string, keys: readonly string[]): Promise<Map<string, EntityRecord>>;
   /**
    * One page of the organization's records of `entity`: every record in key order, or (`changedAfter`) those whose
-   * change sequence is above it, in sequence order. Pages are bounded (`limit`), so a reader holds one page at a time.
+   * change sequence is above it (and at or below `changedUpTo`), in sequence order. Pages are bounded (`limit`), so a reader holds one page at a time.
    */
   page(
     org: string,
     entity: string,
-    options: { limit: number; cursor?: string; changedAfter?: number },
+    options: {
+      limit: number;
+      cursor?: string;
+      changedAfter?: number;
+      /** With `changedAfter`: only records whose change sequence is at or below this (an export's mark). */
+      changedUpTo?: number;
+    },
   ): Promise<Page<EntityRecord>>;
+  /**
+   * Every record of `entity` that belongs to one of `people` (foreign nationals' keys, the records' `employeeId`),
+   * whatever its change sequence: what an incremental export re-reads for a person who changed. People are few per
+   * call (an export page's), and each has few records.
+   */
+  ofPeople(org: string, entity: string, people: readonly string[]): Promise<EntityRecord[]>;
 }
 
 /** What the export engine needs of the Jobs table: the job, and recording its progress. */

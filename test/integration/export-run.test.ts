@@ -148,6 +148,55 @@ test('an incremental export holds every record changed while the previous export
   assert.equal((await fileText(first.key!)).split('\r\n').length, cases.length + 2, 'the first file is untouched');
 });
 
+test('an incremental export re-exports the cases of a person whose name changed, each case once', async () => {
+  const template = templates.byId('case_status_export')!;
+  await job({ ...defaultExportJob(ORG, template, 'cases-people'), mode: 'incremental' });
+  const first = await exportOnce({ org: ORG, jobId: 'cases-people' }, deps());
+  assert.equal(first.status, 'completed');
+  const cases = await scan('case');
+  const casesOf = (person: string) =>
+    cases
+      .filter((c) => c.employeeId === person)
+      .map((c) => c.recordKey as string)
+      .sort();
+  const people = [...new Set(cases.map((c) => c.employeeId as string))].sort();
+  const [renamed, both, from] = [people[0]!, people[1]!, people[2]!];
+  assert.ok(casesOf(renamed).length > 0 && casesOf(both).length > 0 && casesOf(from).length > 0);
+  const moved = casesOf(from)[0]!;
+  const { ports } = deps();
+  const at = new Date().toISOString();
+  // Only the person changes (a new last name); a person and one of their cases both change; a case moves to the
+  // renamed person.
+  await ports.records.put([
+    { org: ORG, entity: 'foreignNational', key: renamed, set: { lastName: 'Renamed' }, at },
+    { org: ORG, entity: 'foreignNational', key: both, set: { lastName: 'Also' }, at },
+    { org: ORG, entity: 'case', key: casesOf(both)[0]!, set: { caseStatus: 'Both Changed' }, at },
+    { org: ORG, entity: 'case', key: moved, set: { employeeId: renamed }, at },
+  ]);
+
+  const second = await exportOnce({ org: ORG, jobId: 'cases-people' }, deps());
+  assert.equal(second.status, 'completed');
+  const { header, rows } = await fileRows(second.key!);
+  const col = (id: string) => header.indexOf(template.field(id)!.title);
+  const [caseCol, personCol, lastCol, statusCol] = [
+    col('caseId'),
+    col('employeeId'),
+    col('lastName'),
+    col('caseStatus'),
+  ];
+  const keys = rows.map((r) => r[caseCol]!);
+  assert.equal(new Set(keys).size, keys.length, 'one row per case');
+  assert.deepEqual([...keys].sort(), [...casesOf(renamed), moved, ...casesOf(both)].sort());
+  for (const r of rows) {
+    assert.equal(r[lastCol], r[personCol] === renamed ? 'Renamed' : 'Also', `the current name on ${r[caseCol]}`);
+  }
+  assert.equal(rows.find((r) => r[caseCol] === moved)?.[personCol], renamed, 'the moved case names its new person');
+  assert.equal(rows.find((r) => r[caseCol] === casesOf(both)[0])?.[statusCol], 'Both Changed');
+
+  const third = await exportOnce({ org: ORG, jobId: 'cases-people' }, deps());
+  assert.equal((await fileRows(third.key!)).rows.length, 0, 'nothing changed since: a header-only file');
+});
+
 async function writeStatus(caseId: string, status: string): Promise<void> {
   const { ports } = deps();
   await ports.records.put([

@@ -143,3 +143,68 @@ test('the migration re-keys and numbers records written before the shards, resum
   assert.equal(new Set(incremental.map((r) => r.changeSeq)).size, 120);
   assert.ok(incremental.every((r) => r.changeSeq > 0));
 });
+
+test('a record naming its person is listed under that person by every writer and by the migration', async () => {
+  const org = 'people';
+  const under = async (entity: string, person: string) =>
+    (await dynamoDbSystemOfRecord(db, { env: parts.env }).ofPeople(org, entity, [person])).map((r) => r.key).sort();
+  // The import engine's statements (create, then update to another person).
+  const records = dynamoDbRecords(db, { env: parts.env });
+  const passport = (person: string, exists: boolean): RecordWrite => ({
+    ...importWrite(org, 'PP-1'),
+    entity: 'passport',
+    set: { employeeId: person, passportNumber: 'X1' },
+    hash: `h-${person}`,
+    exists,
+    templateId: 'fn_passport_import',
+  });
+  await records.apply([passport('P1', false)]);
+  assert.deepEqual(await under('passport', 'P1'), ['PP-1']);
+  await records.apply([passport('P2', true)]);
+  assert.deepEqual(await under('passport', 'P1'), []);
+  assert.deepEqual(await under('passport', 'P2'), ['PP-1']);
+
+  // The case-management system's writes: a case moved to another person, then to none.
+  const store = dynamoDbSystemOfRecord(db, { env: parts.env });
+  await store.put([{ org, entity: 'case', key: 'C-1', set: { employeeId: 'P1', caseStatus: 'Open' }, at: 't' }]);
+  await store.put([{ org, entity: 'case', key: 'C-2', set: { employeeId: 'P1' }, at: 't' }]);
+  assert.deepEqual(await under('case', 'P1'), ['C-1', 'C-2']);
+  await store.put([{ org, entity: 'case', key: 'C-1', set: { caseStatus: 'Closed' }, at: 't' }]);
+  assert.deepEqual(await under('case', 'P1'), ['C-1', 'C-2'], 'a write that leaves the person keeps the listing');
+  await store.put([{ org, entity: 'case', key: 'C-2', set: {}, remove: ['employeeId'], at: 't' }]);
+  assert.deepEqual(await under('case', 'P1'), ['C-1']);
+  // A person is not listed under itself, and another organization's cases are not under this one's person.
+  await store.put([{ org, entity: 'foreignNational', key: 'P1', set: { employeeId: 'P1', lastName: 'A' }, at: 't' }]);
+  await store.put([{ org: 'elsewhere', entity: 'case', key: 'C-9', set: { employeeId: 'P1' }, at: 't' }]);
+  assert.deepEqual(await under('case', 'P1'), ['C-1']);
+
+  // Written before the index: listed once the migration ran, even on a table migrated by the earlier version.
+  await db.send(
+    new BatchWriteCommand({
+      RequestItems: {
+        Records: [
+          {
+            PutRequest: {
+              Item: {
+                pk: recordPk(org, 'visa', 'V-1'),
+                org,
+                entity: 'visa',
+                orgEntity: orgEntityShard(org, 'visa', 'V-1'),
+                recordKey: 'V-1',
+                changeSeq: 1,
+                employeeId: 'P3',
+              },
+            },
+          },
+          { PutRequest: { Item: { pk: MIGRATION_PK, done: true } } },
+        ],
+      },
+    }),
+  );
+  assert.deepEqual(await under('visa', 'P3'), []);
+  const report = await migrateRecordsIndex(db, { env: parts.env });
+  assert.equal(report.done, true);
+  assert.ok(report.changed >= 1);
+  assert.deepEqual(await under('visa', 'P3'), ['V-1']);
+  assert.deepEqual(await migrateRecordsIndex(db, { env: parts.env }), { scanned: 0, changed: 0, done: true });
+});

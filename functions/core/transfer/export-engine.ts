@@ -5,7 +5,8 @@
  * A run:
  * 1. takes its mark: the organization's change sequence now (ChangeSequence.current). An incremental job reads the
  *    records above the mark of its last successful export (`lastExport.mark`; none yet: everything), so a record
- *    written while that export ran, which got a higher number than its mark, is in this one.
+ *    written while that export ran, which got a higher number than its mark, is in this one; a person changed in that
+ *    window brings back their records of the template's entity (export-rows.ts, its second pass).
  * 2. waits `settleMs` (default CHANGE_SEQUENCE_LEASE_MS plus a margin for the index): a writer holds a reserved number
  *    for at most the lease before writing, so after the wait every record numbered at or below the mark is written
  *    and visible, and this run cannot read past one that arrives late.
@@ -176,7 +177,7 @@ export async function runExport(
       if (errors.length >= errorBatch) await flush();
     };
     const source = exportRows(ports.records, org, template, {
-      ...(changedAfter !== undefined ? { changedAfter } : {}),
+      ...(changedAfter !== undefined ? { changedAfter, changedUpTo: mark } : {}),
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
     });
     const rows = async function* (): AsyncIterable<string[]> {

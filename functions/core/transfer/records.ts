@@ -7,6 +7,36 @@ import { RECORDS_INDEX_SHARDS } from '../../../schemas/tables.ts';
 import type { RecordWrite, StoredRecordState, WriteResult } from '../ports.ts';
 import { ownValue } from '../reserved-names.ts';
 
+/** The entity of the people other records belong to, and the field by which a record names its person. */
+export const PERSON_ENTITY = 'foreignNational';
+export const PERSON_KEY = 'employeeId';
+
+/**
+ * The byPerson index key of a record of `entity` (a case, a passport...) that belongs to person `personId`: what an
+ * incremental export queries to find the records whose person changed (schemas/tables.ts, Records byPerson).
+ */
+export function personOfKey(org: string, entity: string, personId: string): string {
+  return `${org}#${entity}#${personId}`;
+}
+
+/**
+ * What a write of `set`/`remove` does to the record's byPerson key: set it (the write names the person), remove it
+ * (the write empties the person field) or leave it (the write does not touch the person field; a person record has
+ * none). Sparse: only records of other entities that name a person are listed.
+ */
+export function personOfChange(
+  org: string,
+  entity: string,
+  set: Readonly<Record<string, string | undefined>>,
+  remove: readonly string[] = [],
+): { set: string } | 'remove' | undefined {
+  if (entity === PERSON_ENTITY) return undefined;
+  const person = set[PERSON_KEY];
+  if (person !== undefined && person !== '') return { set: personOfKey(org, entity, person) };
+  if (remove.includes(PERSON_KEY) || person === '') return 'remove';
+  return undefined;
+}
+
 /** Records table partition key: spreads an organization over many partitions. */
 export function recordPk(org: string, entity: string, recordKey: string): string {
   return `${org}#${entity}#${recordKey}`;

@@ -95,6 +95,8 @@ export const RESERVED_FIELD_IDS: ReadonlySet<string> = new Set([
   // The system of record's (dynamodb-system-of-record.ts): the change sequence exports read, and who wrote last.
   'changeSeq',
   'writtenBy',
+  // The byPerson index key (records.ts personOfKey): the records of a person, for incremental exports.
+  'personOf',
 ]);
 
 export const SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
