@@ -1,8 +1,9 @@
 /**
  * Which calendar providers this deployment can reach, per organization, each over that organization's grant vault
  * (KMS in AWS: CALENDAR_KEY_ARN; the twin's local key: INTEGRATOR_CALENDAR_LOCAL_KEY, hex). The provider adapters
- * (functions/adapters/google-calendar*.ts, microsoft-calendar*.ts, engineer P's) register themselves here through
- * `registerCalendarProvider`; until they do, none is configured and the API answers provider_not_configured.
+ * (functions/adapters/google-calendar*.ts, microsoft-calendar*.ts) are registered here through
+ * `registerCalendarProvider`: in AWS from the providers' secrets (calendar-provider-secrets.ts), on the twin over the
+ * stand-ins (lib/local/calendar.ts); one not registered is not configured, and the API answers provider_not_configured.
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -31,8 +32,10 @@ export function dataKeysFromEnv(env: NodeJS.ProcessEnv = process.env): DataKeys 
 export function calendarProvidersFor(
   db: DynamoDBDocumentClient,
   env: NodeJS.ProcessEnv = process.env,
+  /** Who encrypts the data keys (default from the environment; the API passes KMS on the tenant session). */
+  dataKeys?: DataKeys,
 ): (org: string) => Partial<Record<CalendarProviderId, CalendarProvider>> {
-  const keys = factories.size > 0 ? dataKeysFromEnv(env) : undefined;
+  const keys = factories.size > 0 ? (dataKeys ?? dataKeysFromEnv(env)) : undefined;
   const cache = new Map<string, Partial<Record<CalendarProviderId, CalendarProvider>>>();
   return (org) => {
     let providers = cache.get(org);

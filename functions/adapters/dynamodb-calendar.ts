@@ -141,8 +141,8 @@ export function dynamoDbCalendarStore(db: DynamoDBDocumentClient, env: NodeJS.Pr
         input = {
           TableName: events,
           IndexName: 'byCaseManager',
-          KeyConditionExpression: 'ownerKey = :owner',
-          ExpressionAttributeValues: { ':owner': ownerKey },
+          KeyConditionExpression: page.startsFrom ? 'ownerKey = :owner AND startKey >= :from' : 'ownerKey = :owner',
+          ExpressionAttributeValues: { ':owner': ownerKey, ...(page.startsFrom ? { ':from': page.startsFrom } : {}) },
           Limit: page.limit,
           ...(start ? { ExclusiveStartKey: start } : {}),
         };

@@ -2,12 +2,26 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../core/ports.ts';
-import { TENANT_ENV, type TenantResources, tenantSessionPolicy } from '../core/tenant-policy.ts';
+import {
+  TENANT_DATA,
+  TENANT_ENV,
+  type TenantDataName,
+  type TenantResources,
+  tenantSessionPolicy,
+} from '../core/tenant-policy.ts';
 import { DOCUMENT_OPTIONS } from './aws-clients.ts';
 
 /** How long assumed credentials live (STS's minimum is 900 s); renewed a minute before they expire. */
 export const TENANT_SESSION_SECONDS = 900;
 const RENEW_BEFORE_MS = 60_000;
+
+/** An assumed session's credentials, as the AWS SDK clients take them. */
+export interface TenantCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
 
 export interface TenantStoresOptions<S> {
   sts: STSClient;
@@ -15,8 +29,11 @@ export interface TenantStoresOptions<S> {
   roleArn: string;
   resources: TenantResources;
   region?: string;
-  /** The stores of one organization, over a document client that holds its scoped credentials. */
-  build(db: DynamoDBDocumentClient, org: string): S;
+  /**
+   * The stores of one organization, over a document client that holds its scoped credentials; the credentials
+   * themselves for other clients of the session (KMS, for the calendar grants).
+   */
+  build(db: DynamoDBDocumentClient, org: string, credentials: TenantCredentials): S;
   clock?: Clock;
 }
 
@@ -42,7 +59,7 @@ export function tenantStores<S>(options: TenantStoresOptions<S>): (org: string) 
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
       throw new Error('STS AssumeRole returned no credentials');
     }
-    const credentials = {
+    const credentials: TenantCredentials = {
       accessKeyId: c.AccessKeyId,
       secretAccessKey: c.SecretAccessKey,
       sessionToken: c.SessionToken,
@@ -52,7 +69,7 @@ export function tenantStores<S>(options: TenantStoresOptions<S>): (org: string) 
       new DynamoDBClient({ ...(options.region ? { region: options.region } : {}), credentials }),
       DOCUMENT_OPTIONS,
     );
-    return { stores: options.build(db, org), renewAt: c.Expiration.getTime() - RENEW_BEFORE_MS };
+    return { stores: options.build(db, org, credentials), renewAt: c.Expiration.getTime() - RENEW_BEFORE_MS };
   };
   return async (org) => {
     const cached = cache.get(org);
@@ -85,15 +102,13 @@ export function tenantSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): {
     if (!value) throw new Error(`${name} is not set: the API cannot scope its credentials to an organization`);
     return value;
   };
+  const names = Object.keys(TENANT_DATA) as TenantDataName[];
   return {
     roleArn: read(TENANT_ENV.roleArn),
     resources: {
-      jobs: read(TENANT_ENV.jobs),
-      runs: read(TENANT_ENV.runs),
-      runErrors: read(TENANT_ENV.runErrors),
-      runLists: read(TENANT_ENV.runLists),
-      organizations: read(TENANT_ENV.organizations),
+      ...(Object.fromEntries(names.map((n) => [n, read(TENANT_ENV[n])])) as Record<TenantDataName, string>),
       dataKey: read(TENANT_ENV.dataKey),
+      calendarKey: read(TENANT_ENV.calendarKey),
     },
   };
 }

@@ -20,6 +20,7 @@
  *   GET  /v1/calendar/me                           -> 200 { caseManager, connection } | 403 not_a_case_manager
  *   POST /v1/calendar/me/connection                { provider, stepReminders? } -> 201 { connection, authorizationUrl }
  *   POST /v1/calendar/me/connection/reauthenticate -> 200 { connection, authorizationUrl }   ("modify")
+ *   POST /v1/calendar/me/connection/backfill       { days? } -> 202 { backfill: { queued, skipped, from, until } }
  *   GET  /v1/calendar/me/calendars                 -> 200 { calendars }
  *   PUT  /v1/calendar/me/connection                { calendarId?, stepReminders? } -> 200 { connection }
  *   DELETE /v1/calendar/me/connection              -> 204 (stops the push; revokes the grant)
@@ -33,9 +34,11 @@
  * challenge. A signed-in account that is not the case manager's is held: the grant is revoked and forgotten at once,
  * the connection shows who signed in, and nothing syncs.
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { BACKFILL_DEFAULT_DAYS, BACKFILL_MAX_DAYS, backfillConnection } from '../core/calendar/backfill.ts';
 import {
   type AuthorizationState,
   type CalendarConnection,
@@ -93,6 +96,12 @@ async function jsonBody(c: Context): Promise<Record<string, unknown>> {
     throw new ApiError(400, 'invalid_json', 'the body must be a JSON object');
   }
   return body as Record<string, unknown>;
+}
+
+/** A body that may be left out (no content: `{}`). */
+async function optionalJsonBody(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.raw.clone().text();
+  return text.trim() === '' ? {} : jsonBody(c);
 }
 
 /** A connection as people see it: provider, account, calendar, last authentication; no inbound bookkeeping. */
@@ -460,6 +469,34 @@ export function calendarRoutes(deps: CalendarApiDependencies): Hono<CalendarEnv>
     if (!connection) return apiError(c, 404, 'not_connected', 'you have no calendar connection; connect one first');
     const authorizationUrl = await authorize(svc, manager, connection);
     return c.json({ connection: connectionView(connection), authorizationUrl });
+  });
+
+  app.post('/calendar/me/connection/backfill', async (c) => {
+    const svc = await services(c);
+    const manager = await me(c, svc);
+    const connection = await myConnection(svc, manager);
+    if (!connection) return apiError(c, 404, 'not_connected', 'you have no calendar connection; connect one first');
+    if (connection.status !== 'active') {
+      return apiError(
+        c,
+        409,
+        'connection_not_active',
+        'only an active connection is back-filled: choose your calendar (or re-authenticate) first',
+      );
+    }
+    const body = await optionalJsonBody(c);
+    const days = body.days ?? BACKFILL_DEFAULT_DAYS;
+    if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > BACKFILL_MAX_DAYS) {
+      throw new ApiError(400, 'invalid_value', `days: expected a whole number from 1 to ${BACKFILL_MAX_DAYS}`, [
+        {
+          code: 'invalid_value',
+          message: `days must be a whole number from 1 to ${BACKFILL_MAX_DAYS}`,
+          column: 'days',
+        },
+      ]);
+    }
+    const result = await backfillConnection(svc.store, connection, clock.now(), days);
+    return c.json({ backfill: result }, 202);
   });
 
   app.get('/calendar/me/calendars', async (c) => {

@@ -7,12 +7,14 @@
  * retried forever; the event source's on-failure destination (the DLQ) keeps what the handler itself could not do.
  *
  * Environment: the TABLE_* names, NOTIFY_FROM, NOTIFY_MESSAGE_DOMAIN, mail (SES or INTEGRATOR_MAIL_DIR),
- * CALENDAR_KEY_ARN (or INTEGRATOR_CALENDAR_LOCAL_KEY on the twin), CALENDAR_SETTINGS_URL (named in the notice).
+ * CALENDAR_KEY_ARN (or INTEGRATOR_CALENDAR_LOCAL_KEY on the twin), CALENDAR_SETTINGS_URL (named in the notice),
+ * CALENDAR_GOOGLE_SECRET_ARN / CALENDAR_MICROSOFT_SECRET_ARN (the providers' OAuth clients, in AWS).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
+import { powertoolsSecret, registerProvidersFromSecrets } from '../adapters/calendar-provider-secrets.ts';
 import { calendarProvidersFor } from '../adapters/calendar-providers.ts';
 import { dynamoDbCalendarStore } from '../adapters/dynamodb-calendar.ts';
 import { dynamoDbOutbox } from '../adapters/dynamodb-outbox.ts';
@@ -153,9 +155,15 @@ export function handlerFor(
   };
 }
 
-let built: ((event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) | undefined;
+let built: Promise<(event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>> | undefined;
 
+/** In AWS: the providers from their secrets (calendar-provider-secrets.ts), once per cold start, then the pushes. */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  built ??= handlerFor(pushDepsFromEnv());
-  return built(event);
+  built ??= registerProvidersFromSecrets(process.env, powertoolsSecret).then((registration) => {
+    for (const { provider, problem } of registration.skipped) {
+      logger.warn('calendar provider not configured', { provider, problem });
+    }
+    return handlerFor(pushDepsFromEnv());
+  });
+  return (await built)(event);
 };

@@ -5,15 +5,20 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { RUNS_BY_LIST } from '../../functions/adapters/dynamodb-runs.ts';
 import { ROLE_TITLES, ROLES } from '../../functions/api/auth-roles.ts';
-import { TENANT_ENV, TENANT_KEY_SHAPE, TENANT_TABLE_ACTIONS } from '../../functions/core/tenant-policy.ts';
-import type { TableId } from '../../schemas/tables.ts';
+import {
+  TENANT_CALENDAR_KEY_ACTIONS,
+  TENANT_DATA,
+  TENANT_ENV,
+  type TenantDataEntry,
+  type TenantDataName,
+} from '../../functions/core/tenant-policy.ts';
 import { HANDLER_FILES, integratorFunction, logsKeyOf } from './function.ts';
-import type { Storage } from './storage.ts';
+import { SESSION_ORG, type Storage } from './storage.ts';
 
 /** The user attribute naming a user's organization; it reaches the handler as the JWT claim `custom:org`. */
 export const ORG_ATTRIBUTE = 'org';
@@ -117,36 +122,56 @@ export class Api extends Construct {
       }),
       maxSessionDuration: Duration.hours(1),
     });
-    const tables: Record<Exclude<keyof typeof TENANT_TABLE_ACTIONS, 'runLists'>, TableId> = {
-      jobs: 'Jobs',
-      runs: 'Runs',
-      runErrors: 'RunErrors',
-      organizations: 'Organizations',
+    const names = Object.keys(TENANT_DATA) as TenantDataName[];
+    const arn = (name: TenantDataName) => {
+      const entry: TenantDataEntry = TENANT_DATA[name];
+      const table = storage.tables.get(entry.table)!.tableArn;
+      return entry.index ? `${table}/index/${entry.index}` : table;
     };
+    // Per table its actions and key shape (the session policy names the organization; tenant-policy.ts).
     storage.grantTenantTables(
       role,
       Object.fromEntries(
-        (Object.keys(tables) as (keyof typeof tables)[]).map((name) => [
-          tables[name],
-          { actions: TENANT_TABLE_ACTIONS[name], key: TENANT_KEY_SHAPE[name] },
-        ]),
+        names
+          .map((name): [TenantDataName, TenantDataEntry] => [name, TENANT_DATA[name]])
+          .filter(([, entry]) => !entry.index)
+          .map(([, entry]) => [entry.table, { actions: entry.actions, key: entry.key }]),
       ),
     );
-    // The reports' lists: the Runs index keyed `<org>#<list>` (schemas/tables.ts), queried only.
-    storage.grantTenantIndex(role, 'Runs', RUNS_BY_LIST, TENANT_TABLE_ACTIONS.runLists);
+    // Indexes (the reports' lists, a case manager's events, the parked pushes): keyed `<org>#...`, queried only.
+    for (const name of names) {
+      const entry: TenantDataEntry = TENANT_DATA[name];
+      if (entry.index) storage.grantTenantIndex(role, entry.table, entry.index, entry.actions);
+    }
     fnRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], resources: [role.roleArn] }),
     );
-    storage.nameTables(this.function, Object.values(tables));
-    const arn = (id: TableId) => storage.tables.get(id)!.tableArn;
+    storage.nameTables(this.function, [...new Set(names.map((name) => TENANT_DATA[name].table))]);
     this.function.addEnvironment(TENANT_ENV.roleArn, role.roleArn);
-    this.function.addEnvironment(TENANT_ENV.jobs, arn('Jobs'));
-    this.function.addEnvironment(TENANT_ENV.runs, arn('Runs'));
-    this.function.addEnvironment(TENANT_ENV.runErrors, arn('RunErrors'));
-    this.function.addEnvironment(TENANT_ENV.organizations, arn('Organizations'));
-    this.function.addEnvironment(TENANT_ENV.runLists, `${arn('Runs')}/index/${RUNS_BY_LIST}`);
+    for (const name of names) this.function.addEnvironment(TENANT_ENV[name], arn(name));
     this.function.addEnvironment(TENANT_ENV.dataKey, storage.key.keyArn);
     return role;
+  }
+
+  /**
+   * The calendar grants' key for the API's tenant sessions: data keys generated and decrypted only with the session's
+   * own organization (and the grant purpose) as encryption context, so one organization's session cannot open
+   * another's grants even with a bug building the context (functions/adapters/calendar-grant-vault.ts).
+   */
+  grantCalendarKey(key: kms.IKey): void {
+    this.tenantRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [...TENANT_CALENDAR_KEY_ACTIONS],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:EncryptionContext:org': SESSION_ORG,
+            'kms:EncryptionContext:purpose': 'calendar-grant',
+          },
+        },
+      }),
+    );
+    this.function.addEnvironment(TENANT_ENV.calendarKey, key.keyArn);
   }
 
   /** One group per role; precedence follows the roles' strength (the API gives a user in several the strongest). */

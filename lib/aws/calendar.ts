@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -8,9 +8,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { PROVIDER_SECRET_ENV } from '../../functions/core/calendar/provider.ts';
 import { MAX_PUSH_ATTEMPTS } from '../../functions/core/calendar/push.ts';
 import type { Api } from './api.ts';
 import { HANDLER_FILES, integratorFunction, METRICS_NAMESPACE } from './function.ts';
@@ -37,13 +39,16 @@ export interface CalendarProps {
  *   A push that keeps failing is parked by the handler itself after MAX_PUSH_ATTEMPTS, well before that;
  * - alarms: anything in the dead-letter queue, the function's errors, the stream falling behind (iterator age);
  * - the OAuth callback route (GET /oauth/calendar/callback) on the HTTP API without the JWT authorizer: the
- *   provider's redirect carries no token; the state kept server-side (ten minutes, used once) authenticates it.
+ *   provider's redirect carries no token; the state kept server-side (ten minutes, used once) authenticates it;
+ * - the providers' OAuth clients as Secrets Manager secrets, read by the API and the push;
+ * - the API's calendar routes on its tenant sessions (the key usable with the session's organization only).
  */
 export class Calendar extends Construct {
   readonly key: kms.Key;
   readonly pushFunction: NodejsFunction;
   readonly deadLetterQueue: sqs.Queue;
   readonly alarms: cloudwatch.Alarm[] = [];
+  readonly providerSecrets: Partial<Record<'google' | 'microsoft', secretsmanager.Secret>> = {};
 
   constructor(scope: Construct, id: string, props: CalendarProps) {
     super(scope, id);
@@ -128,8 +133,42 @@ export class Calendar extends Construct {
       reason:
         'The OAuth 2.0 redirect from Microsoft and Google carries no bearer token; it is authenticated by the state kept server-side (random, ten minutes, used once) and PKCE.',
     });
-    // The callback stores the grant through the vault: the API's calendar stores are not wired in AWS yet (they
-    // need the tenant session to cover the calendar tables and this key); until then the API holds no grant.
+    // The API's calendar routes run on the tenant session (lib/aws/api.ts: the calendar tables keyed by the
+    // organization, this key with the organization as encryption context); the callback's redirect URI.
+    props.api.grantCalendarKey(this.key);
+    props.api.function.addEnvironment(
+      'CALENDAR_REDIRECT_URI',
+      `${props.api.httpApi.apiEndpoint}/oauth/calendar/callback`,
+    );
+
+    // Each provider's OAuth client (the app registered with Google Cloud / Microsoft Entra ID), created with an empty
+    // client id: an operator puts {"clientId", "clientSecret"} in (README); until then that provider is reported as
+    // not configured (functions/adapters/calendar-provider-secrets.ts). Read by the API (sign-in, callback,
+    // disconnect) and the push.
+    for (const provider of ['google', 'microsoft'] as const) {
+      const title = provider === 'google' ? 'Google Calendar' : 'Microsoft 365 (Graph)';
+      const secret = new secretsmanager.Secret(this, `${provider === 'google' ? 'Google' : 'Microsoft'}Client`, {
+        description: `Integrator: the ${title} OAuth client of calendar sync, as {"clientId": "...", "clientSecret": "..."}`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ clientId: '' }),
+          generateStringKey: 'clientSecret',
+        },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: `An OAuth client secret is issued by ${title}'s app registration, not by AWS: it is rotated there and put here by an operator, so Secrets Manager rotation has nothing to rotate.`,
+      });
+      for (const reader of [props.api.function, fn]) {
+        secret.grantRead(reader);
+        reader.addEnvironment(PROVIDER_SECRET_ENV[provider], secret.secretArn);
+      }
+      this.providerSecrets[provider] = secret;
+      new CfnOutput(Stack.of(this), `${provider === 'google' ? 'Google' : 'Microsoft'}ClientSecretArn`, {
+        value: secret.secretArn,
+        description: `Put the ${title} OAuth client here: {"clientId": "...", "clientSecret": "..."}`,
+      });
+    }
 
     const fiveMinutes = Duration.minutes(5);
     this.alarm('PushDeadLettersAlarm', 'Calendar pushes the handler could not process (see the dead-letter queue)', {

@@ -256,7 +256,7 @@ export interface AreaAccess {
 
 /** IAM's policy variable for the session tag `org` (a literal `${...}` in the policy, not a template string). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, resolved by IAM per request
-const SESSION_ORG = '${aws:PrincipalTag/org}';
+export const SESSION_ORG = '${aws:PrincipalTag/org}';
 
 /** The item and query actions a function may be given on a table; no table administration, no wildcard. */
 export type TableAction =

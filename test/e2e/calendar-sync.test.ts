@@ -193,3 +193,67 @@ test('Microsoft 365: connected through MSAL against the HTTPS Graph stand-in; a 
   assert.match(String(hearing.end.dateTime), /^2027-01-13T00:00:00/);
   assert.equal(hearing.start.timeZone, hearing.end.timeZone);
 });
+
+test('back-fill: the upcoming events made before the connection go out once on request; asked again, nothing twice', async () => {
+  // Off Microsoft, onto Google again: a new connection, activated now.
+  assert.equal((await me('DELETE', '/v1/calendar/me/connection')).status, 204);
+  await connect('google', e2e.twin.info.calendar.google);
+  const connected = (await me('GET', '/v1/calendar/me')).body.connection as Json;
+  const google = standinControl(e2e.twin.info.calendar.google);
+  const mine = async () =>
+    (await google.events<Json[]>(manager.email)).filter(
+      (e) => e.status !== 'cancelled' && e.extendedProperties?.private?.integratorEventId,
+    );
+  const before = new Set((await mine()).map((e) => e.id));
+
+  // What the push would send: this case manager's events of a synced kind (no step reminders: not opted in) that
+  // start from yesterday to 60 days ahead, as the case-management system's API lists them.
+  const events: Json[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await admin(
+      'GET',
+      `/v1/calendar/events?caseManager=${encodeURIComponent(manager.userId)}&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    events.push(...(page.body.events as Json[]));
+    cursor = page.body.next;
+  } while (cursor);
+  const startOf = (e: Json) => (e.when.kind === 'timed' ? e.when.start : `${e.when.startDate}T00:00`);
+  const now = Date.now();
+  const from = new Date(now - 24 * 3600_000).toISOString().slice(0, 16);
+  const until60 = new Date(now + 60 * 24 * 3600_000).toISOString().slice(0, 16);
+  const expected = events
+    .filter((e) => e.kind !== 'step_reminder' && startOf(e) >= from && startOf(e).slice(0, 16) <= until60)
+    .map((e) => e.eventId as string)
+    .sort();
+  assert.ok(expected.length >= 3, `the demo seed gives this case manager upcoming events (${expected.length})`);
+  assert.ok(
+    events.some((e) => e.kind === 'step_reminder'),
+    'the seed has step reminders, which this connection does not sync',
+  );
+
+  assert.equal((await me('POST', '/v1/calendar/me/connection/backfill', { days: 0 })).status, 400);
+  const asked = await me('POST', '/v1/calendar/me/connection/backfill', { days: 60 });
+  assert.equal(asked.status, 202, JSON.stringify(asked.body));
+  assert.equal(asked.body.backfill.queued, expected.length);
+  const pushedIds = async () =>
+    (await mine())
+      .filter((e) => !before.has(e.id))
+      .map((e) => e.extendedProperties.private.integratorEventId as string)
+      .sort();
+  await until(
+    'every back-filled event in the Google stand-in',
+    async () => ((await pushedIds()).length >= expected.length ? true : undefined),
+    { twin: e2e.twin, ms: 60_000 },
+  );
+  assert.deepEqual(await pushedIds(), expected, 'exactly the upcoming events of synced kinds, once each');
+
+  // Asked again: everything is pushed already, nothing is queued or sent twice.
+  const again = await me('POST', '/v1/calendar/me/connection/backfill');
+  assert.equal(again.status, 202);
+  assert.equal(again.body.backfill.queued, 0);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.deepEqual(await pushedIds(), expected);
+  assert.equal(connected.status, 'active');
+});

@@ -73,8 +73,12 @@ test('the push role: exactly the item actions its adapters call, the stream, the
           .Statement,
     )
     .filter((st) => JSON.stringify(st).includes('calendar-grant'));
-  assert.equal(grantStatements.length, 1, 'the push function');
-  for (const st of grantStatements) {
+  // The push function's (any organization: a system function) and the API's tenant role's (its session's own
+  // organization only, test/infra/stack.test.ts).
+  assert.equal(grantStatements.length, 2, 'the push function and the tenant role');
+  const tenant = grantStatements.filter((st) => JSON.stringify(st.Condition).includes('EncryptionContext:org'));
+  assert.equal(tenant.length, 1);
+  for (const st of grantStatements.filter((x) => !tenant.includes(x))) {
     assert.deepEqual(st.Action, ['kms:Decrypt', 'kms:GenerateDataKey']);
     assert.deepEqual(st.Condition, { StringEquals: { 'kms:EncryptionContext:purpose': 'calendar-grant' } });
     assert.match(JSON.stringify(st.Resource), new RegExp(ref(stack.calendar.key)));
@@ -105,4 +109,35 @@ test('the OAuth callback route has no JWT authorizer; the rest of the API keeps 
     EnableKeyRotation: true,
     Description: Match.stringLikeRegexp('calendar'),
   });
+});
+
+test("the providers' OAuth clients are secrets the API and the push read; the API knows its redirect URI", () => {
+  const secrets = template.findResources('AWS::SecretsManager::Secret');
+  const clients = Object.entries(secrets).filter(([, r]) =>
+    JSON.stringify(r).includes('OAuth client of calendar sync'),
+  );
+  assert.equal(clients.length, 2, 'one per provider');
+  for (const [, r] of clients) {
+    // Created with an empty client id, so a provider is "not configured" until an operator fills it in.
+    const generate = (r as { Properties: { GenerateSecretString: Record<string, string> } }).Properties
+      .GenerateSecretString;
+    assert.deepEqual(JSON.parse(generate.SecretStringTemplate!), { clientId: '' });
+    assert.equal(generate.GenerateStringKey, 'clientSecret');
+  }
+  const secretIds = clients.map(([logicalId]) => logicalId).sort();
+  const apiFn = ref(stack.api.function);
+  for (const fnId of [apiFn, pushFn]) {
+    const variables = template.toJSON().Resources[fnId].Properties.Environment.Variables as Record<string, unknown>;
+    assert.deepEqual(
+      [variables.CALENDAR_GOOGLE_SECRET_ARN, variables.CALENDAR_MICROSOFT_SECRET_ARN]
+        .map((v) => (v as { Ref: string }).Ref)
+        .sort(),
+      secretIds,
+    );
+    const roleId = template.toJSON().Resources[fnId].Properties.Role['Fn::GetAtt'][0] as string;
+    assert.ok(actionsOf(roleId).includes('secretsmanager:GetSecretValue'), fnId);
+  }
+  const variables = template.toJSON().Resources[apiFn].Properties.Environment.Variables as Record<string, unknown>;
+  assert.match(JSON.stringify(variables.CALENDAR_REDIRECT_URI), /\/oauth\/calendar\/callback/);
+  assert.ok(variables.TENANT_CALENDAR_KEY_ARN, 'the grant key, used on the tenant session');
 });

@@ -3,11 +3,11 @@ import { describe, test } from 'node:test';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { OrganizationConfig } from '../../functions/core/organizations.ts';
-import { TENANT_ENV, TENANT_TABLE_ACTIONS } from '../../functions/core/tenant-policy.ts';
+import { TENANT_DATA, TENANT_ENV, type TenantDataEntry } from '../../functions/core/tenant-policy.ts';
 import { IMPORT_QUEUE_SETTINGS } from '../../functions/core/transfer/import-queue.ts';
 import { logsKeyOf } from '../../lib/aws/function.ts';
 import { IntegratorStack } from '../../lib/aws/integrator-stack.ts';
-import { tableEnvName, tables } from '../../schemas/tables.ts';
+import { type TableId, tableEnvName, tables } from '../../schemas/tables.ts';
 import { cdkFeatureFlags, stubHandlersDir } from '../support/cdk-test-app.ts';
 
 /**
@@ -41,7 +41,8 @@ interface CfnResourceJson {
 const id = (element: unknown) => stack.resolve(stack.getLogicalId(element as CfnElement)) as string;
 const bucketId = id(stack.storage.bucket.node.defaultChild);
 /** The tables the API reads and writes (through the tenant role). */
-const API_TABLES = ['Jobs', 'Runs', 'RunErrors', 'Organizations'] as const;
+/** The tables the API reaches through the tenant role (functions/core/tenant-policy.ts TENANT_DATA). */
+const API_TABLES = [...new Set(Object.values(TENANT_DATA).map((entry) => entry.table))];
 /** IAM's policy variable for the session tag `org`, as it appears in the template. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template string
 const SESSION_ORG = '${aws:PrincipalTag/org}';
@@ -216,6 +217,10 @@ describe('functions', () => {
             : []),
           // The firm admin's SFTP keys (lib/aws/sftp.ts grantKeyManagement).
           ...(name === 'api' ? ['SFTP_SERVER_ID'] : []),
+          // Calendar sync: the OAuth redirect and the providers' clients (lib/aws/calendar.ts).
+          ...(name === 'api'
+            ? ['CALENDAR_GOOGLE_SECRET_ARN', 'CALENDAR_MICROSOFT_SECRET_ARN', 'CALENDAR_REDIRECT_URI']
+            : []),
         ].sort(),
       );
       for (const table of named) {
@@ -493,45 +498,52 @@ describe('import pipeline', () => {
     )!;
     const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     // CDK merges statements of equal actions and conditions (RunErrors and the Runs index byList): look inside lists.
-    const tableStatement = (tableId: 'Jobs' | 'Runs' | 'RunErrors' | 'Organizations') =>
+    const arnOf = (tableId: TableId) => ({
+      'Fn::GetAtt': [id(stack.storage.tables.get(tableId)!.node.defaultChild), 'Arn'],
+    });
+    const tableStatement = (tableId: TableId) =>
+      statements.find((st) =>
+        list(st.Resource as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify(arnOf(tableId))),
+      )!;
+    const indexStatement = (tableId: TableId, index: string) =>
       statements.find((st) =>
         list(st.Resource as unknown[]).some(
-          (r) =>
-            JSON.stringify(r) ===
-            JSON.stringify({ 'Fn::GetAtt': [id(stack.storage.tables.get(tableId)!.node.defaultChild), 'Arn'] }),
+          (r) => JSON.stringify(r) === JSON.stringify({ 'Fn::Join': ['', [arnOf(tableId), `/index/${index}`]] }),
         ),
       )!;
-    // The reports' lists: the Runs index, queried only, for `<org>#` keys (never the run watch's `running`).
-    const indexStatement = statements.find((st) => JSON.stringify(st.Resource).includes('/index/byList'))!;
-    assert.deepEqual(list(indexStatement.Action as string | string[]), ['dynamodb:Query']);
-    assert.deepEqual(indexStatement.Condition, {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SESSION_ORG}#*`] },
-      Null: { 'dynamodb:LeadingKeys': 'false' },
-    });
-    for (const [tableId, operator, key] of [
-      ['Jobs', 'ForAllValues:StringEquals', SESSION_ORG],
-      ['Runs', 'ForAllValues:StringEquals', SESSION_ORG],
-      ['RunErrors', 'ForAllValues:StringLike', `${SESSION_ORG}#*`],
-      // The Billing report reads the organization's own item.
-      ['Organizations', 'ForAllValues:StringEquals', SESSION_ORG],
-    ] as const) {
-      const st = tableStatement(tableId);
-      assert.ok(st, tableId);
-      assert.deepEqual(st.Condition, {
-        [operator]: { 'dynamodb:LeadingKeys': [key] },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      });
-      const actions: string[] = list(st.Action as string | string[]).sort();
-      assert.ok(!actions.includes('dynamodb:Scan') && !actions.includes('dynamodb:BatchWriteItem'));
+    for (const entry of Object.values(TENANT_DATA) as TenantDataEntry[]) {
+      const st = entry.index ? indexStatement(entry.table, entry.index) : tableStatement(entry.table);
+      const what = `${entry.table}${entry.index ? `/${entry.index}` : ''}`;
+      assert.ok(st, what);
       assert.deepEqual(
-        actions,
-        [
-          ...TENANT_TABLE_ACTIONS[
-            ({ Jobs: 'jobs', Runs: 'runs', RunErrors: 'runErrors', Organizations: 'organizations' } as const)[tableId]
-          ],
-        ].sort(),
+        st.Condition,
+        entry.key === 'exact'
+          ? {
+              'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SESSION_ORG] },
+              Null: { 'dynamodb:LeadingKeys': 'false' },
+            }
+          : {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SESSION_ORG}#*`] },
+              Null: { 'dynamodb:LeadingKeys': 'false' },
+            },
+        what,
       );
+      const actions: string[] = list(st.Action as string | string[]).sort();
+      assert.ok(!actions.includes('dynamodb:Scan') && !actions.includes('dynamodb:BatchWriteItem'), what);
+      assert.deepEqual(actions, [...entry.actions].sort(), what);
     }
+    // The reports' lists: never the run watch's `running` list (no `#`), as the condition above says.
+    assert.ok(indexStatement('Runs', 'byList'));
+    // The calendar grant key: data keys only, with the session's own organization as encryption context.
+    const grantKey = statements.find(
+      (st) =>
+        JSON.stringify(st.Resource) ===
+        JSON.stringify({ 'Fn::GetAtt': [id(stack.calendar.key.node.defaultChild), 'Arn'] }),
+    )!;
+    assert.deepEqual(list(grantKey.Action as string | string[]).sort(), ['kms:Decrypt', 'kms:GenerateDataKey']);
+    assert.deepEqual(grantKey.Condition, {
+      StringEquals: { 'kms:EncryptionContext:org': SESSION_ORG, 'kms:EncryptionContext:purpose': 'calendar-grant' },
+    });
     // No other table (Records, Files) and no bucket.
     const resources = JSON.stringify(statements.map((st) => st.Resource));
     for (const other of ['Records', 'Files'] as const) {

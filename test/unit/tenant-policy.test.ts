@@ -4,23 +4,36 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { tenantStores } from '../../functions/adapters/tenant-stores.ts';
 import {
   MAX_SESSION_POLICY_LENGTH,
-  TENANT_TABLE_ACTIONS,
+  TENANT_DATA,
+  type TenantDataEntry,
+  type TenantDataName,
   type TenantResources,
   tenantSessionPolicy,
 } from '../../functions/core/tenant-policy.ts';
+import { tables } from '../../schemas/tables.ts';
 
+const table = (name: string) =>
+  `arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-Storage${name}ABCD1234-ABCDEFGHIJKL`;
 const resources: TenantResources = {
-  jobs: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageJobs1234567-ABCDEFGHIJKL',
-  runs: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRuns1234567-ABCDEFGHIJKL',
-  runErrors: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRunErrors123-ABCDEFGHIJKL',
-  runLists: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageRuns1234567-ABCDEFGHIJKL/index/byList',
-  organizations: 'arn:aws:dynamodb:eu-central-1:123456789012:table/Integrator-StorageOrganizations-ABCDEFGHIJKL',
+  jobs: table('Jobs'),
+  runs: table('Runs'),
+  runErrors: table('RunErrors'),
+  runLists: `${table('Runs')}/index/byList`,
+  organizations: table('Organizations'),
+  calendarEvents: table('CalendarEvents'),
+  calendarEventsByManager: `${table('CalendarEvents')}/index/byCaseManager`,
+  calendarConnections: table('CalendarConnections'),
+  calendarLinks: table('CalendarLinks'),
+  calendarLinksParked: `${table('CalendarLinks')}/index/byParked`,
+  calendarGrants: table('CalendarGrants'),
   dataKey: 'arn:aws:kms:eu-central-1:123456789012:key/12345678-1234-1234-1234-123456789012',
+  calendarKey: 'arn:aws:kms:eu-central-1:123456789012:key/87654321-4321-4321-4321-210987654321',
 };
+const nameOf = new Map(Object.entries(resources).map(([name, arn]) => [arn, name]));
 
 interface Statement {
   Action: string[];
-  Resource: string;
+  Resource: string | string[];
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
@@ -28,18 +41,28 @@ function statements(org: string): Statement[] {
   return (JSON.parse(tenantSessionPolicy(org, resources)) as { Statement: Statement[] }).Statement;
 }
 
-/** A tiny evaluator of the policy's LeadingKeys conditions: may `action` on `table` touch partition `key`? */
-function allows(org: string, action: string, table: string, key: string | undefined): boolean {
-  return statements(org).some((s) => {
-    if (s.Resource !== table || !s.Action.includes(action)) return false;
+const matches = (pattern: string, key: string) => new RegExp(`^${pattern.replace(/\*/g, '.*')}$`).test(key);
+
+/**
+ * A tiny evaluator of what a session of `org` may do: the session policy (its LeadingKeys conditions) and the tenant
+ * role's policy (per table its actions and key shape, TENANT_DATA, with the session tag `org`) must both allow it.
+ */
+function allows(org: string, action: string, arn: string, key: string | undefined): boolean {
+  const session = statements(org).some((s) => {
+    const listed = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+    if (!listed.some((r) => matches(r, arn)) || !s.Action.includes(action)) return false;
     const c = s.Condition ?? {};
     if (c.Null?.['dynamodb:LeadingKeys'] === 'false' && key === undefined) return false;
-    const exact = c['ForAllValues:StringEquals']?.['dynamodb:LeadingKeys'] as string[] | undefined;
     const like = c['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined;
-    if (exact) return key !== undefined && exact.includes(key);
-    if (like) return key !== undefined && like.some((p) => new RegExp(`^${p.replace(/\*/g, '.*')}$`).test(key));
-    return false;
+    return key !== undefined && !!like?.some((p) => matches(p, key));
   });
+  const entry = TENANT_DATA[nameOf.get(arn) as TenantDataName] as TenantDataEntry | undefined;
+  const role =
+    !!entry &&
+    entry.actions.includes(action as never) &&
+    key !== undefined &&
+    (entry.key === 'exact' ? key === org : matches(`${org}#*`, key));
+  return session && role;
 }
 
 test('the session policy lets an organization touch only its own partitions', () => {
@@ -73,10 +96,61 @@ test('only what the API calls: no Scan, no batch writes, runs only updated (note
   }
   assert.ok(!allows('acme', 'dynamodb:PutItem', resources.runs, 'acme'));
   assert.ok(!allows('acme', 'dynamodb:UpdateItem', resources.runErrors, 'acme#r'));
-  assert.deepEqual(TENANT_TABLE_ACTIONS.runs, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+  assert.deepEqual(TENANT_DATA.runs.actions, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
   assert.ok(!allows('acme', 'dynamodb:UpdateItem', resources.runLists, 'acme#completed'));
   const key = statements('acme').find((s) => s.Resource === resources.dataKey);
   assert.deepEqual(key?.Action.sort(), ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']);
+  // No table beyond those listed (Records, Files...): the session's DynamoDB statement names exactly these.
+  for (const other of ['Records', 'Files', 'Notifications']) {
+    assert.ok(!allows('acme', 'dynamodb:GetItem', table(other), 'acme'), other);
+    assert.ok(
+      !statements('acme').some((s) => [s.Resource].flat().some((r) => matches(r, table(other)))),
+      `${other} is not in the session policy`,
+    );
+  }
+});
+
+test('calendar sync: events, settings, links and grants of the organization only; the grant key with its own context', () => {
+  // Our events (keyed by org) and a case manager's events (byCaseManager, `<org>#<manager>`).
+  assert.ok(allows('acme', 'dynamodb:PutItem', resources.calendarEvents, 'acme'));
+  assert.ok(allows('acme', 'dynamodb:DeleteItem', resources.calendarEvents, 'acme'));
+  assert.ok(!allows('acme', 'dynamodb:PutItem', resources.calendarEvents, 'globex'));
+  assert.ok(
+    !allows('acme', 'dynamodb:PutItem', resources.calendarEvents, 'acme#x'),
+    'the events table is keyed by org',
+  );
+  assert.ok(allows('acme', 'dynamodb:Query', resources.calendarEventsByManager, 'acme#u-1'));
+  assert.ok(!allows('acme', 'dynamodb:Query', resources.calendarEventsByManager, 'acme-corp#u-1'));
+  assert.ok(!allows('acme', 'dynamodb:PutItem', resources.calendarEventsByManager, 'acme#u-1'));
+  // The settings partition (subscription, managers, connections, OAuth states); never the pause list of all.
+  assert.ok(allows('acme', 'dynamodb:GetItem', resources.calendarConnections, 'acme'));
+  assert.ok(!allows('acme', 'dynamodb:GetItem', resources.calendarConnections, 'globex'));
+  // Links and grants: `<org>#<connection>`.
+  assert.ok(allows('acme', 'dynamodb:Query', resources.calendarLinks, 'acme#c-1'));
+  assert.ok(!allows('acme', 'dynamodb:Query', resources.calendarLinks, 'acme-corp#c-1'));
+  assert.ok(allows('acme', 'dynamodb:Query', resources.calendarLinksParked, 'acme#parked'));
+  assert.ok(!allows('acme', 'dynamodb:Query', resources.calendarLinksParked, 'globex#parked'));
+  assert.ok(allows('acme', 'dynamodb:GetItem', resources.calendarGrants, 'acme#c-1'));
+  assert.ok(!allows('acme', 'dynamodb:GetItem', resources.calendarGrants, 'globex#c-1'));
+  assert.ok(!allows('acme', 'dynamodb:Query', resources.calendarGrants, 'acme#c-1'), 'grants are read by key only');
+  assert.ok(!allows('acme', 'dynamodb:GetItem', resources.calendarGrants, 'acme'), 'grants are keyed <org>#<id>');
+  // The grant key: data keys only, and only with this organization as encryption context.
+  const key = statements('acme').find((s) => s.Resource === resources.calendarKey);
+  assert.deepEqual(key?.Action.sort(), ['kms:Decrypt', 'kms:GenerateDataKey']);
+  assert.deepEqual(key?.Condition, { StringEquals: { 'kms:EncryptionContext:org': 'acme' } });
+});
+
+test('every index the API queries exists on its table (schemas/tables.ts)', () => {
+  for (const entry of Object.values(TENANT_DATA) as TenantDataEntry[]) {
+    const definition = tables.find((t) => t.id === entry.table);
+    assert.ok(definition, entry.table);
+    if (entry.index) {
+      assert.ok(
+        definition.globalIndexes?.some((i) => i.indexName === entry.index),
+        `${entry.table} has ${entry.index}`,
+      );
+    }
+  }
 });
 
 test('the policy fits STS (2,048 characters) with the longest organization id; other ids are refused', () => {

@@ -12,6 +12,12 @@
 
 export type CalendarProviderId = 'microsoft' | 'google';
 
+/** In AWS, the environment variable naming each provider's OAuth client secret (lib/aws/calendar.ts sets it). */
+export const PROVIDER_SECRET_ENV: Readonly<Record<CalendarProviderId, string>> = {
+  google: 'CALENDAR_GOOGLE_SECRET_ARN',
+  microsoft: 'CALENDAR_MICROSOFT_SECRET_ARN',
+};
+
 /** When an external event happens. All-day stays all-day on both providers, whatever the user's zone. */
 export type ExternalWhen =
   | {

@@ -27,8 +27,14 @@ export interface CalendarStore {
   putEvent(event: CalendarEvent, expectedVersion: number): Promise<boolean>;
   /** Deletes the event; the deleted one, or undefined when there was none. */
   deleteEvent(org: string, eventId: string): Promise<CalendarEvent | undefined>;
-  /** One case manager's events by start, or all the organization's by id. */
-  listEvents(org: string, page: PageRequest & { caseManagerId?: string }): Promise<Page<CalendarEvent>>;
+  /**
+   * One case manager's events by start (from the wall-clock start key `startsFrom`, when given), or all the
+   * organization's by id.
+   */
+  listEvents(
+    org: string,
+    page: PageRequest & { caseManagerId?: string; startsFrom?: string },
+  ): Promise<Page<CalendarEvent>>;
   /**
    * Asks the push to send a connection's queued changes (after re-authentication, after a pause, a parked retry):
    * a short-lived marker item in the events table, so the request travels the same stream as the changes.
