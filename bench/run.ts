@@ -16,6 +16,9 @@
  *   (h) the sweep over an inbound prefix of S objects (default 10,000; --sweep-objects S): objects/s, on s3rver and
  *       DynamoDB Local started by the scenario itself                                    bench/scenarios/sweep.ts
  *       It runs once whatever --runs says: its setup writes S objects to s3rver, which takes minutes.
+ *   (i) calendar push throughput: C changes (default 10,000; --push-changes C) of our calendar over 50 case managers
+ *       connected to the Google stand-in, from our write through the events stream and the push handler to the
+ *       stand-in's store: changes/s and provider calls per change      bench/scenarios/calendar-push.ts (once)
  *
  * Every scenario runs in its own child process (`node --import tsx bench/scenarios/x.ts`), so its peak RSS
  * (process.resourceUsage().maxRSS) is its own; runs are sequential, each scenario `--runs` times (default 3), and the
@@ -93,7 +96,8 @@ const { values: options } = parseArgs({
     rows: { type: 'string' },
     'e2e-rows': { type: 'string' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'a,b,c,c2,c4,d,e,f,g,h' },
+    only: { type: 'string', default: 'a,b,c,c2,c4,d,e,f,g,h,i' },
+    'push-changes': { type: 'string' },
     'export-records': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'heap-mb': { type: 'string' },
@@ -113,6 +117,7 @@ const runs = count(options.runs, 'runs')!;
 const only = new Set(options.only.split(',').map((s) => s.trim()));
 const heapMb = count(options['heap-mb'], 'heap-mb');
 const sweepObjects = count(options['sweep-objects'], 'sweep-objects') ?? 10_000;
+const pushChanges = count(options['push-changes'], 'push-changes') ?? 10_000;
 const exportRecords = count(options['export-records'], 'export-records') ?? 100_000;
 
 /** A profile file with `rows` rows in bench/out/, generated once and reused while rows and generator are unchanged. */
@@ -453,6 +458,17 @@ async function main(): Promise<void> {
     }
   }
 
+  if (only.has('i')) {
+    process.stderr.write(`calendar push of ${int(pushChanges)} changes over 50 case managers\n`);
+    add(
+      'i',
+      await runScenario('calendar-push.ts', [String(pushChanges), '50'], {
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+      }),
+    );
+  }
+
   const summaries = Object.fromEntries(Object.entries(results).map(([id, list]) => [id, summarize(list)]));
   const header = [
     'scenario',
@@ -470,7 +486,7 @@ async function main(): Promise<void> {
     'DDB writes',
     'write units',
   ];
-  const body = ['a', 'b', 'c', 'c2', 'c4', 'd', 'e', 'f', 'g', 'h']
+  const body = ['a', 'b', 'c', 'c2', 'c4', 'd', 'e', 'f', 'g', 'h', 'i']
     .filter((id) => summaries[id])
     .map((id) => {
       const s = summaries[id]!;
@@ -569,7 +585,7 @@ async function main(): Promise<void> {
     );
   }
   const smartMapping = measureSmartMapping();
-  const notes = ['a', 'b', 'c', 'c2', 'c4', 'd', 'e', 'f', 'g', 'h'].flatMap((id) =>
+  const notes = ['a', 'b', 'c', 'c2', 'c4', 'd', 'e', 'f', 'g', 'h', 'i'].flatMap((id) =>
     summaries[id]?.notes ? [`  ${summaries[id]!.scenario}: ${summaries[id]!.notes}`] : [],
   );
   if (notes.length > 0) out.push('', 'Notes (median run)', ...notes);

@@ -4,7 +4,8 @@
  * client), picks a calendar, and every add, change and delete of our events made after that reaches the stand-in's
  * store; an all-day court date stays all-day; injected 503s and 429s end with exactly one external event; after
  * "disconnect" nothing more is pushed. Then the same case manager connects Microsoft 365 (the HTTPS Graph stand-in,
- * MSAL and the Graph client) and a change reaches it.
+ * MSAL and the Graph client) and a change reaches it. Back on Google: a back-fill sends the upcoming events made
+ * before the connection once; every kind is added, changed and deleted through a 403 rateLimitExceeded.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -256,4 +257,68 @@ test('back-fill: the upcoming events made before the connection go out once on r
   await new Promise((r) => setTimeout(r, 3000));
   assert.deepEqual(await pushedIds(), expected);
   assert.equal(connected.status, 'active');
+});
+
+test('every kind added, changed and deleted reaches Google; a 403 rateLimitExceeded on the insert still ends with one event', async () => {
+  // Step reminders are synced once the case manager opts in.
+  const opted = await me('PUT', '/v1/calendar/me/connection', { stepReminders: true });
+  assert.equal(opted.status, 200, JSON.stringify(opted.body));
+  const google = standinControl(e2e.twin.info.calendar.google);
+  const byId = async (eventId: string) =>
+    (await googleEvents()).filter((e) => e.extendedProperties?.private?.integratorEventId === eventId);
+  const kinds: [string, Json][] = [
+    ['appointment', appointment('Kind appointment')],
+    ['court_date', courtDate('Kind hearing')],
+    [
+      'interview_date',
+      {
+        caseManagerId: manager.userId,
+        kind: 'interview_date',
+        title: 'Kind interview',
+        caseRef: 'IMM-2026-0042',
+        location: 'USCIS Field Office',
+        when: { kind: 'timed', start: '2027-01-20T09:00:00', end: '2027-01-20T10:00:00', timeZone: 'America/Chicago' },
+      },
+    ],
+    [
+      'step_reminder',
+      {
+        caseManagerId: manager.userId,
+        kind: 'step_reminder',
+        title: 'Kind reminder: file I-129',
+        caseRef: 'IMM-2026-0042',
+        when: { kind: 'allDay', startDate: '2027-01-22', endDate: '2027-01-23' },
+      },
+    ],
+  ];
+  // Google answers the first insert with 403 rateLimitExceeded: retried with backoff, never doubled.
+  await google.injectFault({
+    fault: { kind: 'status', status: 403, reason: 'rateLimitExceeded' },
+    times: 1,
+    match: { method: 'POST' },
+  });
+  for (const [kind, body] of kinds) {
+    const id = `kind-${kind}`;
+    assert.equal((await admin('PUT', `/v1/calendar/events/${id}`, body)).status, 201, kind);
+    const [created] = await until(
+      `the ${kind} in the Google stand-in`,
+      async () => {
+        const found = await byId(id);
+        return found.length > 0 ? found : undefined;
+      },
+      { twin: e2e.twin },
+    );
+    assert.ok(String(created!.summary).includes(body.title as string), kind);
+    assert.equal(
+      (await admin('PUT', `/v1/calendar/events/${id}`, { ...body, title: `${body.title} (changed)` })).status,
+      200,
+    );
+    await until(`the ${kind} changed`, async () =>
+      (await byId(id)).find((e) => String(e.summary).includes('(changed)')),
+    );
+    assert.equal((await byId(id)).length, 1, `one external event for the ${kind}`);
+    assert.equal((await admin('DELETE', `/v1/calendar/events/${id}`)).status, 204);
+    await until(`the ${kind} deleted`, async () => ((await byId(id)).length === 0 ? true : undefined));
+  }
+  assert.equal(await google.pendingFaults(), 0, 'the 403 was answered');
 });
