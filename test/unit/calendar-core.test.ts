@@ -124,6 +124,26 @@ test('a change keeps the creation time and raises the version', () => {
   assert.equal(second.updatedAt, '2026-12-02T00:00:00.000Z');
 });
 
+test('a stored event has one spelling of wall times, whoever built its input (Google refuses a start without seconds)', () => {
+  const stored = nextEvent(
+    'demo',
+    'ev-2',
+    event({
+      when: { kind: 'timed', start: '2027-02-01T08:00', end: '2027-02-01T08:30', timeZone: 'America/New_York' },
+    }),
+    undefined,
+    NOW,
+  );
+  assert.deepEqual(stored.when, {
+    kind: 'timed',
+    start: '2027-02-01T08:00:00',
+    end: '2027-02-01T08:30:00',
+    timeZone: 'America/New_York',
+  });
+  const allDay = { kind: 'allDay' as const, startDate: '2027-02-01', endDate: '2027-02-02' };
+  assert.deepEqual(nextEvent('demo', 'ev-3', event({ when: allDay }), undefined, NOW).when, allDay);
+});
+
 test('mapping per kind: titles, location, case reference in the description, default reminders, all-day kept', () => {
   const court = toExternalBody(
     event({

@@ -342,8 +342,14 @@ export function nextEvent(
   now: Date,
 ): CalendarEvent {
   const at = now.toISOString();
+  // One spelling of wall times whoever builds the input (the API's reading does this too): Google refuses `T10:00`.
+  const when =
+    input.when.kind === 'timed'
+      ? { ...input.when, start: normalWallTime(input.when.start), end: normalWallTime(input.when.end) }
+      : input.when;
   return {
     ...input,
+    when,
     org,
     eventId,
     version: (previous?.version ?? 0) + 1,
