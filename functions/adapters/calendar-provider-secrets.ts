@@ -91,3 +91,13 @@ export async function powertoolsSecret(id: string): Promise<string | undefined> 
   if (value === undefined) return undefined;
   return typeof value === 'string' ? value : Buffer.from(value as Uint8Array).toString('utf8');
 }
+
+/** A Lambda's cold start: the providers from their secrets through Powertools, each one left out warned of. */
+export async function registerProvidersAtColdStart(
+  env: NodeJS.ProcessEnv,
+  warn: (message: string, details: { provider: CalendarProviderId; problem: string }) => void,
+): Promise<ProviderRegistration> {
+  const registration = await registerProvidersFromSecrets(env, powertoolsSecret);
+  for (const skipped of registration.skipped) warn('calendar provider not configured', skipped);
+  return registration;
+}

@@ -142,10 +142,8 @@ export async function migrateRecordsIndex(
 /** The byPerson key a scanned record should carry (undefined: none). */
 function personOfOf(item: Record<string, unknown>): string | undefined {
   const person = item[PERSON_KEY];
-  const change = personOfChange(
-    String(item.org),
-    String(item.entity),
-    typeof person === 'string' ? { [PERSON_KEY]: person } : {},
-  );
-  return change && change !== 'remove' ? change.set : undefined;
+  const personOf = personOfChange(String(item.org), String(item.entity), {
+    [PERSON_KEY]: typeof person === 'string' ? person : undefined,
+  });
+  return personOf ?? undefined;
 }

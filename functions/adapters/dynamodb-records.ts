@@ -331,9 +331,9 @@ function statementBuilder(tableId: string): StatementBuilder {
       }
       // A record naming its person (a passport's employeeId) is listed under that person (records.ts personOfKey).
       const person = personOfChange(w.org, w.entity, w.set, w.remove);
-      if (person && person !== 'remove') {
+      if (person) {
         fieldNames.push('personOf');
-        parameters.push({ S: person.set });
+        parameters.push({ S: person });
       }
       parameters.push(
         attribute(w.org),
@@ -359,7 +359,7 @@ function statementBuilder(tableId: string): StatementBuilder {
         return { Statement: text, Parameters: parameters };
       }
       const removes = w.remove.filter((n) => w.set[n] === undefined && !BOOKKEEPING.has(n));
-      if (person === 'remove') removes.push('personOf');
+      if (person === null) removes.push('personOf');
       parameters.push(attribute(a.pk), attribute(w.hash));
       if (w.arrival) parameters.push(attribute(w.arrival.lane), attribute(w.arrival.seq));
       const text = cached(`u|${shape}|${removes.join(',')}`, () => {

@@ -61,7 +61,7 @@ export function dynamoDbSystemOfRecord(
         const parts = updateParts(
           {
             ...w.set,
-            ...(person && person !== 'remove' ? { personOf: person.set } : {}),
+            ...personOfItem(person),
             org: w.org,
             entity: w.entity,
             orgEntity: orgEntityShard(w.org, w.entity, w.key),
@@ -71,7 +71,7 @@ export function dynamoDbSystemOfRecord(
             writtenBy: 'case-management',
           },
           {
-            remove: [...(w.remove ?? []), 'hash', ...(person === 'remove' ? ['personOf'] : [])],
+            remove: [...(w.remove ?? []), 'hash', ...(person === null ? ['personOf'] : [])],
             ifNotExists: { createdAt: w.at },
           },
         );
@@ -104,7 +104,6 @@ export function dynamoDbSystemOfRecord(
     },
 
     async ofPeople(org, entity, people) {
-      const found: EntityRecord[] = [];
       // One Query per person (each has few records), several side by side; results in person order.
       const perPerson = await mapConcurrent([...new Set(people)], 8, async (person) => {
         const items: EntityRecord[] = [];
@@ -121,8 +120,7 @@ export function dynamoDbSystemOfRecord(
         for await (const page of pages) for (const item of page.Items ?? []) items.push(entityRecord(item));
         return items;
       });
-      for (const items of perPerson) found.push(...items);
-      return found;
+      return perPerson.flat();
     },
   };
 }
@@ -219,11 +217,8 @@ async function mergedPage(
   return { items, ...(next ? { next } : {}) };
 }
 
-/** The byPerson key of a whole record being put (none for a person, or a record that names none). */
-function personOfAttribute(org: string, entity: string, set: Readonly<Record<string, string>>) {
-  const person = personOfChange(org, entity, set);
-  return person && person !== 'remove' ? { personOf: person.set } : {};
-}
+/** The byPerson attribute of a whole record being put (none for a person, or a record that names none). */
+const personOfItem = (personOf: string | null | undefined) => (personOf ? { personOf } : {});
 
 function entityRecord(item: Record<string, unknown>): EntityRecord {
   const fields: Record<string, string> = {};
@@ -265,7 +260,7 @@ export async function loadEntities(
     orgEntity: orgEntityShard(org, w.entity, w.key),
     recordKey: w.key,
     changeSeq: first + i,
-    ...personOfAttribute(org, w.entity, w.set),
+    ...personOfItem(personOfChange(org, w.entity, w.set)),
     createdAt: w.at,
     updatedAt: w.at,
     writtenBy: 'case-management',

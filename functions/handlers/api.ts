@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { kmsDataKeys } from '../adapters/calendar-grant-vault.ts';
-import { powertoolsSecret, registerProvidersFromSecrets } from '../adapters/calendar-provider-secrets.ts';
+import { registerProvidersAtColdStart } from '../adapters/calendar-provider-secrets.ts';
 import { calendarProvidersFor } from '../adapters/calendar-providers.ts';
 import { dynamoDbCalendarStore } from '../adapters/dynamodb-calendar.ts';
 import { dynamoDbJobs } from '../adapters/dynamodb-jobs.ts';
@@ -42,10 +42,7 @@ const runRequests = jobRunRequestsFromEnv();
 const transfer = transferSettingsFromEnv();
 // Calendar sync (lib/aws/calendar.ts): the providers' OAuth clients from their secrets, read once per cold start; the
 // grant key is used on the tenant session, which KMS allows only with the caller's organization as context.
-const providersReady = registerProvidersFromSecrets(process.env, powertoolsSecret).then((r) => {
-  for (const { provider, problem } of r.skipped) logger.warn('calendar provider not configured', { provider, problem });
-  return r;
-});
+const providersReady = registerProvidersAtColdStart(process.env, (message, details) => logger.warn(message, details));
 const calendarKey = process.env[TENANT_ENV.calendarKey];
 const calendarRedirectUri = process.env.CALENDAR_REDIRECT_URI;
 const storesFor = tenantStores({

@@ -14,7 +14,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { dynamoDbDocumentClient } from '../adapters/aws-clients.ts';
-import { powertoolsSecret, registerProvidersFromSecrets } from '../adapters/calendar-provider-secrets.ts';
+import { registerProvidersAtColdStart } from '../adapters/calendar-provider-secrets.ts';
 import { calendarProvidersFor } from '../adapters/calendar-providers.ts';
 import { dynamoDbCalendarStore } from '../adapters/dynamodb-calendar.ts';
 import { dynamoDbOutbox } from '../adapters/dynamodb-outbox.ts';
@@ -159,11 +159,8 @@ let built: Promise<(event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse
 
 /** In AWS: the providers from their secrets (calendar-provider-secrets.ts), once per cold start, then the pushes. */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  built ??= registerProvidersFromSecrets(process.env, powertoolsSecret).then((registration) => {
-    for (const { provider, problem } of registration.skipped) {
-      logger.warn('calendar provider not configured', { provider, problem });
-    }
-    return handlerFor(pushDepsFromEnv());
-  });
+  built ??= registerProvidersAtColdStart(process.env, (message, details) => logger.warn(message, details)).then(() =>
+    handlerFor(pushDepsFromEnv()),
+  );
   return (await built)(event);
 };

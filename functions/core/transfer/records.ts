@@ -20,20 +20,20 @@ export function personOfKey(org: string, entity: string, personId: string): stri
 }
 
 /**
- * What a write of `set`/`remove` does to the record's byPerson key: set it (the write names the person), remove it
- * (the write empties the person field) or leave it (the write does not touch the person field; a person record has
- * none). Sparse: only records of other entities that name a person are listed.
+ * What a write of `set`/`remove` does to the record's byPerson key: the key to set (the write names the person),
+ * null to remove it (the write empties the person field), or undefined to leave it (the write does not touch the
+ * person field; a person record has none). Sparse: only records of other entities that name a person are listed.
  */
 export function personOfChange(
   org: string,
   entity: string,
   set: Readonly<Record<string, string | undefined>>,
   remove: readonly string[] = [],
-): { set: string } | 'remove' | undefined {
+): string | null | undefined {
   if (entity === PERSON_ENTITY) return undefined;
   const person = set[PERSON_KEY];
-  if (person !== undefined && person !== '') return { set: personOfKey(org, entity, person) };
-  if (remove.includes(PERSON_KEY) || person === '') return 'remove';
+  if (person !== undefined && person !== '') return personOfKey(org, entity, person);
+  if (remove.includes(PERSON_KEY) || person === '') return null;
   return undefined;
 }
 
